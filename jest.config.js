@@ -1,0 +1,10 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.tsx?$': ['ts-jest', { isolatedModules: true }] },
+  // Integration tests start real PostgreSQL servers; two workers match the 2-core CI machine.
+  maxWorkers: 2,
+  testTimeout: 60000,
+};

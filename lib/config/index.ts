@@ -1,0 +1,168 @@
+import { readFileSync } from 'fs';
+import * as path from 'path';
+import { z } from 'zod';
+import { airbyteSchema } from './airbyte';
+import { databaseSchema, lifecycleSchema } from './database';
+import { monitoringSchema } from './monitoring';
+import { networkSchema } from './network';
+import { replicationSchema } from './replication';
+
+export * from './identifiers';
+export type { AirbyteConfig } from './airbyte';
+export type { DatabaseConfig, LifecycleConfig } from './database';
+export type { MonitoringConfig } from './monitoring';
+export type { NetworkConfig } from './network';
+export type { ReplicaIdentity, ReplicationConfig } from './replication';
+
+/** The cdk.json context key that holds one entry per environment. */
+export const ENVIRONMENTS_CONTEXT_KEY = 'environments';
+/** The context key that narrows synth to one environment: `cdk synth -c env=dev`. */
+export const SELECTED_ENVIRONMENT_CONTEXT_KEY = 'env';
+
+const environmentName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be lower-case letters, digits and dashes, at most 20 (it names the stack)');
+
+export const environmentSchema = z
+  .strictObject({
+    /** AWS account id (12 digits). Default: none (environment-agnostic stack). */
+    account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional(),
+    /** AWS region, e.g. `eu-west-1`. Default: none (environment-agnostic stack). */
+    region: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1').optional(),
+    /**
+     * Holds data that must survive mistakes: requires deletion protection and a removal policy
+     * other than destroy. Default: true for an environment named `prod`, false otherwise.
+     */
+    production: z.boolean().optional(),
+    /** The RDS instance. */
+    database: databaseSchema.prefault({}),
+    /** What `cdk destroy` may do to the database. */
+    lifecycle: lifecycleSchema.prefault({}),
+    /** Where the database lives and who may reach it. */
+    network: networkSchema.prefault({}),
+    /** What the replication setup creates inside the database. */
+    replication: replicationSchema.prefault({}),
+    /** Airbyte source, destination and connection. */
+    airbyte: airbyteSchema,
+    /** Alarms and notifications. */
+    monitoring: monitoringSchema,
+  })
+  .superRefine((env, ctx) => {
+    if (env.account !== undefined && env.region === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['region'], message: 'is required when account is set' });
+    }
+    if (env.database.maxAllocatedStorageGiB <= env.database.allocatedStorageGiB) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database', 'maxAllocatedStorageGiB'],
+        message: `must be greater than allocatedStorageGiB (${env.database.allocatedStorageGiB}) for storage autoscaling`,
+      });
+    }
+    if (env.replication.maxSlotWalKeepSizeGiB >= env.database.allocatedStorageGiB) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['replication', 'maxSlotWalKeepSizeGiB'],
+        message: `must be less than database.allocatedStorageGiB (${env.database.allocatedStorageGiB}): a stalled slot could otherwise fill the disk`,
+      });
+    }
+    if (env.database.maxWalSenders < env.database.maxReplicationSlots) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database', 'maxWalSenders'],
+        message: `must be at least maxReplicationSlots (${env.database.maxReplicationSlots}): each active slot streams through one WAL sender`,
+      });
+    }
+  });
+
+export type EnvironmentInput = z.input<typeof environmentSchema>;
+
+/** One environment's validated configuration, every default filled in. */
+export type EnvironmentConfig = z.output<typeof environmentSchema> & {
+  /** The environment's key in cdk.json (`dev`, `staging`, `prod`, ...). */
+  readonly name: string;
+  /** Whether production safeguards apply (explicit, or the name is `prod`). */
+  readonly production: boolean;
+};
+
+/** Invalid configuration: the message names the environment and every offending field. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function formatIssues(where: string, issues: z.core.$ZodIssue[]): string {
+  const lines = issues.map((issue) => {
+    const field = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('');
+    return `  - ${field.replace(/^\./, '') || '(root)'}: ${issue.message}`;
+  });
+  return `Invalid configuration for ${where}:\n${lines.join('\n')}`;
+}
+
+/** Validate one environment's raw configuration. */
+export function parseEnvironment(name: string, raw: unknown): EnvironmentConfig {
+  const where = `environment "${name}" (cdk.json context "${ENVIRONMENTS_CONTEXT_KEY}.${name}")`;
+  const nameResult = environmentName.safeParse(name);
+  if (!nameResult.success) {
+    throw new ConfigError(`Invalid environment name "${name}": ${nameResult.error.issues[0].message}`);
+  }
+  const result = environmentSchema.safeParse(raw ?? {});
+  if (!result.success) throw new ConfigError(formatIssues(where, result.error.issues));
+  const config = result.data;
+  const production = config.production ?? name === 'prod';
+  const productionIssues: z.core.$ZodIssue[] = [];
+  if (production && config.lifecycle.removalPolicy === 'destroy') {
+    productionIssues.push({
+      code: 'custom',
+      path: ['lifecycle', 'removalPolicy'],
+      message: 'must be snapshot or retain in a production environment (destroy deletes the data)',
+      input: config.lifecycle.removalPolicy,
+    });
+  }
+  if (production && !config.lifecycle.deletionProtection) {
+    productionIssues.push({
+      code: 'custom',
+      path: ['lifecycle', 'deletionProtection'],
+      message: `must be true in a production environment (removalPolicy "${config.lifecycle.removalPolicy}" alone does not stop a deletion)`,
+      input: config.lifecycle.deletionProtection,
+    });
+  }
+  if (productionIssues.length > 0) throw new ConfigError(formatIssues(where, productionIssues));
+  return { ...config, name, production };
+}
+
+/**
+ * Validate every environment in the `environments` context value, or only `selected` when given
+ * (`cdk synth -c env=dev`), which must then exist.
+ */
+export function parseEnvironments(raw: unknown, selected?: string): EnvironmentConfig[] {
+  if (raw === undefined || raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(
+      `cdk.json context "${ENVIRONMENTS_CONTEXT_KEY}" must be an object with one entry per environment (dev, staging, prod)`,
+    );
+  }
+  const entries = Object.entries(raw as Record<string, unknown>);
+  if (entries.length === 0) {
+    throw new ConfigError(`cdk.json context "${ENVIRONMENTS_CONTEXT_KEY}" holds no environment`);
+  }
+  if (selected !== undefined) {
+    const match = entries.find(([name]) => name === selected);
+    if (!match) {
+      throw new ConfigError(
+        `Unknown environment "${selected}": cdk.json context "${ENVIRONMENTS_CONTEXT_KEY}" defines ${entries.map(([name]) => name).join(', ')}`,
+      );
+    }
+    return [parseEnvironment(selected, match[1])];
+  }
+  return entries.map(([name, value]) => parseEnvironment(name, value));
+}
+
+/** Read one environment from cdk.json, for command-line tools that run outside `cdk`. */
+export function loadEnvironmentFromCdkJson(
+  name: string,
+  cdkJsonPath = path.join(__dirname, '..', '..', 'cdk.json'),
+): EnvironmentConfig {
+  const cdkJson = JSON.parse(readFileSync(cdkJsonPath, 'utf8')) as { context?: Record<string, unknown> };
+  return parseEnvironments(cdkJson.context?.[ENVIRONMENTS_CONTEXT_KEY], name)[0];
+}

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { quotedIdentifier, roleName, schemaName, slotName } from './identifiers';
+
+export const replicaIdentitySchema = z.enum(['default', 'full']);
+export type ReplicaIdentity = z.infer<typeof replicaIdentitySchema>;
+
+/** A table to publish: its name, or its name with its own replica identity. */
+const tableEntrySchema = z.union([
+  quotedIdentifier,
+  z.strictObject({
+    /** Table name inside `schema`. */
+    name: quotedIdentifier,
+    /** REPLICA IDENTITY for this table. Default: the section's `replicaIdentity`. */
+    replicaIdentity: replicaIdentitySchema.optional(),
+  }),
+]);
+
+export const replicationSchema = z
+  .object({
+    /** Schema that holds the published tables (created if missing). Default: `datastore`. */
+    schema: schemaName.default('datastore'),
+    /**
+     * Tables to publish, each a name in `schema` or `{ "name", "replicaIdentity" }`.
+     * Default: `["data_tbl"]` (the tutorial's table).
+     */
+    tables: z.array(tableEntrySchema).min(1, 'must list at least one table').default(['data_tbl']),
+    /** Read-only user Airbyte logs in as. Default: `airbyte`. */
+    user: roleName.default('airbyte'),
+    /** Logical replication slot Debezium reads (plugin pgoutput). Default: `airbyte_slot`. */
+    slotName: slotName.default('airbyte_slot'),
+    /** Publication naming the tables to stream. Default: `airbyte_publication`. */
+    publicationName: quotedIdentifier.default('airbyte_publication'),
+    /**
+     * REPLICA IDENTITY for every table without its own: `default` (primary key in the WAL's
+     * before-image) or `full` (whole old row; needed for tables without a primary key).
+     * Default: `default`.
+     */
+    replicaIdentity: replicaIdentitySchema.default('default'),
+    /**
+     * Create the tutorial's `data_tbl (id bigint primary key, val varchar)` in `schema` with rows
+     * (1,'a'), (2,'b') on first deploy. Default: false (cdk.json turns it on for dev).
+     */
+    createDemoTable: z.boolean().default(false),
+    /**
+     * `max_slot_wal_keep_size` in GiB: WAL a slot may hold before PostgreSQL invalidates it,
+     * protecting the disk from a stalled Airbyte. Must be below the allocated storage.
+     * Default: 4.
+     */
+    maxSlotWalKeepSizeGiB: z.number().int().min(1).default(4),
+    /**
+     * When the parameter group is `pending-reboot` (logical replication not yet on), reboot the
+     * instance during deploy instead of failing with the command to run. Default: false.
+     */
+    rebootIfPending: z.boolean().default(false),
+  })
+  .superRefine((replication, ctx) => {
+    const seen = new Set<string>();
+    replication.tables.forEach((entry, index) => {
+      const name = typeof entry === 'string' ? entry : entry.name;
+      if (seen.has(name)) {
+        ctx.addIssue({ code: 'custom', path: ['tables', index], message: `lists "${name}" twice` });
+      }
+      seen.add(name);
+    });
+  })
+  .transform(({ tables, ...rest }) => ({
+    ...rest,
+    /** Tables normalised to `{ name, replicaIdentity }`. */
+    tables: tables.map((entry) =>
+      typeof entry === 'string'
+        ? { name: entry, replicaIdentity: rest.replicaIdentity }
+        : { name: entry.name, replicaIdentity: entry.replicaIdentity ?? rest.replicaIdentity },
+    ),
+  }));
+
+export type ReplicationConfig = z.infer<typeof replicationSchema>;
