@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ENVIRONMENTS_CONTEXT_KEY, parseEnvironments, SELECTED_ENVIRONMENT_CONTEXT_KEY } from '../lib/config';
+import { stackNameFor } from '../lib/outputs';
+import { RdsAirbyteCdcStack } from '../lib/rds-airbyte-cdc-stack';
+
+const app = new App();
+const environments = parseEnvironments(
+  app.node.tryGetContext(ENVIRONMENTS_CONTEXT_KEY),
+  app.node.tryGetContext(SELECTED_ENVIRONMENT_CONTEXT_KEY),
+);
+for (const config of environments) {
+  new RdsAirbyteCdcStack(app, stackNameFor(config.name), {
+    config,
+    env: config.account ? { account: config.account, region: config.region } : undefined,
+  });
+}
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -1,0 +1,92 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { NetworkConfig } from './config';
+
+export interface CdcNetworkProps {
+  /** The environment's network configuration. */
+  readonly config: NetworkConfig;
+  /** What happens to the flow-log group on `cdk destroy`. Default: RemovalPolicy.RETAIN. */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Where the database and the functions that configure it live: a new VPC with isolated subnets
+ * and the interface endpoints a Lambda there needs, or an existing VPC imported by id (no
+ * context lookup, so `cdk synth` stays offline).
+ */
+export class CdcNetwork extends Construct {
+  /** The VPC holding the database. */
+  public readonly vpc: ec2.IVpc;
+  /** Subnets for the database instance: public ones only when it must be publicly accessible. */
+  public readonly databaseSubnets: ec2.SubnetSelection;
+  /** Subnets for Lambdas that talk to the database (never public). */
+  public readonly functionSubnets: ec2.SubnetSelection;
+  private readonly endpoints: ec2.InterfaceVpcEndpoint[] = [];
+
+  constructor(scope: Construct, id: string, props: CdcNetworkProps) {
+    super(scope, id);
+    const { config } = props;
+    const isolated: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    const publicSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PUBLIC };
+    this.functionSubnets = isolated;
+    this.databaseSubnets = config.publiclyAccessible ? publicSubnets : isolated;
+
+    if (config.existingVpc) {
+      const existing = config.existingVpc;
+      this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
+        vpcId: existing.vpcId,
+        availabilityZones: existing.availabilityZones,
+        isolatedSubnetIds: existing.isolatedSubnetIds,
+        publicSubnetIds: existing.publicSubnetIds.length > 0 ? existing.publicSubnetIds : undefined,
+      });
+      return;
+    }
+
+    const subnetConfiguration: ec2.SubnetConfiguration[] = [
+      { name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+    ];
+    if (config.publiclyAccessible) {
+      subnetConfiguration.push({ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 });
+    }
+    const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: config.maxAzs,
+      // Nothing here calls the internet: the Lambda reaches AWS APIs through endpoints, so a NAT
+      // gateway would only add cost and an egress path.
+      natGateways: 0,
+      subnetConfiguration,
+      flowLogs: {
+        All: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup) },
+      },
+    });
+    // The setup Lambda runs in the isolated subnets and needs these two AWS APIs: the secrets to
+    // log in, and RDS to read the parameter group's status (and reboot when allowed).
+    // Closed by default: only the functions given to allowEndpointAccessFrom may use them.
+    this.endpoints.push(
+      vpc.addInterfaceEndpoint('SecretsManagerEndpoint', {
+        service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+        subnets: isolated,
+        open: false,
+      }),
+      vpc.addInterfaceEndpoint('RdsEndpoint', {
+        service: ec2.InterfaceVpcEndpointAwsService.RDS,
+        subnets: isolated,
+        open: false,
+      }),
+    );
+    this.vpc = vpc;
+  }
+
+  /**
+   * Let a function in the VPC call Secrets Manager and RDS through the interface endpoints.
+   * With an existing VPC the endpoints (or a NAT path) are the VPC owner's, so this does nothing.
+   */
+  public allowEndpointAccessFrom(peer: ec2.IConnectable): void {
+    for (const endpoint of this.endpoints) endpoint.connections.allowDefaultPortFrom(peer);
+  }
+}

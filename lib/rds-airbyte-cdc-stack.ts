@@ -1,0 +1,72 @@
+import { CfnOutput, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { CdcDatabase } from './cdc-database';
+import type { EnvironmentConfig } from './config';
+import { CdcNetwork } from './network';
+import { StackOutputs } from './outputs';
+
+export interface RdsAirbyteCdcStackProps extends StackProps {
+  /** The environment's validated configuration. */
+  readonly config: EnvironmentConfig;
+}
+
+/**
+ * One environment: the network, an RDS for PostgreSQL instance ready for logical replication,
+ * and the outputs a user needs to point Airbyte at it.
+ */
+export class RdsAirbyteCdcStack extends Stack {
+  /** The database and its secrets. */
+  public readonly database: CdcDatabase;
+  /** The VPC and subnets. */
+  public readonly network: CdcNetwork;
+
+  constructor(scope: Construct, id: string, props: RdsAirbyteCdcStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    Tags.of(this).add('project', 'rds-airbyte-cdc');
+    Tags.of(this).add('environment', config.name);
+
+    const removeWithStack = config.lifecycle.removalPolicy === 'destroy';
+    this.network = new CdcNetwork(this, 'Network', {
+      config: config.network,
+      logRemovalPolicy: removeWithStack ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+
+    this.database = new CdcDatabase(this, 'Database', {
+      instanceIdentifier: `rds-airbyte-cdc-${config.name}`,
+      vpc: this.network.vpc,
+      vpcSubnets: this.network.databaseSubnets,
+      database: config.database,
+      lifecycle: config.lifecycle,
+      publiclyAccessible: config.network.publiclyAccessible,
+      allowedCidrs: config.network.allowedCidrs,
+      replicationUsername: config.replication.user,
+      maxSlotWalKeepSizeGiB: config.replication.maxSlotWalKeepSizeGiB,
+    });
+
+    // Replication setup (custom resource that runs the SQL), Airbyte wiring and monitoring are
+    // composed here, each after what it needs.
+
+    this.addOutputs(config);
+  }
+
+  private addOutputs(config: EnvironmentConfig): void {
+    const { instance, replicationUserSecret, masterSecret } = this.database;
+    const outputs: Record<keyof typeof StackOutputs, { value: string; description: string }> = {
+      databaseEndpoint: { value: instance.dbInstanceEndpointAddress, description: 'Airbyte source: Host' },
+      databasePort: { value: instance.dbInstanceEndpointPort, description: 'Airbyte source: Port' },
+      databaseName: { value: config.database.databaseName, description: 'Airbyte source: Database Name' },
+      replicationSchema: { value: config.replication.schema, description: 'Airbyte source: Schemas' },
+      replicationUserSecretArn: {
+        value: replicationUserSecret.secretArn,
+        description: 'Airbyte source: Username and Password are in this secret (aws secretsmanager get-secret-value)',
+      },
+      masterUserSecretArn: { value: masterSecret.secretArn, description: 'Master user secret (administration only)' },
+      replicationSlotName: { value: config.replication.slotName, description: 'Airbyte source: Replication Slot' },
+      publicationName: { value: config.replication.publicationName, description: 'Airbyte source: Publication' },
+    };
+    for (const [key, { value, description }] of Object.entries(outputs)) {
+      new CfnOutput(this, StackOutputs[key as keyof typeof StackOutputs], { value, description });
+    }
+  }
+}
