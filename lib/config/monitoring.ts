@@ -1,6 +1,92 @@
 import { z } from 'zod';
 
-/** Alarms, dashboard and notifications. Filled in by the operations work. */
-export const monitoringSchema = z.strictObject({}).prefault({});
+const GIB = 1024 ** 3;
+
+/** RDS event categories a `db-instance` event subscription accepts. */
+export const RDS_INSTANCE_EVENT_CATEGORIES = [
+  'availability',
+  'backup',
+  'configuration change',
+  'creation',
+  'deletion',
+  'failover',
+  'failure',
+  'low storage',
+  'maintenance',
+  'notification',
+  'read replica',
+  'recovery',
+  'restoration',
+  'security',
+  'security patching',
+] as const;
+
+const bytes = z.number().int().positive();
+
+/**
+ * Alarms, dashboard and notifications for one environment. Every alarm notifies the same SNS
+ * topic when it goes into ALARM and when it returns to OK.
+ */
+export const monitoringSchema = z
+  .strictObject({
+    /** Create the alarms, topic, event subscription and dashboard at all. Default: true. */
+    enabled: z.boolean().default(true),
+    /**
+     * Address subscribed to the alarm topic by email (AWS sends a confirmation mail first).
+     * Default: none (subscribe your own endpoints to the topic, whose ARN is a stack output).
+     */
+    alarmEmail: z.email({ message: 'must be an email address' }).optional(),
+    /**
+     * `OldestReplicationSlotLag` above this many bytes: the slot Airbyte reads is falling behind
+     * (Airbyte stopped syncing, or syncs less often than the database writes). Keep it well below
+     * `replication.maxSlotWalKeepSizeGiB` so that you hear about it before PostgreSQL invalidates
+     * the slot, which forces a full resync. Default: 1 GiB.
+     */
+    oldestReplicationSlotLagBytes: bytes.default(GIB),
+    /**
+     * `ReplicationSlotDiskUsage` above this many bytes: WAL kept on disk for replication slots.
+     * Default: 2 GiB.
+     */
+    replicationSlotDiskUsageBytes: bytes.default(2 * GIB),
+    /**
+     * `TransactionLogsDiskUsage` above this many bytes: all WAL on disk (slots, `wal_keep_size`,
+     * checkpoints that have not run). Default: 4 GiB.
+     */
+    transactionLogsDiskUsageBytes: bytes.default(4 * GIB),
+    /**
+     * Alarm when `FreeStorageSpace` falls below this fraction of `database.allocatedStorageGiB`.
+     * Storage autoscaling only starts at 10 % free, so the default warns first. Default: 0.2.
+     */
+    freeStorageFraction: z.number().gt(0).lt(1).default(0.2),
+    /** `CPUUtilization` above this percentage. Default: 80. */
+    cpuPercent: z.number().gt(0).max(100).default(80),
+    /** Length of one evaluation period in minutes (CloudWatch's basic RDS metrics are 1-minute). Default: 5. */
+    periodMinutes: z.number().int().min(1).max(1440).default(5),
+    /**
+     * Consecutive periods a metric must breach before the alarm fires: filters out a checkpoint
+     * or a vacuum spike. Default: 3 (15 minutes with the default period).
+     */
+    evaluationPeriods: z.number().int().min(1).max(100).default(3),
+    /**
+     * RDS event categories forwarded to the topic. Default: `failure`, `failover`, `low storage`.
+     */
+    eventCategories: z
+      .array(z.enum(RDS_INSTANCE_EVENT_CATEGORIES))
+      .min(1, 'must list at least one category (turn monitoring off with enabled: false instead)')
+      .default(['failure', 'failover', 'low storage']),
+    /** Create a CloudWatch dashboard with these metrics and alarms. Default: true. */
+    dashboard: z.boolean().default(true),
+  })
+  .superRefine((monitoring, ctx) => {
+    if (monitoring.oldestReplicationSlotLagBytes > monitoring.replicationSlotDiskUsageBytes) {
+      // Lag is bounded by what slots keep on disk, so this alarm could never fire first.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['oldestReplicationSlotLagBytes'],
+        message: `must not exceed replicationSlotDiskUsageBytes (${monitoring.replicationSlotDiskUsageBytes}): the lag alarm should fire first`,
+      });
+    }
+  })
+  .prefault({});
 
 export type MonitoringConfig = z.infer<typeof monitoringSchema>;

@@ -1,0 +1,249 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import type { MonitoringConfig } from './config';
+
+const GIB = 1024 ** 3;
+
+/** Services that publish to the alarm topic: CloudWatch alarms and RDS event notifications. */
+const PUBLISHING_SERVICES = ['cloudwatch.amazonaws.com', 'events.rds.amazonaws.com'];
+
+export interface CdcMonitoringProps {
+  /** The instance whose metrics and events are watched. */
+  readonly instance: rds.IDatabaseInstance;
+  /**
+   * Storage allocated to the instance in GiB (`database.allocatedStorageGiB`): the free-storage
+   * alarm fires below `monitoring.freeStorageFraction` of it.
+   */
+  readonly allocatedStorageGiB: number;
+  /**
+   * `max_slot_wal_keep_size` in GiB (`replication.maxSlotWalKeepSizeGiB`). A slot lag alarm at
+   * or above it would fire only after PostgreSQL invalidated the slot, so that is refused.
+   *
+   * @default - not checked
+   */
+  readonly maxSlotWalKeepSizeGiB?: number;
+  /** Thresholds, periods and recipients (`monitoring` in cdk.json). */
+  readonly config: MonitoringConfig;
+  /**
+   * Name of the CloudWatch dashboard, unique per account and region.
+   *
+   * @default - `<stack name>-cdc`
+   */
+  readonly dashboardName?: string;
+}
+
+/** One alarm this construct creates, for the dashboard and for tests. */
+interface AlarmSpec {
+  readonly id: string;
+  readonly metricName: string;
+  readonly statistic: string;
+  readonly threshold: number;
+  readonly comparisonOperator: cloudwatch.ComparisonOperator;
+  readonly description: string;
+  /**
+   * Slot metrics are absent while no slot exists (before the replication setup ran): that is
+   * healthy. Other metrics go missing when the instance is stopped: neither healthy nor an alarm.
+   */
+  readonly treatMissingData: cloudwatch.TreatMissingData;
+}
+
+/**
+ * Alarms, notifications and a dashboard for an RDS for PostgreSQL instance that feeds CDC: the
+ * most common CDC incident is a replication slot that stops advancing and fills the disk with
+ * WAL, so slot lag, WAL on disk and free storage each get an alarm, next to CPU and the RDS
+ * failure, failover and low-storage events.
+ */
+export class CdcMonitoring extends Construct {
+  /** Topic every alarm and RDS event notifies; subscribe pagers or chat bots to it. */
+  public readonly topic: sns.ITopic;
+  /** The alarms, keyed by metric name (`OldestReplicationSlotLag`, `FreeStorageSpace`, ...). */
+  public readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
+  /** The dashboard, when `config.dashboard` is on. */
+  public readonly dashboard?: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: CdcMonitoringProps) {
+    super(scope, id);
+    const { instance, config } = props;
+    validateProps(props);
+
+    // CloudWatch and RDS cannot use the AWS-managed SNS key: its policy does not admit them.
+    const key = new kms.Key(this, 'TopicKey', {
+      description: `Encrypts the CDC alarm topic of ${Stack.of(this).stackName}`,
+      enableKeyRotation: true,
+      // The key only protects notifications in flight; nothing outlives the stack under it.
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    const topic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: `${Stack.of(this).stackName} CDC alarms`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    for (const service of PUBLISHING_SERVICES) {
+      const principal = new iam.ServicePrincipal(service);
+      key.grant(principal, 'kms:Decrypt', 'kms:GenerateDataKey*');
+      // The topic policy CDK writes for enforceSSL replaces SNS's default one, so the services
+      // need an explicit grant, limited to this account.
+      topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [principal],
+          actions: ['sns:Publish'],
+          resources: [topic.topicArn],
+          conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+        }),
+      );
+    }
+    if (config.alarmEmail) {
+      topic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
+    }
+    this.topic = topic;
+
+    const period = Duration.minutes(config.periodMinutes);
+    const metric = (metricName: string, statistic: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/RDS',
+        metricName,
+        dimensionsMap: { DBInstanceIdentifier: instance.instanceIdentifier },
+        statistic,
+        period,
+      });
+    const action = new cloudwatchActions.SnsAction(topic);
+    const alarms: Record<string, cloudwatch.Alarm> = {};
+    const graphs: cloudwatch.GraphWidget[] = [];
+    for (const spec of alarmSpecs(props)) {
+      const alarm = new cloudwatch.Alarm(this, spec.id, {
+        metric: metric(spec.metricName, spec.statistic),
+        threshold: spec.threshold,
+        comparisonOperator: spec.comparisonOperator,
+        evaluationPeriods: config.evaluationPeriods,
+        datapointsToAlarm: config.evaluationPeriods,
+        treatMissingData: spec.treatMissingData,
+        alarmDescription: spec.description,
+      });
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+      alarms[spec.metricName] = alarm;
+      graphs.push(
+        new cloudwatch.GraphWidget({
+          title: spec.metricName,
+          left: [alarm.metric],
+          leftAnnotations: [alarm.toAnnotation()],
+          width: 8,
+        }),
+      );
+    }
+    this.alarms = alarms;
+
+    new rds.CfnEventSubscription(this, 'InstanceEvents', {
+      snsTopicArn: topic.topicArn,
+      sourceType: 'db-instance',
+      sourceIds: [instance.instanceIdentifier],
+      eventCategories: config.eventCategories,
+      enabled: true,
+    });
+
+    if (config.dashboard) {
+      this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+        dashboardName: props.dashboardName ?? `${Stack.of(this).stackName}-cdc`,
+        widgets: [
+          [
+            new cloudwatch.AlarmStatusWidget({
+              title: 'CDC alarms',
+              alarms: Object.values(alarms),
+              width: 24,
+            }),
+          ],
+          graphs,
+        ],
+      });
+    }
+  }
+}
+
+function validateProps(props: CdcMonitoringProps): void {
+  const { config, maxSlotWalKeepSizeGiB } = props;
+  if (!(props.allocatedStorageGiB > 0)) {
+    throw new Error(
+      `CdcMonitoring: allocatedStorageGiB must be a positive number, got ${props.allocatedStorageGiB}`,
+    );
+  }
+  if (
+    maxSlotWalKeepSizeGiB !== undefined &&
+    config.oldestReplicationSlotLagBytes >= maxSlotWalKeepSizeGiB * GIB
+  ) {
+    throw new Error(
+      `monitoring.oldestReplicationSlotLagBytes (${config.oldestReplicationSlotLagBytes}) must be below ` +
+        `replication.maxSlotWalKeepSizeGiB (${maxSlotWalKeepSizeGiB} GiB = ${maxSlotWalKeepSizeGiB * GIB} bytes): ` +
+        'PostgreSQL invalidates the slot at that size, so the alarm would come too late. Lower the threshold or raise the limit.',
+    );
+  }
+}
+
+function alarmSpecs({ config, allocatedStorageGiB }: CdcMonitoringProps): AlarmSpec[] {
+  const minutes = config.periodMinutes * config.evaluationPeriods;
+  const above = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
+  const gib = (value: number) => `${(value / GIB).toFixed(2)} GiB`;
+  return [
+    {
+      id: 'ReplicationSlotLagAlarm',
+      metricName: 'OldestReplicationSlotLag',
+      statistic: cloudwatch.Stats.MAXIMUM,
+      threshold: config.oldestReplicationSlotLagBytes,
+      comparisonOperator: above,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      description:
+        `The oldest replication slot lags more than ${gib(config.oldestReplicationSlotLagBytes)} for ${minutes} min: ` +
+        'Airbyte is not consuming it. Check the connection in Airbyte; if the slot is abandoned, drop it ' +
+        '(SELECT pg_drop_replication_slot(...)) before WAL fills the disk.',
+    },
+    {
+      id: 'ReplicationSlotDiskUsageAlarm',
+      metricName: 'ReplicationSlotDiskUsage',
+      statistic: cloudwatch.Stats.MAXIMUM,
+      threshold: config.replicationSlotDiskUsageBytes,
+      comparisonOperator: above,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      description:
+        `Replication slots hold more than ${gib(config.replicationSlotDiskUsageBytes)} of WAL for ${minutes} min. ` +
+        'Find the slot in pg_replication_slots (inactive, old restart_lsn) and resume or drop its consumer.',
+    },
+    {
+      id: 'TransactionLogsDiskUsageAlarm',
+      metricName: 'TransactionLogsDiskUsage',
+      statistic: cloudwatch.Stats.MAXIMUM,
+      threshold: config.transactionLogsDiskUsageBytes,
+      comparisonOperator: above,
+      treatMissingData: cloudwatch.TreatMissingData.MISSING,
+      description:
+        `WAL on disk exceeds ${gib(config.transactionLogsDiskUsageBytes)} for ${minutes} min. ` +
+        'Usually a stalled replication slot: see the ReplicationSlotDiskUsage alarm and pg_replication_slots.',
+    },
+    {
+      id: 'FreeStorageSpaceAlarm',
+      metricName: 'FreeStorageSpace',
+      statistic: cloudwatch.Stats.MINIMUM,
+      threshold: Math.round(config.freeStorageFraction * allocatedStorageGiB * GIB),
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.MISSING,
+      description:
+        `Free storage below ${Math.round(config.freeStorageFraction * 100)} % of the ${allocatedStorageGiB} GiB allocated ` +
+        `for ${minutes} min. Check WAL held by replication slots first, then table growth.`,
+    },
+    {
+      id: 'CpuUtilizationAlarm',
+      metricName: 'CPUUtilization',
+      statistic: cloudwatch.Stats.AVERAGE,
+      threshold: config.cpuPercent,
+      comparisonOperator: above,
+      treatMissingData: cloudwatch.TreatMissingData.MISSING,
+      description: `CPU above ${config.cpuPercent} % for ${minutes} min. Check pg_stat_activity and Performance Insights.`,
+    },
+  ];
+}
