@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ENVIRONMENTS_CONTEXT_KEY, parseEnvironments, SELECTED_ENVIRONMENT_CONTEXT_KEY } from '../lib/config';
+import {
+  ENVIRONMENTS_CONTEXT_KEY,
+  parseEnvironments,
+  SELECTED_ENVIRONMENT_CONTEXT_KEY,
+} from '../lib/config';
 import { stackNameFor } from '../lib/outputs';
 import { RdsAirbyteCdcStack } from '../lib/rds-airbyte-cdc-stack';
 
@@ -11,9 +15,6 @@ const environments = parseEnvironments(
   app.node.tryGetContext(SELECTED_ENVIRONMENT_CONTEXT_KEY),
 );
 for (const config of environments) {
-  new RdsAirbyteCdcStack(app, stackNameFor(config.name), {
-    config,
-    env: config.account ? { account: config.account, region: config.region } : undefined,
-  });
+  new RdsAirbyteCdcStack(app, stackNameFor(config.name), { config });
 }
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -150,12 +150,23 @@ export class CdcDatabase extends Construct {
     // Fills in host, port, dbname and engine once the instance exists.
     this.replicationUserSecret.attach(this.instance);
 
-    this.addNagSuppressions(database, lifecycle);
+    this.addNagSuppressions(database, lifecycle, props.publiclyAccessible ?? false);
   }
 
-  private addNagSuppressions(database: DatabaseConfig, lifecycle: LifecycleConfig): void {
+  private addNagSuppressions(
+    database: DatabaseConfig,
+    lifecycle: LifecycleConfig,
+    publiclyAccessible: boolean,
+  ): void {
     const stackName = Stack.of(this).stackName;
     const instance = Validations.of(this.instance);
+    if (publiclyAccessible) {
+      instance.acknowledge({
+        id: 'CloudFormation-Validate::W9011',
+        reason:
+          'publiclyAccessible is on by configuration for an Airbyte outside the VPC; the security group admits only allowedCidrs (validated non-empty, never 0.0.0.0/0) and rds.force_ssl requires TLS.',
+      });
+    }
     instance.acknowledge({
       id: 'AwsSolutions-RDS11',
       reason:

@@ -21,8 +21,12 @@ export class RdsAirbyteCdcStack extends Stack {
   public readonly network: CdcNetwork;
 
   constructor(scope: Construct, id: string, props: RdsAirbyteCdcStackProps) {
-    super(scope, id, props);
     const { config } = props;
+    // An environment without account/region synthesizes an environment-agnostic stack.
+    const env =
+      props.env ??
+      (config.account ? { account: config.account, region: config.region } : undefined);
+    super(scope, id, { ...props, env });
     Tags.of(this).add('project', 'rds-airbyte-cdc');
     Tags.of(this).add('environment', config.name);
 
@@ -53,17 +57,36 @@ export class RdsAirbyteCdcStack extends Stack {
   private addOutputs(config: EnvironmentConfig): void {
     const { instance, replicationUserSecret, masterSecret } = this.database;
     const outputs: Record<keyof typeof StackOutputs, { value: string; description: string }> = {
-      databaseEndpoint: { value: instance.dbInstanceEndpointAddress, description: 'Airbyte source: Host' },
+      databaseEndpoint: {
+        value: instance.dbInstanceEndpointAddress,
+        description: 'Airbyte source: Host',
+      },
       databasePort: { value: instance.dbInstanceEndpointPort, description: 'Airbyte source: Port' },
-      databaseName: { value: config.database.databaseName, description: 'Airbyte source: Database Name' },
-      replicationSchema: { value: config.replication.schema, description: 'Airbyte source: Schemas' },
+      databaseName: {
+        value: config.database.databaseName,
+        description: 'Airbyte source: Database Name',
+      },
+      replicationSchema: {
+        value: config.replication.schema,
+        description: 'Airbyte source: Schemas',
+      },
       replicationUserSecretArn: {
         value: replicationUserSecret.secretArn,
-        description: 'Airbyte source: Username and Password are in this secret (aws secretsmanager get-secret-value)',
+        description:
+          'Airbyte source: Username and Password are in this secret (aws secretsmanager get-secret-value)',
       },
-      masterUserSecretArn: { value: masterSecret.secretArn, description: 'Master user secret (administration only)' },
-      replicationSlotName: { value: config.replication.slotName, description: 'Airbyte source: Replication Slot' },
-      publicationName: { value: config.replication.publicationName, description: 'Airbyte source: Publication' },
+      masterUserSecretArn: {
+        value: masterSecret.secretArn,
+        description: 'Master user secret (administration only)',
+      },
+      replicationSlotName: {
+        value: config.replication.slotName,
+        description: 'Airbyte source: Replication Slot',
+      },
+      publicationName: {
+        value: config.replication.publicationName,
+        description: 'Airbyte source: Publication',
+      },
     };
     for (const [key, { value, description }] of Object.entries(outputs)) {
       new CfnOutput(this, StackOutputs[key as keyof typeof StackOutputs], { value, description });

@@ -19,7 +19,9 @@ export const ipv4Cidr = z
   });
 
 const awsId = (prefix: string) =>
-  z.string().regex(new RegExp(`^${prefix}-[0-9a-f]{8,17}$`), `must look like ${prefix}-0123456789abcdef0`);
+  z
+    .string()
+    .regex(new RegExp(`^${prefix}-[0-9a-f]{8,17}$`), `must look like ${prefix}-0123456789abcdef0`);
 
 /** An existing VPC, imported without a context lookup so that `cdk synth` stays offline. */
 export const existingVpcSchema = z.strictObject({
@@ -38,7 +40,7 @@ export const existingVpcSchema = z.strictObject({
 });
 
 export const networkSchema = z
-  .object({
+  .strictObject({
     /** Use this existing VPC instead of creating one. Default: a new VPC. */
     existingVpc: existingVpcSchema.optional(),
     /** Availability zones for a new VPC. Default: 2. */
@@ -59,7 +61,8 @@ export const networkSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['allowedCidrs'],
-        message: 'must list at least one CIDR when publiclyAccessible is true (a public database no one may reach is a mistake)',
+        message:
+          'must list at least one CIDR when publiclyAccessible is true (a public database no one may reach is a mistake)',
       });
     }
     if (network.existingVpc) {

@@ -16,7 +16,7 @@ const tableEntrySchema = z.union([
 ]);
 
 export const replicationSchema = z
-  .object({
+  .strictObject({
     /** Schema that holds the published tables (created if missing). Default: `datastore`. */
     schema: schemaName.default('datastore'),
     /**

@@ -1,0 +1,280 @@
+import {
+  ConfigError,
+  parseEnvironment,
+  parseEnvironments,
+  type EnvironmentInput,
+} from '../../../lib/config';
+import { CDK_JSON_ENVIRONMENTS } from '../../support/stacks';
+
+/** The message parseEnvironment throws for `raw` in environment `name`. */
+function errorFor(raw: EnvironmentInput, name = 'dev'): string {
+  try {
+    parseEnvironment(name, raw);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error(`expected ${JSON.stringify(raw)} to be rejected`);
+}
+
+describe('cdk.json environments', () => {
+  const environments = parseEnvironments(CDK_JSON_ENVIRONMENTS);
+
+  it('defines dev, staging and prod', () => {
+    expect(environments.map((env) => env.name)).toEqual(['dev', 'staging', 'prod']);
+  });
+
+  it('fills in the documented defaults', () => {
+    const dev = environments[0];
+    expect(dev.database.engineVersion).toBe('17');
+    expect(dev.replication).toMatchObject({
+      schema: 'datastore',
+      user: 'airbyte',
+      slotName: 'airbyte_slot',
+      publicationName: 'airbyte_publication',
+      tables: [{ name: 'data_tbl', replicaIdentity: 'default' }],
+    });
+    expect(dev.network).toMatchObject({ publiclyAccessible: false, allowedCidrs: [] });
+  });
+
+  it('creates the demo table in dev only', () => {
+    expect(environments.map((env) => [env.name, env.replication.createDemoTable])).toEqual([
+      ['dev', true],
+      ['staging', false],
+      ['prod', false],
+    ]);
+  });
+
+  it('treats prod as production: snapshot and deletion protection', () => {
+    const prod = environments[2];
+    expect(prod.production).toBe(true);
+    expect(prod.lifecycle).toEqual({ removalPolicy: 'snapshot', deletionProtection: true });
+    expect(environments[0].lifecycle).toEqual({
+      removalPolicy: 'destroy',
+      deletionProtection: false,
+    });
+  });
+
+  it('selects one environment by name', () => {
+    expect(parseEnvironments(CDK_JSON_ENVIRONMENTS, 'staging').map((env) => env.name)).toEqual([
+      'staging',
+    ]);
+  });
+});
+
+describe('per-table replica identity', () => {
+  it('applies the section default and per-table overrides', () => {
+    const config = parseEnvironment('dev', {
+      replication: {
+        replicaIdentity: 'full',
+        tables: ['a', { name: 'b', replicaIdentity: 'default' }, { name: 'c' }],
+      },
+    });
+    expect(config.replication.tables).toEqual([
+      { name: 'a', replicaIdentity: 'full' },
+      { name: 'b', replicaIdentity: 'default' },
+      { name: 'c', replicaIdentity: 'full' },
+    ]);
+  });
+
+  it('accepts identifiers that only quoting makes legal', () => {
+    const tables = ['Upper Case', 'with "quotes"', 'ünïcødé', `x"; DROP TABLE y; --`];
+    expect(
+      parseEnvironment('dev', { replication: { tables } }).replication.tables.map((t) => t.name),
+    ).toEqual(tables);
+  });
+});
+
+describe('invalid configuration fails with the environment and the field', () => {
+  it('unknown environment', () => {
+    expect(() => parseEnvironments(CDK_JSON_ENVIRONMENTS, 'qa')).toThrow(
+      'Unknown environment "qa": cdk.json context "environments" defines dev, staging, prod',
+    );
+  });
+
+  it('missing environments object', () => {
+    expect(() => parseEnvironments(undefined)).toThrow(
+      'cdk.json context "environments" must be an object',
+    );
+  });
+
+  it('environment name that cannot name a stack', () => {
+    expect(() => parseEnvironments({ Dev_1: {} })).toThrow('Invalid environment name "Dev_1"');
+  });
+
+  it('misspelled field', () => {
+    expect(errorFor({ replication: { slotname: 'x' } } as EnvironmentInput)).toMatch(
+      /environment "dev".*\n.*replication: Unrecognized key: "slotname"/,
+    );
+  });
+
+  it.each<[string, EnvironmentInput, string]>([
+    [
+      'empty table name',
+      { replication: { tables: [''] } },
+      'replication.tables[0]: must not be empty',
+    ],
+    [
+      'identifier over 63 bytes',
+      { replication: { tables: ['é'.repeat(32)] } },
+      'replication.tables[0]: must be at most 63 bytes',
+    ],
+    [
+      'newline in an identifier',
+      { replication: { schema: 'data\nstore' } },
+      'replication.schema: must not contain control characters',
+    ],
+    [
+      'system schema',
+      { replication: { schema: 'pg_catalog' } },
+      'replication.schema: must not start with "pg_"',
+    ],
+    [
+      'reserved role',
+      { replication: { user: 'public' } },
+      'replication.user: must not be one of the reserved role names',
+    ],
+    [
+      'predefined role',
+      { replication: { user: 'pg_monitor' } },
+      'replication.user: must not start with "pg_"',
+    ],
+    [
+      'RDS role',
+      { replication: { user: 'rdsadmin' } },
+      'replication.user: must not start with "rds"',
+    ],
+    [
+      'slot name PostgreSQL rejects',
+      { replication: { slotName: 'Airbyte-Slot' } },
+      'replication.slotName: must be 1 to 63 characters of lower-case letters, digits and underscores',
+    ],
+    [
+      'table listed twice',
+      { replication: { tables: ['a', 'a'] } },
+      'replication.tables[1]: lists "a" twice',
+    ],
+    [
+      'no table',
+      { replication: { tables: [] } },
+      'replication.tables: must list at least one table',
+    ],
+    [
+      'bad replica identity',
+      { replication: { replicaIdentity: 'nothing' as 'full' } },
+      'replication.replicaIdentity:',
+    ],
+    [
+      'database name RDS rejects',
+      { database: { databaseName: '1app' } },
+      'database.databaseName: must start with a letter',
+    ],
+    [
+      'unsupported engine',
+      { database: { engineVersion: '12' } },
+      'database.engineVersion: major must be one of 14, 15, 16, 17, 18',
+    ],
+    [
+      'db. prefix on instance type',
+      { database: { instanceType: 'db.t4g.micro' } },
+      'database.instanceType:',
+    ],
+    [
+      'autoscaling ceiling below storage',
+      { database: { allocatedStorageGiB: 100, maxAllocatedStorageGiB: 50 } },
+      'database.maxAllocatedStorageGiB: must be greater than allocatedStorageGiB (100)',
+    ],
+    [
+      'slot WAL budget as large as the disk',
+      { replication: { maxSlotWalKeepSizeGiB: 20 } },
+      'replication.maxSlotWalKeepSizeGiB: must be less than database.allocatedStorageGiB (20)',
+    ],
+    [
+      'fewer WAL senders than slots',
+      { database: { maxWalSenders: 2, maxReplicationSlots: 5 } },
+      'database.maxWalSenders:',
+    ],
+    [
+      'not a CIDR',
+      { network: { allowedCidrs: ['10.0.0.0/33'] } },
+      'network.allowedCidrs[0]: must be an IPv4 CIDR',
+    ],
+    [
+      'CIDR with host bits',
+      { network: { allowedCidrs: ['10.0.0.1/16'] } },
+      'network.allowedCidrs[0]: has host bits set',
+    ],
+    [
+      'the whole internet',
+      { network: { allowedCidrs: ['0.0.0.0/0'] } },
+      'network.allowedCidrs[0]: must not be 0.0.0.0/0',
+    ],
+    [
+      'public without allowed CIDRs',
+      { network: { publiclyAccessible: true } },
+      'network.allowedCidrs: must list at least one CIDR when publiclyAccessible is true',
+    ],
+    [
+      'existing VPC with one subnet per two AZs',
+      {
+        network: {
+          existingVpc: {
+            vpcId: 'vpc-0123456789abcdef0',
+            availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+            isolatedSubnetIds: ['subnet-0123456789abcdef0'],
+          },
+        },
+      },
+      'network.existingVpc.isolatedSubnetIds: must list one subnet per availability zone (2), got 1',
+    ],
+    [
+      'bad VPC id',
+      {
+        network: {
+          existingVpc: { vpcId: 'my-vpc', availabilityZones: ['a', 'b'], isolatedSubnetIds: [] },
+        },
+      },
+      'network.existingVpc.vpcId: must look like vpc-',
+    ],
+    [
+      'account without region',
+      { account: '123456789012' },
+      'region: is required when account is set',
+    ],
+    [
+      'bad account',
+      { account: '1234', region: 'eu-west-1' },
+      'account: must be a 12-digit AWS account id',
+    ],
+  ])('%s', (_case, raw, expected) => {
+    const message = errorFor(raw);
+    expect(message).toContain(
+      'Invalid configuration for environment "dev" (cdk.json context "environments.dev")',
+    );
+    expect(message).toContain(expected);
+  });
+
+  it('prod with retain but without deletion protection', () => {
+    expect(
+      errorFor({ lifecycle: { removalPolicy: 'retain', deletionProtection: false } }, 'prod'),
+    ).toContain('lifecycle.deletionProtection: must be true in a production environment');
+  });
+
+  it('prod with destroy', () => {
+    expect(
+      errorFor({ lifecycle: { removalPolicy: 'destroy', deletionProtection: true } }, 'prod'),
+    ).toContain('lifecycle.removalPolicy: must be snapshot or retain in a production environment');
+  });
+
+  it('any environment marked production gets the same safeguards', () => {
+    expect(
+      errorFor({ production: true, lifecycle: { removalPolicy: 'destroy' } }, 'eu-live'),
+    ).toContain('environment "eu-live"');
+  });
+
+  it('reports every problem at once', () => {
+    const message = errorFor({ replication: { slotName: 'X', user: 'public' } });
+    expect(message).toContain('replication.slotName');
+    expect(message).toContain('replication.user');
+  });
+});
