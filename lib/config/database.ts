@@ -12,14 +12,20 @@ export const databaseSchema = z.strictObject({
   engineVersion: z
     .string()
     .regex(/^\d+(\.\d+)?$/, 'must be a major ("17") or major.minor ("17.6")')
-    .refine((version) => (SUPPORTED_ENGINE_MAJORS as readonly string[]).includes(version.split('.')[0]), {
-      message: `major must be one of ${SUPPORTED_ENGINE_MAJORS.join(', ')}`,
-    })
+    .refine(
+      (version) => (SUPPORTED_ENGINE_MAJORS as readonly string[]).includes(version.split('.')[0]),
+      {
+        message: `major must be one of ${SUPPORTED_ENGINE_MAJORS.join(', ')}`,
+      },
+    )
     .default('17'),
   /** EC2-style instance type without the `db.` prefix. Default: `t4g.micro`. */
   instanceType: z
     .string()
-    .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must look like t4g.micro or r7g.large (no "db." prefix)')
+    .regex(
+      /^[a-z][a-z0-9-]*\.[a-z0-9]+$/,
+      'must look like t4g.micro or r7g.large (no "db." prefix)',
+    )
     .default('t4g.micro'),
   /** Initial storage in GiB (gp3). Default: 20. */
   allocatedStorageGiB: z.number().int().min(20).max(65536).default(20),

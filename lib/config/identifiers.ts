@@ -7,7 +7,13 @@ import { z } from 'zod';
 export const MAX_IDENTIFIER_BYTES = 63;
 
 /** Role names PostgreSQL reserves: `CREATE ROLE` rejects them. */
-const RESERVED_ROLE_NAMES = new Set(['public', 'none', 'current_user', 'session_user', 'current_role']);
+const RESERVED_ROLE_NAMES = new Set([
+  'public',
+  'none',
+  'current_user',
+  'session_user',
+  'current_role',
+]);
 
 // Control characters are legal inside a quoted identifier but only ever arrive by mistake (a
 // stray newline from a YAML block) and make log lines and error messages misleading.
@@ -66,6 +72,9 @@ export const databaseName = z
     /^[A-Za-z][A-Za-z0-9_]{0,62}$/,
     'must start with a letter and hold only letters, digits and underscores, at most 63 (Amazon RDS rule)',
   )
-  .refine((name) => !['postgres', 'template0', 'template1', 'rdsadmin'].includes(name.toLowerCase()), {
-    message: 'must not be postgres, template0, template1 or rdsadmin',
-  });
+  .refine(
+    (name) => !['postgres', 'template0', 'template1', 'rdsadmin'].includes(name.toLowerCase()),
+    {
+      message: 'must not be postgres, template0, template1 or rdsadmin',
+    },
+  );

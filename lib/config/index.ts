@@ -21,14 +21,23 @@ export const SELECTED_ENVIRONMENT_CONTEXT_KEY = 'env';
 
 const environmentName = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be lower-case letters, digits and dashes, at most 20 (it names the stack)');
+  .regex(
+    /^[a-z][a-z0-9-]{0,19}$/,
+    'must be lower-case letters, digits and dashes, at most 20 (it names the stack)',
+  );
 
 export const environmentSchema = z
   .strictObject({
     /** AWS account id (12 digits). Default: none (environment-agnostic stack). */
-    account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional(),
+    account: z
+      .string()
+      .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
+      .optional(),
     /** AWS region, e.g. `eu-west-1`. Default: none (environment-agnostic stack). */
-    region: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1').optional(),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1')
+      .optional(),
     /**
      * Holds data that must survive mistakes: requires deletion protection and a removal policy
      * other than destroy. Default: true for an environment named `prod`, false otherwise.
@@ -49,7 +58,11 @@ export const environmentSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.account !== undefined && env.region === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['region'], message: 'is required when account is set' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['region'],
+        message: 'is required when account is set',
+      });
     }
     if (env.database.maxAllocatedStorageGiB <= env.database.allocatedStorageGiB) {
       ctx.addIssue({
@@ -94,7 +107,9 @@ export class ConfigError extends Error {
 
 function formatIssues(where: string, issues: z.core.$ZodIssue[]): string {
   const lines = issues.map((issue) => {
-    const field = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('');
+    const field = issue.path
+      .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
+      .join('');
     return `  - ${field.replace(/^\./, '') || '(root)'}: ${issue.message}`;
   });
   return `Invalid configuration for ${where}:\n${lines.join('\n')}`;
@@ -105,7 +120,9 @@ export function parseEnvironment(name: string, raw: unknown): EnvironmentConfig 
   const where = `environment "${name}" (cdk.json context "${ENVIRONMENTS_CONTEXT_KEY}.${name}")`;
   const nameResult = environmentName.safeParse(name);
   if (!nameResult.success) {
-    throw new ConfigError(`Invalid environment name "${name}": ${nameResult.error.issues[0].message}`);
+    throw new ConfigError(
+      `Invalid environment name "${name}": ${nameResult.error.issues[0].message}`,
+    );
   }
   const result = environmentSchema.safeParse(raw ?? {});
   if (!result.success) throw new ConfigError(formatIssues(where, result.error.issues));
@@ -163,6 +180,8 @@ export function loadEnvironmentFromCdkJson(
   name: string,
   cdkJsonPath = path.join(__dirname, '..', '..', 'cdk.json'),
 ): EnvironmentConfig {
-  const cdkJson = JSON.parse(readFileSync(cdkJsonPath, 'utf8')) as { context?: Record<string, unknown> };
+  const cdkJson = JSON.parse(readFileSync(cdkJsonPath, 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
   return parseEnvironments(cdkJson.context?.[ENVIRONMENTS_CONTEXT_KEY], name)[0];
 }
