@@ -1,0 +1,68 @@
+import type { EnvironmentConfig, ReplicaIdentity } from '../../lib/config';
+import type { AirbyteConfig, AirbyteDestinationConfig } from '../../lib/config/airbyte';
+
+/** The name of the environment whose Airbyte destination defaults to dev-null. */
+const DEV_ENVIRONMENT = 'dev';
+
+/** The S3 destination with every default that does not need the deployed stack filled in. */
+export type S3DestinationSettings = Extract<AirbyteDestinationConfig, { type: 's3' }> & {
+  bucketPath: string;
+};
+
+export type DestinationSettings =
+  S3DestinationSettings | Exclude<AirbyteDestinationConfig, { type: 's3' }>;
+
+/**
+ * One environment's Airbyte settings with the name- and environment-dependent defaults resolved.
+ * Plain JSON: the stack passes it to the custom resource as a property.
+ */
+export interface AirbyteSettings extends Omit<
+  AirbyteConfig,
+  'destination' | 'sourceName' | 'destinationName' | 'connectionName'
+> {
+  readonly environment: string;
+  readonly sourceName: string;
+  readonly destinationName: string;
+  readonly connectionName: string;
+  readonly destination: DestinationSettings;
+}
+
+/** What the connection streams: the publication's tables, from the replication config. */
+export interface ReplicationTarget {
+  readonly schema: string;
+  readonly slotName: string;
+  readonly publicationName: string;
+  readonly tables: ReadonlyArray<{
+    readonly name: string;
+    readonly replicaIdentity: ReplicaIdentity;
+  }>;
+}
+
+/** Resolve the defaults of `config.airbyte` that depend on the environment's name. */
+export function resolveAirbyteSettings(config: EnvironmentConfig): AirbyteSettings {
+  const { airbyte, name } = config;
+  const prefix = `rds-airbyte-cdc-${name}`;
+  const configured: AirbyteDestinationConfig =
+    airbyte.destination ??
+    (name === DEV_ENVIRONMENT
+      ? { type: 'dev-null' }
+      : { type: 's3', gzip: true, authentication: 'access-key' });
+  const destination: DestinationSettings =
+    configured.type === 's3'
+      ? { ...configured, bucketPath: configured.bucketPath ?? `rds-airbyte-cdc/${name}` }
+      : configured;
+  return {
+    ...airbyte,
+    environment: name,
+    sourceName: airbyte.sourceName ?? `${prefix}-postgres`,
+    destinationName: airbyte.destinationName ?? `${prefix}-${destination.type}`,
+    connectionName: airbyte.connectionName ?? prefix,
+    destination,
+  };
+}
+
+/** The replication settings the Airbyte source and connection need. */
+export function replicationTargetOf(config: EnvironmentConfig): ReplicationTarget {
+  const { schema, slotName, publicationName, tables } = config.replication;
+  return { schema, slotName, publicationName, tables };
+}

@@ -1,0 +1,81 @@
+import { ConfigError, parseEnvironment } from '../../../lib/config';
+import { resolveAirbyteSettings } from '../../../src/airbyte/settings';
+
+const WORKSPACE = '1d3c5f0e-7a2b-4c8d-9e1f-2a3b4c5d6e7f';
+
+describe('airbyte config', () => {
+  it('needs nothing and documents sensible defaults', () => {
+    const { airbyte } = parseEnvironment('dev', {});
+    expect(airbyte).toEqual({
+      sslMode: 'require',
+      schedule: '0 0 * * * ?',
+      namespaceDefinition: 'source',
+      nonBreakingSchemaUpdatesBehavior: 'propagate_columns',
+      initialWaitingSeconds: 1200,
+      lsnCommitBehaviour: 'After loading Data in the destination',
+      invalidCdcCursorPositionBehavior: 'Fail sync',
+    });
+  });
+
+  it('derives names from the environment; dev-null for dev, S3 elsewhere', () => {
+    const dev = resolveAirbyteSettings(parseEnvironment('dev', {}));
+    expect(dev).toMatchObject({
+      sourceName: 'rds-airbyte-cdc-dev-postgres',
+      destinationName: 'rds-airbyte-cdc-dev-dev-null',
+      connectionName: 'rds-airbyte-cdc-dev',
+      destination: { type: 'dev-null' },
+    });
+    const staging = resolveAirbyteSettings(parseEnvironment('staging', {}));
+    expect(staging.destination).toEqual({
+      type: 's3',
+      gzip: true,
+      authentication: 'access-key',
+      bucketPath: 'rds-airbyte-cdc/staging',
+    });
+    expect(staging.destinationName).toBe('rds-airbyte-cdc-staging-s3');
+  });
+
+  it('keeps explicit names and strips a trailing slash from apiUrl', () => {
+    const { airbyte } = parseEnvironment('dev', {
+      airbyte: {
+        apiUrl: 'https://api.airbyte.com/v1/',
+        workspaceId: WORKSPACE,
+        credentialsSecret: 'airbyte/app',
+        sourceName: 'pg',
+      },
+    });
+    expect(airbyte.apiUrl).toBe('https://api.airbyte.com/v1');
+    expect(resolveAirbyteSettings(parseEnvironment('dev', { airbyte })).sourceName).toBe('pg');
+  });
+
+  it.each([
+    [
+      { apiUrl: 'https://api.airbyte.com/v1' },
+      /airbyte\.workspaceId: is required when apiUrl is set[\s\S]*airbyte\.credentialsSecret/,
+    ],
+    [{ apiUrl: 'ftp://x' }, /airbyte\.apiUrl: must be an http\(s\) URL/],
+    [{ workspaceId: 'nope' }, /airbyte\.workspaceId: must be a workspace UUID/],
+    [
+      { sslMode: 'verify-full' },
+      /airbyte\.caCertificateFile: is required when sslMode is verify-full/,
+    ],
+    [{ sslMode: 'disable' }, /airbyte\.sslMode/],
+    [{ schedule: '0 * * * *' }, /airbyte\.schedule: must be a Quartz cron expression/],
+    [{ initialWaitingSeconds: 60 }, /airbyte\.initialWaitingSeconds/],
+    [{ namespaceDefinition: 'custom_format' }, /airbyte\.namespaceFormat: is required/],
+    [
+      { destination: { type: 'local-json', destinationPath: '/tmp/x' } },
+      /airbyte\.destination\.destinationPath: must be a directory under \/local/,
+    ],
+    [
+      { destination: { type: 's3', authentication: 'role' } },
+      /airbyte\.destination\.roleArn: is required/,
+    ],
+    [{ destination: { type: 'bigquery' } }, /airbyte\.destination/],
+    [{ lsnCommitBehaviour: 'never' }, /airbyte\.lsnCommitBehaviour/],
+    [{ surprise: true }, /airbyte: Unrecognized key/],
+  ])('rejects %j with a message naming the field', (airbyte, message) => {
+    expect(() => parseEnvironment('dev', { airbyte })).toThrow(ConfigError);
+    expect(() => parseEnvironment('dev', { airbyte })).toThrow(message);
+  });
+});

@@ -1,0 +1,514 @@
+/**
+ * A stand-in for the Airbyte public API v1 for tests: plain node http on 127.0.0.1 (random port).
+ * Every request body is validated against the OpenAPI spec in ../shared/reference/airbyte (and
+ * Postgres source / S3 destination configurations against the connector schemas), state is kept
+ * in memory, tokens expire, and failures can be injected.
+ */
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import { randomUUID } from 'crypto';
+import { readFileSync } from 'fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'http';
+import type { AddressInfo } from 'net';
+import * as path from 'path';
+import { parse as parseYaml } from 'yaml';
+
+export const AIRBYTE_REFERENCE_DIR = path.join(
+  __dirname,
+  '..',
+  '..',
+  '..',
+  'shared',
+  'reference',
+  'airbyte',
+);
+
+type Json = Record<string, unknown>;
+
+function readReference(file: string): string {
+  return readFileSync(path.join(AIRBYTE_REFERENCE_DIR, file), 'utf8');
+}
+
+/** The reference OpenAPI document. */
+export function loadOpenApiSpec(): Json {
+  return parseYaml(readReference('public-api.openapi.yaml')) as Json;
+}
+
+function collectFormats(node: unknown, into: Set<string>): Set<string> {
+  if (Array.isArray(node)) node.forEach((item) => collectFormats(item, into));
+  else if (node !== null && typeof node === 'object') {
+    const record = node as Json;
+    if (typeof record.format === 'string') into.add(record.format);
+    Object.values(record).forEach((value) => collectFormats(value, into));
+  }
+  return into;
+}
+
+/**
+ * An Ajv that accepts the Airbyte documents as they are: they carry UI keywords (`order`,
+ * `airbyte_secret`, `group`, ...) and OpenAPI formats (`UUID`, `set`, `int64`) that JSON Schema
+ * does not define, so strict mode is off and unknown formats are accepted as annotations.
+ */
+export function createAirbyteAjv(documents: unknown[]): Ajv {
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+  const formats = new Set<string>();
+  documents.forEach((document) => collectFormats(document, formats));
+  for (const format of formats) {
+    if (!(format in ajv.formats)) ajv.addFormat(format, true);
+  }
+  return ajv;
+}
+
+export interface SchemaValidators {
+  /** The API's typed `source-postgres` configuration schema. */
+  readonly sourcePostgresApi: ValidateFunction;
+  /** The source-postgres connector's own spec (connectionSpecification). */
+  readonly sourcePostgresConnector: ValidateFunction;
+  /** The API's typed `destination-s3` configuration schema. */
+  readonly destinationS3Api: ValidateFunction;
+}
+
+/** Validators for the connector configuration schemas in the reference directory. */
+export function loadConnectorValidators(): SchemaValidators {
+  const sourceApi = JSON.parse(readReference('source-postgres.api-schema.json')) as Json;
+  const connectorSpec = JSON.parse(readReference('source-postgres.connector-spec.json')) as {
+    connectionSpecification: Json;
+  };
+  const destinationS3 = JSON.parse(readReference('destination-s3.api-schema.json')) as Json;
+  // The connector spec declares draft-07 through $schema; Ajv 8 validates draft-07 by default.
+  const { $schema: _schema, ...connectionSpecification } = connectorSpec.connectionSpecification;
+  const ajv = createAirbyteAjv([sourceApi, connectionSpecification, destinationS3]);
+  return {
+    sourcePostgresApi: ajv.compile(sourceApi),
+    sourcePostgresConnector: ajv.compile(connectionSpecification),
+    destinationS3Api: ajv.compile(destinationS3),
+  };
+}
+
+/** Every property name marked `airbyte_secret` in a schema. */
+export function secretFieldsOf(schema: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(schema)) schema.forEach((item) => secretFieldsOf(item, into));
+  else if (schema !== null && typeof schema === 'object') {
+    const record = schema as Json;
+    const properties = record.properties as Record<string, Json> | undefined;
+    for (const [name, property] of Object.entries(properties ?? {})) {
+      if (property?.airbyte_secret === true) into.add(name);
+    }
+    Object.values(record).forEach((value) => secretFieldsOf(value, into));
+  }
+  return into;
+}
+
+export function formatAjvErrors(errors: ErrorObject[] | null | undefined): string {
+  return (errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message}`).join('; ');
+}
+
+interface Route {
+  readonly method: string;
+  readonly template: string;
+  readonly pattern: RegExp;
+  readonly validate?: ValidateFunction;
+}
+
+/** An injected answer for the next request(s) matching `method` and `path`. */
+export interface InjectedFailure {
+  readonly method?: string;
+  /** Matched against the path after the base path, e.g. /sources or /sources/{id}. */
+  readonly path: RegExp;
+  readonly status: number;
+  readonly body?: unknown;
+  /** How many matching requests fail. Default: 1. */
+  readonly times?: number;
+}
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly body: unknown;
+  readonly status: number;
+}
+
+export interface FakeAirbyteOptions {
+  readonly clientId?: string;
+  readonly clientSecret?: string;
+  /** Lifetime of issued tokens in seconds. Default: 180 (Airbyte's). */
+  readonly tokenLifetimeSeconds?: number;
+  /** Workspaces to create. Default: one. */
+  readonly workspaceCount?: number;
+}
+
+const MASK = '**********';
+const BASE_PATH = '/api/public/v1';
+
+export class FakeAirbyteServer {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly workspaceIds: string[];
+  readonly sources = new Map<string, Json>();
+  readonly destinations = new Map<string, Json>();
+  readonly connections = new Map<string, Json>();
+  readonly requests: RecordedRequest[] = [];
+  /** Bodies that did not match the spec: a test that sees any has found a bug in the client. */
+  readonly validationErrors: string[] = [];
+  tokenLifetimeSeconds: number;
+  /** Called before each request is handled; may change state (e.g. delete something by hand). */
+  beforeRequest: ((method: string, path: string) => void) | undefined;
+  private readonly tokens = new Map<string, number>();
+  private readonly failures: Array<InjectedFailure & { remaining: number }> = [];
+  private readonly routes: Route[];
+  private readonly connectors: SchemaValidators;
+  private readonly secretFields: Set<string>;
+  private server: Server | undefined;
+  private tokenCounter = 0;
+
+  constructor(options: FakeAirbyteOptions = {}) {
+    this.clientId = options.clientId ?? randomUUID();
+    this.clientSecret = options.clientSecret ?? `secret-${randomUUID()}`;
+    this.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 180;
+    this.workspaceIds = Array.from({ length: options.workspaceCount ?? 1 }, () => randomUUID());
+    const spec = loadOpenApiSpec();
+    const ajv = createAirbyteAjv([spec]);
+    ajv.addSchema({ $id: 'airbyte-public-api', components: spec.components }, 'airbyte-public-api');
+    this.routes = [];
+    for (const [template, operations] of Object.entries(
+      spec.paths as Record<string, Record<string, Json>>,
+    )) {
+      const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+      for (const [method, operation] of Object.entries(operations)) {
+        if (method === 'parameters') continue;
+        const ref = (
+          operation.requestBody as { content?: Record<string, { schema?: { $ref?: string } }> }
+        )?.content?.['application/json']?.schema?.$ref;
+        const validate = ref ? ajv.getSchema(`airbyte-public-api${ref}`) : undefined;
+        if (ref && !validate) throw new Error(`fake Airbyte: cannot resolve ${ref}`);
+        this.routes.push({ method: method.toUpperCase(), template, pattern, validate });
+      }
+    }
+    this.connectors = loadConnectorValidators();
+    this.secretFields = secretFieldsOf([
+      JSON.parse(readReference('source-postgres.api-schema.json')),
+      JSON.parse(readReference('destination-s3.api-schema.json')),
+    ]);
+  }
+
+  get workspaceId(): string {
+    return this.workspaceIds[0];
+  }
+
+  /** Base URL as a self-managed Airbyte serves it. */
+  get apiUrl(): string {
+    if (!this.server) throw new Error('fake Airbyte not started');
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${BASE_PATH}`;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((request, response) => {
+      this.handle(request, response).catch((error: Error) => {
+        this.reply(response, 500, { title: 'internal', detail: error.message });
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve, reject) =>
+      server.close((error) => (error ? reject(error) : resolve())),
+    );
+    this.server = undefined;
+  }
+
+  /** Answer the next matching request(s) with this status instead of handling them. */
+  fail(failure: InjectedFailure): void {
+    this.failures.push({ ...failure, remaining: failure.times ?? 1 });
+  }
+
+  /** Invalidate every token issued so far (as if they had expired on the server's clock). */
+  expireTokens(): void {
+    this.tokens.clear();
+  }
+
+  /** How many times a token was issued. */
+  get tokensIssued(): number {
+    return this.tokenCounter;
+  }
+
+  /** Requests other than reads and token exchanges. */
+  writes(): RecordedRequest[] {
+    return this.requests.filter(
+      (request) => request.method !== 'GET' && request.path !== '/applications/token',
+    );
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    const method = request.method ?? 'GET';
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    if (!url.pathname.startsWith(BASE_PATH))
+      return this.reply(response, 404, { title: 'not-found', detail: 'no such path' });
+    const apiPath = url.pathname.slice(BASE_PATH.length) || '/';
+    let body: unknown;
+    try {
+      body = raw === '' ? undefined : JSON.parse(raw);
+    } catch {
+      return this.finish(response, method, apiPath, body, 400, {
+        title: 'bad-request',
+        detail: 'body is not JSON',
+      });
+    }
+    this.beforeRequest?.(method, apiPath);
+    const failure = this.failures.find(
+      (candidate) =>
+        candidate.remaining > 0 &&
+        (!candidate.method || candidate.method === method) &&
+        candidate.path.test(apiPath),
+    );
+    if (failure) {
+      failure.remaining--;
+      return this.finish(response, method, apiPath, body, failure.status, failure.body);
+    }
+    const route = this.routes.find(
+      (candidate) => candidate.method === method && candidate.pattern.test(apiPath),
+    );
+    if (!route)
+      return this.finish(response, method, apiPath, body, 404, {
+        title: 'not-found',
+        detail: `${method} ${apiPath}`,
+      });
+    if (route.validate && !route.validate(body)) {
+      const detail = `request body does not match ${route.template}: ${formatAjvErrors(route.validate.errors)}`;
+      this.validationErrors.push(`${method} ${apiPath}: ${detail}`);
+      return this.finish(response, method, apiPath, body, 422, {
+        title: 'unprocessable-entity',
+        detail,
+      });
+    }
+    if (apiPath === '/applications/token') {
+      const { client_id: clientId, client_secret: clientSecret } = body as Json;
+      if (clientId !== this.clientId || clientSecret !== this.clientSecret) {
+        return this.finish(response, method, apiPath, body, 401, {
+          title: 'unauthorized',
+          detail: 'Invalid client credentials',
+        });
+      }
+      const token = `token-${++this.tokenCounter}-${randomUUID()}`;
+      this.tokens.set(token, Date.now() + this.tokenLifetimeSeconds * 1000);
+      return this.finish(response, method, apiPath, body, 200, {
+        access_token: token,
+        token_type: 'Bearer',
+        expires_in: this.tokenLifetimeSeconds,
+      });
+    }
+    const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const expiresAt = bearer ? this.tokens.get(bearer) : undefined;
+    if (expiresAt === undefined || expiresAt <= Date.now()) {
+      return this.finish(response, method, apiPath, body, 401, {
+        title: 'unauthorized',
+        detail: 'Token expired or invalid',
+      });
+    }
+    const [status, answer] = this.dispatch(method, apiPath, url.searchParams, body as Json);
+    return this.finish(response, method, apiPath, body, status, answer);
+  }
+
+  private dispatch(
+    method: string,
+    apiPath: string,
+    query: URLSearchParams,
+    body: Json,
+  ): [number, unknown] {
+    const [, collection, id] = apiPath.split('/');
+    if (collection === 'workspaces' && method === 'GET' && !id) {
+      return [
+        200,
+        {
+          data: this.workspaceIds.map((workspaceId, index) => ({
+            workspaceId,
+            name: `Workspace ${index + 1}`,
+            dataResidency: 'auto',
+          })),
+        },
+      ];
+    }
+    const store = {
+      sources: this.sources,
+      destinations: this.destinations,
+      connections: this.connections,
+    }[collection];
+    const idField = {
+      sources: 'sourceId',
+      destinations: 'destinationId',
+      connections: 'connectionId',
+    }[collection];
+    if (!store || !idField) return [404, { title: 'not-found', detail: `${method} ${apiPath}` }];
+    if (!id && method === 'GET') {
+      const workspaces = (query.get('workspaceIds') ?? '').split(',').filter(Boolean);
+      const limit = Number(query.get('limit') ?? 20);
+      const offset = Number(query.get('offset') ?? 0);
+      const all = [...store.values()].filter(
+        (item) => workspaces.length === 0 || workspaces.includes(item.workspaceId as string),
+      );
+      const data = all.slice(offset, offset + limit).map((item) => this.masked(item));
+      const next =
+        offset + limit < all.length
+          ? `${this.apiUrl}/${collection}?limit=${limit}&offset=${offset + limit}`
+          : undefined;
+      return [200, { data, ...(next ? { next } : {}) }];
+    }
+    if (!id && method === 'POST') return this.create(collection, store, idField, body);
+    const existing = id ? store.get(id) : undefined;
+    if (!existing || !id)
+      return [404, { title: 'not-found', detail: `${idField} ${id} not found` }];
+    if (method === 'GET') return [200, this.masked(existing)];
+    if (method === 'DELETE') {
+      store.delete(id);
+      if (collection !== 'connections') {
+        // Like Airbyte: removing a source or destination removes its connections.
+        for (const [connectionId, connection] of this.connections) {
+          if (connection[idField] === id) this.connections.delete(connectionId);
+        }
+      }
+      return [204, undefined];
+    }
+    if (method === 'PATCH') {
+      const configurationError = this.checkConfiguration(
+        collection,
+        body.configuration as Json | undefined,
+      );
+      if (configurationError)
+        return [422, { title: 'unprocessable-entity', detail: configurationError }];
+      const updated = { ...existing, ...body };
+      store.set(id, updated);
+      return [200, this.masked(updated)];
+    }
+    return [405, { title: 'method-not-allowed', detail: method }];
+  }
+
+  private create(
+    collection: string,
+    store: Map<string, Json>,
+    idField: string,
+    body: Json,
+  ): [number, unknown] {
+    const configurationError = this.checkConfiguration(
+      collection,
+      body.configuration as Json | undefined,
+    );
+    if (configurationError)
+      return [422, { title: 'unprocessable-entity', detail: configurationError }];
+    const id = randomUUID();
+    let item: Json;
+    if (collection === 'connections') {
+      const source = this.sources.get(body.sourceId as string);
+      if (!source || !this.destinations.has(body.destinationId as string)) {
+        return [400, { title: 'bad-request', detail: 'sourceId or destinationId does not exist' }];
+      }
+      item = {
+        status: 'active',
+        schedule: { scheduleType: 'manual' },
+        configurations: { streams: [] },
+        tags: [],
+        ...body,
+        workspaceId: source.workspaceId,
+        createdAt: Date.now(),
+      };
+    } else {
+      if (!this.workspaceIds.includes(body.workspaceId as string)) {
+        return [
+          404,
+          { title: 'not-found', detail: `workspace ${String(body.workspaceId)} not found` },
+        ];
+      }
+      const configuration = body.configuration as Json;
+      const typeField = collection === 'sources' ? 'sourceType' : 'destinationType';
+      item = {
+        ...body,
+        [typeField]: configuration[typeField],
+        definitionId: randomUUID(),
+        createdAt: Date.now(),
+      };
+    }
+    item[idField] = id;
+    store.set(id, item);
+    return [200, this.masked(item)];
+  }
+
+  /** Typed configurations the reference schemas cover are checked the way Airbyte checks them. */
+  private checkConfiguration(
+    collection: string,
+    configuration: Json | undefined,
+  ): string | undefined {
+    if (!configuration) return undefined;
+    const checks: Array<[string, ValidateFunction]> = [];
+    if (collection === 'sources' && configuration.sourceType === 'postgres') {
+      checks.push(['source-postgres API schema', this.connectors.sourcePostgresApi]);
+      checks.push(['source-postgres connector spec', this.connectors.sourcePostgresConnector]);
+    }
+    if (collection === 'destinations' && configuration.destinationType === 's3') {
+      checks.push(['destination-s3 API schema', this.connectors.destinationS3Api]);
+    }
+    for (const [name, validate] of checks) {
+      if (!validate(configuration)) {
+        const detail = `configuration does not match the ${name}: ${formatAjvErrors(validate.errors)}`;
+        this.validationErrors.push(detail);
+        return detail;
+      }
+    }
+    return undefined;
+  }
+
+  private masked(item: Json): Json {
+    const mask = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(mask);
+      if (value === null || typeof value !== 'object') return value;
+      return Object.fromEntries(
+        Object.entries(value as Json).map(([key, inner]) => [
+          key,
+          this.secretFields.has(key) && typeof inner === 'string' ? MASK : mask(inner),
+        ]),
+      );
+    };
+    return mask(item) as Json;
+  }
+
+  private finish(
+    response: ServerResponse,
+    method: string,
+    apiPath: string,
+    body: unknown,
+    status: number,
+    answer: unknown,
+  ): void {
+    this.requests.push({ method, path: apiPath, body, status });
+    this.reply(response, status, answer);
+  }
+
+  private reply(response: ServerResponse, status: number, answer: unknown): void {
+    if (answer === undefined) {
+      response.writeHead(status).end();
+      return;
+    }
+    const isProblem = status >= 400;
+    response
+      .writeHead(status, {
+        'content-type': isProblem ? 'application/problem+json' : 'application/json',
+      })
+      .end(
+        JSON.stringify(
+          isProblem
+            ? {
+                type: 'https://reference.airbyte.com/reference/errors',
+                status,
+                ...(answer as Json),
+              }
+            : answer,
+        ),
+      );
+  }
+}
