@@ -123,10 +123,15 @@ function actorAction(
 function connectionPatchBody(
   request: ConnectionRequest,
 ): Omit<ConnectionRequest, 'sourceId' | 'destinationId'> {
-  const { sourceId: _sourceId, destinationId: _destinationId, ...patchable } = request;
+  // Airbyte's ConnectionPatchRequest has no sourceId/destinationId: a connection cannot move.
+  const patchable: { -readonly [K in keyof ConnectionRequest]?: ConnectionRequest[K] } = {
+    ...request,
+  };
+  delete patchable.sourceId;
+  delete patchable.destinationId;
   return {
-    ...patchable,
-    configurations: { streams: sortStreams(patchable.configurations.streams) },
+    ...(patchable as Omit<ConnectionRequest, 'sourceId' | 'destinationId'>),
+    configurations: { streams: sortStreams(request.configurations.streams) },
   };
 }
 

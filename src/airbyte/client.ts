@@ -306,7 +306,7 @@ export class AirbyteClient {
         continue;
       }
       throw new AirbyteApiError(
-        `Cannot ${options.resource}: Airbyte answered HTTP ${status}${airbyteMessage ? `: ${airbyteMessage}` : ''}${hintFor(status, options)}`,
+        `Cannot ${options.resource}: Airbyte answered HTTP ${status}${airbyteMessage ? `: ${airbyteMessage}` : ''}${hintFor(status, options, this.options.auth)}`,
         options.resource,
         status,
         airbyteMessage,
@@ -330,14 +330,19 @@ export class AirbyteClient {
   }
 }
 
-function hintFor(status: number, options: RequestOptions): string {
+function hintFor(status: number, options: RequestOptions, auth: AirbyteAuth): string {
   if (options.isTokenRequest && (status === 400 || status === 401 || status === 403)) {
     return '. The Airbyte client id/secret were rejected: check the credentials secret (or AIRBYTE_CLIENT_ID / AIRBYTE_CLIENT_SECRET).';
   }
-  if (status === 401)
-    return '. The bearer token was rejected: obtain a new one (or use a client id/secret).';
-  if (status === 403)
+  if (status === 401 && 'token' in auth) {
+    return '. The bearer token was rejected: obtain a new one (AIRBYTE_TOKEN), or use a client id/secret.';
+  }
+  if (status === 401) {
+    return '. Even a freshly issued token was rejected: check the Airbyte application and its permissions.';
+  }
+  if (status === 403) {
     return ". The credentials may not act on this workspace: check airbyte.workspaceId and the application's permissions.";
+  }
   return '';
 }
 
@@ -364,13 +369,14 @@ async function readAirbyteMessage(response: Response): Promise<string | undefine
 }
 
 function describeNetworkError(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error) {
-    if (error.name === 'TimeoutError' || error.name === 'AbortError')
-      return `no answer within ${timeoutMs} ms`;
-    const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code) return cause.code;
-    if (cause?.message) return cause.message;
-    return error.message;
+  // Duck-typed: fetch's DOMException and undici's errors may come from another realm (jest).
+  const failure = (error ?? {}) as {
+    name?: string;
+    message?: string;
+    cause?: { code?: string; message?: string };
+  };
+  if (failure.name === 'TimeoutError' || failure.name === 'AbortError') {
+    return `no answer within ${timeoutMs} ms`;
   }
-  return String(error);
+  return failure.cause?.code ?? failure.cause?.message ?? failure.message ?? String(error);
 }

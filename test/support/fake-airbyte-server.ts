@@ -76,8 +76,9 @@ export function loadConnectorValidators(): SchemaValidators {
     connectionSpecification: Json;
   };
   const destinationS3 = JSON.parse(readReference('destination-s3.api-schema.json')) as Json;
-  // The connector spec declares draft-07 through $schema; Ajv 8 validates draft-07 by default.
-  const { $schema: _schema, ...connectionSpecification } = connectorSpec.connectionSpecification;
+  // Its $schema names draft-07 by URL, which this Ajv instance has not registered; Ajv 8 speaks draft-07 anyway.
+  const connectionSpecification = { ...connectorSpec.connectionSpecification };
+  delete connectionSpecification.$schema;
   const ajv = createAirbyteAjv([sourceApi, connectionSpecification, destinationS3]);
   return {
     sourcePostgresApi: ajv.compile(sourceApi),
@@ -116,8 +117,15 @@ export interface InjectedFailure {
   readonly method?: string;
   /** Matched against the path after the base path, e.g. /sources or /sources/{id}. */
   readonly path: RegExp;
-  readonly status: number;
+  /** HTTP status to answer with (ignored for `drop` and `hang`). */
+  readonly status?: number;
   readonly body?: unknown;
+  /**
+   * `instead` (default): answer with `status` without handling the request; `after`: handle it,
+   * then answer with `status` (the change happened but the client cannot know); `drop`: close the
+   * connection without an answer; `hang`: never answer.
+   */
+  readonly mode?: 'instead' | 'after' | 'drop' | 'hang';
   /** How many matching requests fail. Default: 1. */
   readonly times?: number;
 }
@@ -227,6 +235,13 @@ export class FakeAirbyteServer {
     this.failures.push({ ...failure, remaining: failure.times ?? 1 });
   }
 
+  /** A valid token, as if obtained elsewhere (for bearer-token auth). */
+  issueToken(): string {
+    const token = `given-${randomUUID()}`;
+    this.tokens.set(token, Date.now() + this.tokenLifetimeSeconds * 1000);
+    return token;
+  }
+
   /** Invalidate every token issued so far (as if they had expired on the server's clock). */
   expireTokens(): void {
     this.tokens.clear();
@@ -269,9 +284,18 @@ export class FakeAirbyteServer {
         (!candidate.method || candidate.method === method) &&
         candidate.path.test(apiPath),
     );
-    if (failure) {
-      failure.remaining--;
-      return this.finish(response, method, apiPath, body, failure.status, failure.body);
+    if (failure) failure.remaining--;
+    if (failure?.mode === 'drop') {
+      this.requests.push({ method, path: apiPath, body, status: 0 });
+      request.socket.destroy();
+      return;
+    }
+    if (failure?.mode === 'hang') {
+      this.requests.push({ method, path: apiPath, body, status: 0 });
+      return;
+    }
+    if (failure && failure.mode !== 'after') {
+      return this.finish(response, method, apiPath, body, failure.status ?? 500, failure.body);
     }
     const route = this.routes.find(
       (candidate) => candidate.method === method && candidate.pattern.test(apiPath),
@@ -314,6 +338,8 @@ export class FakeAirbyteServer {
       });
     }
     const [status, answer] = this.dispatch(method, apiPath, url.searchParams, body as Json);
+    if (failure)
+      return this.finish(response, method, apiPath, body, failure.status ?? 500, failure.body);
     return this.finish(response, method, apiPath, body, status, answer);
   }
 
