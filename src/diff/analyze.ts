@@ -1,0 +1,303 @@
+import { stripVTControlCharacters } from 'util';
+import {
+  deepEqual,
+  fullDiff,
+  ResourceImpact,
+  type ResourceDifference,
+  type TemplateDiff,
+} from '@aws-cdk/cloudformation-diff';
+
+/** A CloudFormation resource as it appears in a synthesized template. */
+export interface CloudFormationResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+  readonly Metadata?: Record<string, unknown>;
+  readonly DeletionPolicy?: string;
+  readonly [attribute: string]: unknown;
+}
+
+/** The parts of a CloudFormation template the report reads. */
+export interface CloudFormationTemplate {
+  readonly Resources?: Record<string, CloudFormationResource>;
+  readonly Outputs?: Record<string, unknown>;
+  readonly [section: string]: unknown;
+}
+
+/**
+ * A resource whose replacement or deletion loses data or breaks CDC. Matched on the type and,
+ * for generic custom resources, on the logical id, so that it holds for resources other teams
+ * add later.
+ */
+export interface ProtectedResource {
+  /** What the resource is, for the warning. */
+  readonly what: string;
+  /** What replacing or deleting it does, and what to do about it. */
+  readonly consequence: string;
+  readonly matches: (logicalId: string, type: string) => boolean;
+}
+
+export const PROTECTED_RESOURCES: readonly ProtectedResource[] = [
+  {
+    what: 'database instance',
+    consequence:
+      'a new, empty instance is created and the old one is deleted (a final snapshot only if its DeletionPolicy is Snapshot); ' +
+      'the replication slot goes with it, so every Airbyte connection must resync from scratch. ' +
+      'If this is not intended, find the property marked "replace" below and revert it.',
+    matches: (_logicalId, type) => type === 'AWS::RDS::DBInstance',
+  },
+  {
+    what: 'database parameter group',
+    consequence:
+      'the instance moves to a new group: static settings (rds.logical_replication, max_replication_slots, max_wal_senders) ' +
+      'wait for a reboot, and the reboot interrupts CDC. Plan a maintenance window.',
+    matches: (_logicalId, type) => type === 'AWS::RDS::DBParameterGroup',
+  },
+  {
+    what: 'replication setup',
+    consequence:
+      'the Delete of the old setup drops the replication slot and publication: Airbyte loses its position and must resync. ' +
+      'Keep its construct id (logical id) stable and change only properties it can update in place.',
+    matches: (logicalId, type) =>
+      type === 'Custom::ReplicationSetup' ||
+      (type === 'AWS::CloudFormation::CustomResource' && /ReplicationSetup/i.test(logicalId)),
+  },
+];
+
+/** A resource, named the way a reviewer recognises it. */
+export interface ResourceRef {
+  readonly logicalId: string;
+  readonly type: string;
+  /** The construct path (`RdsAirbyteCdc-dev/Database/Instance/Resource`), when the template records it. */
+  readonly constructPath?: string;
+}
+
+export interface PropertyChange {
+  readonly name: string;
+  readonly impact: ResourceImpact;
+  readonly before?: unknown;
+  readonly after?: unknown;
+}
+
+export interface ResourceChange extends ResourceRef {
+  readonly kind: 'added' | 'removed' | 'changed';
+  /** What CloudFormation does: create, update, replace, destroy, orphan (DeletionPolicy Retain). */
+  readonly impact: ResourceImpact;
+  /** Property updates of a changed resource. */
+  readonly properties: readonly PropertyChange[];
+  /** Changed resource attributes other than properties (DeletionPolicy, DependsOn, ...). */
+  readonly attributes: readonly string[];
+}
+
+export type DestructiveAction = 'deleted' | 'replaced' | 'may be replaced';
+
+export interface DestructiveChange extends ResourceRef {
+  readonly action: DestructiveAction;
+  readonly what: string;
+  readonly consequence: string;
+  /** The DeletionPolicy of the resource being removed (`Delete` when absent). */
+  readonly deletionPolicy: string;
+}
+
+/** A table as rows of cells, header first, colours removed. */
+export type Table = readonly (readonly string[])[];
+
+export interface StackDiff {
+  readonly stackName: string;
+  /** `new`: only in the head; `removed`: only in the base (a deploy leaves it alone). */
+  readonly status: 'new' | 'removed' | 'changed' | 'unchanged';
+  /** Resources added, removed or changed, in cloudformation-diff's order (removed, added, updated). */
+  readonly resources: readonly ResourceChange[];
+  /** Resources that differ only in asset hashes (rebuilt Lambda bundles, files). */
+  readonly assetOnly: readonly ResourceRef[];
+  readonly destructive: readonly DestructiveChange[];
+  readonly iamStatements?: Table;
+  readonly iamManagedPolicies?: Table;
+  readonly securityGroupRules?: Table;
+  /** Added ingress rules whose peer is the whole internet (0.0.0.0/0 or ::/0). */
+  readonly openToInternet: readonly string[];
+  readonly outputs: readonly {
+    readonly name: string;
+    readonly change: 'added' | 'removed' | 'changed';
+  }[];
+}
+
+/** CDK content hashes (asset hashes) are 64 hex characters. */
+const ASSET_HASH = /[0-9a-f]{64}/g;
+const ASSET_HASH_PLACEHOLDER = '<asset-hash>';
+/** Version reporting only: changes whenever the CDK version or the construct mix does. */
+const CDK_METADATA_TYPE = 'AWS::CDK::Metadata';
+
+function replaceAssetHashes(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(ASSET_HASH, ASSET_HASH_PLACEHOLDER);
+  if (Array.isArray(value)) return value.map(replaceAssetHashes);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, replaceAssetHashes(item)]),
+    );
+  }
+  return value;
+}
+
+/** Metadata changes (construct paths, acknowledgements) do nothing on deploy. */
+function stripMetadata(resource: CloudFormationResource): CloudFormationResource {
+  const copy: Record<string, unknown> = { ...resource };
+  delete copy.Metadata;
+  return copy as CloudFormationResource;
+}
+
+/**
+ * The template without what only reflects how it was built: asset hashes, resource metadata
+ * and the CDK version-reporting resource.
+ */
+function withoutBuildNoise(template: CloudFormationTemplate): CloudFormationTemplate {
+  const resources = Object.entries(template.Resources ?? {})
+    .filter(([, resource]) => resource.Type !== CDK_METADATA_TYPE)
+    .map(([logicalId, resource]) => [logicalId, stripMetadata(resource)]);
+  const conditions: Record<string, unknown> = { ...(template.Conditions as object | undefined) };
+  delete conditions.CDKMetadataAvailable;
+  return replaceAssetHashes({
+    ...template,
+    Resources: Object.fromEntries(resources),
+    ...(template.Conditions ? { Conditions: conditions } : {}),
+  }) as CloudFormationTemplate;
+}
+
+function resourceRef(logicalId: string, resource: CloudFormationResource | undefined): ResourceRef {
+  const constructPath = resource?.Metadata?.['aws:cdk:path'];
+  return {
+    logicalId,
+    type: resource?.Type ?? 'unknown',
+    ...(typeof constructPath === 'string' ? { constructPath } : {}),
+  };
+}
+
+function destructiveAction(change: ResourceDifference): DestructiveAction | undefined {
+  if (change.isRemoval) return 'deleted';
+  if (change.resourceTypeChanged || change.changeImpact === ResourceImpact.WILL_REPLACE)
+    return 'replaced';
+  if (change.changeImpact === ResourceImpact.MAY_REPLACE) return 'may be replaced';
+  return undefined;
+}
+
+/** Rows of a cloudformation-diff summary table, or undefined when it holds only its header. */
+function table(rows: string[][]): Table | undefined {
+  if (rows.length <= 1) return undefined;
+  return rows.map((row) => row.map((cell) => stripVTControlCharacters(cell)));
+}
+
+function outputChanges(diff: TemplateDiff): StackDiff['outputs'] {
+  const outputs: { name: string; change: 'added' | 'removed' | 'changed' }[] = [];
+  diff.outputs.forEachDifference((name, change) => {
+    outputs.push({
+      name,
+      change: change.isAddition ? 'added' : change.isRemoval ? 'removed' : 'changed',
+    });
+  });
+  return outputs;
+}
+
+/**
+ * What deploying `head` over `base` does to one stack. Either template may be absent: a stack
+ * new in the head, or one the head no longer synthesizes.
+ */
+export function diffStack(
+  stackName: string,
+  base: CloudFormationTemplate | undefined,
+  head: CloudFormationTemplate | undefined,
+): StackDiff {
+  const baseResources = base?.Resources ?? {};
+  const headResources = head?.Resources ?? {};
+  const diff = fullDiff(withoutBuildNoise(base ?? {}), withoutBuildNoise(head ?? {}));
+
+  const resources: ResourceChange[] = [];
+  const destructive: DestructiveChange[] = [];
+  diff.resources.forEachDifference((logicalId, change) => {
+    const ref = resourceRef(logicalId, headResources[logicalId] ?? baseResources[logicalId]);
+    resources.push({
+      ...ref,
+      kind: change.isAddition ? 'added' : change.isRemoval ? 'removed' : 'changed',
+      impact: change.changeImpact,
+      properties: Object.entries(change.propertyUpdates).map(([name, property]) => ({
+        name,
+        impact: property.changeImpact ?? ResourceImpact.WILL_UPDATE,
+        before: property.oldValue,
+        after: property.newValue,
+      })),
+      attributes: Object.keys(change.otherChanges),
+    });
+    const action = destructiveAction(change);
+    const rule = PROTECTED_RESOURCES.find((candidate) => candidate.matches(logicalId, ref.type));
+    if (action && rule && head !== undefined) {
+      destructive.push({
+        ...ref,
+        action,
+        what: rule.what,
+        consequence: rule.consequence,
+        deletionPolicy: baseResources[logicalId]?.DeletionPolicy ?? 'Delete',
+      });
+    }
+  });
+
+  const changedIds = new Set(resources.map((resource) => resource.logicalId));
+  const assetOnly = Object.keys(headResources)
+    .filter(
+      (logicalId) =>
+        logicalId in baseResources &&
+        !changedIds.has(logicalId) &&
+        headResources[logicalId].Type !== CDK_METADATA_TYPE,
+    )
+    .filter(
+      (logicalId) =>
+        !deepEqual(
+          stripMetadata(baseResources[logicalId]),
+          stripMetadata(headResources[logicalId]),
+        ),
+    )
+    .map((logicalId) => resourceRef(logicalId, headResources[logicalId]));
+
+  const securityGroupRules = table(diff.securityGroupChanges.summarize());
+  const openToInternet = [...diff.securityGroupChanges.ingress.additions]
+    .filter(
+      (rule) =>
+        rule.peer?.kind === 'cidr-ip' && (rule.peer.ip === '0.0.0.0/0' || rule.peer.ip === '::/0'),
+    )
+    .map((rule) => `${rule.groupId} ${rule.describeProtocol()} from ${rule.describePeer()}`);
+
+  const status =
+    head === undefined
+      ? 'removed'
+      : base === undefined
+        ? 'new'
+        : diff.isEmpty
+          ? 'unchanged'
+          : 'changed';
+  return {
+    stackName,
+    status,
+    resources,
+    assetOnly,
+    destructive,
+    iamStatements: table(diff.iamChanges.summarizeStatements()),
+    iamManagedPolicies: table(diff.iamChanges.summarizeManagedPolicies()),
+    securityGroupRules,
+    openToInternet,
+    outputs: outputChanges(diff),
+  };
+}
+
+/**
+ * Diff every stack of two synthesized apps, in the head's order, then the stacks only the base
+ * has.
+ */
+export function diffStacks(
+  base: ReadonlyMap<string, { template: CloudFormationTemplate }>,
+  head: ReadonlyMap<string, { template: CloudFormationTemplate }>,
+): StackDiff[] {
+  const names = [...head.keys(), ...[...base.keys()].filter((name) => !head.has(name))];
+  return names.map((name) => diffStack(name, base.get(name)?.template, head.get(name)?.template));
+}
+
+/** Whether any stack holds a change that loses data or forces a CDC resync. */
+export function isDestructive(diffs: readonly StackDiff[]): boolean {
+  return diffs.some((diff) => diff.destructive.length > 0);
+}
