@@ -1,0 +1,129 @@
+import { execFileSync, spawnSync } from 'child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+
+const ROOT = path.join(__dirname, '..', '..');
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+const CLI = path.join(ROOT, 'cli', 'diff.ts');
+
+/**
+ * A tiny CDK app whose parameter group family comes from cdk.json context, so that editing
+ * cdk.json in the working tree changes the synthesized template against the committed one.
+ */
+const APP = `
+const { App, Stack, CfnResource } = require('aws-cdk-lib');
+const app = new App();
+const stack = new Stack(app, 'Tiny-dev');
+new CfnResource(stack, 'ParameterGroup', {
+  type: 'AWS::RDS::DBParameterGroup',
+  properties: { Family: app.node.tryGetContext('family'), Description: 'tiny' },
+});
+`;
+
+function cdkJson(family: string): string {
+  return JSON.stringify({ app: 'node app.js', context: { family } });
+}
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync(
+    'git',
+    ['-c', 'user.name=test', '-c', 'user.email=test@example.com', ...args],
+    {
+      cwd,
+      encoding: 'utf8',
+    },
+  );
+}
+
+function runDiff(cwd: string, ...args: string[]) {
+  const result = spawnSync(TSX, [CLI, ...args], { cwd, encoding: 'utf8' });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('npm run diff', () => {
+  const repo = mkdtempSync(path.join(tmpdir(), 'diff-cli-test-'));
+  const out = path.join(repo, 'report');
+  beforeAll(() => {
+    writeFileSync(path.join(repo, 'app.js'), APP);
+    writeFileSync(path.join(repo, 'cdk.json'), cdkJson('postgres16'));
+    writeFileSync(path.join(repo, '.gitignore'), 'node_modules\nreport\n');
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(repo, 'node_modules'), 'dir');
+    git(repo, 'init', '--quiet');
+    git(repo, 'add', '.');
+    git(repo, 'commit', '--quiet', '-m', 'base');
+  });
+  afterAll(() => rmSync(repo, { recursive: true, force: true }));
+
+  it('reports no change between the working tree and HEAD, and removes its worktree', () => {
+    const result = runDiff(repo, '--base', 'HEAD', '--out', out, '--fail-on-destructive');
+    expect(result.stderr).toContain('report written to report/report.md');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^Base: HEAD \([0-9a-f]{7}\) · Head: working tree$/m);
+    expect(result.stdout).toContain('## Tiny-dev\n\nNo changes.');
+    expect(git(repo, 'worktree', 'list').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('synthesizes a git ref in a worktree and fails on a destructive change only when asked', () => {
+    writeFileSync(path.join(repo, 'cdk.json'), cdkJson('postgres17'));
+    const lenient = runDiff(repo, '--base', 'HEAD', '--out', out);
+    expect(lenient.status).toBe(0);
+    const strict = runDiff(repo, '--base', 'HEAD', '--out', out, '--fail-on-destructive');
+    expect(strict.status).toBe(2);
+    expect(strict.stderr).toContain('Destructive change found');
+
+    const report = readFileSync(path.join(out, 'report.md'), 'utf8');
+    expect(report).toContain(
+      '**The database parameter group `Tiny-dev/ParameterGroup` (ParameterGroup) will be replaced.**',
+    );
+    expect(report).toContain('`Family`: `postgres16` → `postgres17` (**replace**)');
+    expect(readFileSync(path.join(out, 'Tiny-dev.md'), 'utf8')).toContain('## Tiny-dev');
+    expect(readFileSync(path.join(out, 'comment.md'), 'utf8')).toBe(report);
+    expect(git(repo, 'worktree', 'list').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('compares two cdk.out directories without synthesizing', () => {
+    const base = path.join(repo, 'base.out');
+    const head = path.join(repo, 'head.out');
+    for (const [dir, family] of [
+      [base, 'postgres16'],
+      [head, 'postgres17'],
+    ]) {
+      execFileSync('node', ['app.js'], {
+        cwd: repo,
+        env: { ...process.env, CDK_OUTDIR: dir, CDK_CONTEXT_JSON: JSON.stringify({ family }) },
+      });
+    }
+    const result = runDiff(
+      repo,
+      '--base',
+      base,
+      '--head',
+      head,
+      '--out',
+      out,
+      '--fail-on-destructive',
+    );
+    expect(result.status).toBe(2);
+    expect(result.stdout).toContain(`Base: cloud assembly ${base} · Head: cloud assembly ${head}`);
+    // Without path metadata (a plain app run) the report falls back to logical ids.
+    expect(result.stdout).toContain(
+      '**The database parameter group `ParameterGroup` will be replaced.**',
+    );
+  });
+
+  it('says what it accepts when the base is neither a directory nor a ref', () => {
+    const result = runDiff(repo, '--base', 'no-such-ref');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      '"no-such-ref" is neither a cdk.out directory (manifest.json), a project directory (cdk.json) nor a git ref',
+    );
+    expect(existsSync(path.join(repo, 'cdk.out'))).toBe(false);
+  });
+
+  it('requires --base', () => {
+    const result = runDiff(repo);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('--base is required.');
+  });
+});
