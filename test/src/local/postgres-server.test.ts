@@ -1,0 +1,65 @@
+import { existsSync, mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { Client } from 'pg';
+import { createCertificateAuthority, startPostgres } from '../../../src/local/postgres-server';
+import { usePostgres } from '../../support/postgres';
+
+describe('startPostgres', () => {
+  const pg = usePostgres({ ssl: true, settings: { max_replication_slots: 7 } });
+
+  it('runs with logical replication and the caller-supplied settings', async () => {
+    const client = await pg.connect();
+    const { rows } = await client.query<{ wal_level: string; slots: string; listen: string }>(
+      `SELECT current_setting('wal_level') AS wal_level,
+              current_setting('max_replication_slots') AS slots,
+              current_setting('listen_addresses') AS listen`,
+    );
+    expect(rows[0]).toEqual({ wal_level: 'logical', slots: '7', listen: '127.0.0.1' });
+    expect(pg.server.dataDir.startsWith(tmpdir())).toBe(true);
+  });
+
+  it('serves TLS that verifies against its CA (verify-full)', async () => {
+    const client = await pg.connect();
+    const { rows } = await client.query<{ ssl: boolean }>(
+      'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+    );
+    expect(rows[0].ssl).toBe(true);
+  });
+
+  it('refuses a server certificate signed by another CA', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'other-ca-'));
+    try {
+      const otherCa = createCertificateAuthority(dir, 'other');
+      const client = new Client({
+        ...pg.config(),
+        ssl: { ca: otherCa.certPem, rejectUnauthorized: true },
+      });
+      await expect(client.connect()).rejects.toThrow(/self-signed|unable to verify|certificate/i);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects a wrong superuser password', async () => {
+    const client = new Client({ ...pg.config(), password: 'wrong' });
+    await expect(client.connect()).rejects.toThrow(/password authentication failed/);
+  });
+
+  it('stop() shuts the server down and removes its data directory', async () => {
+    const server = await startPostgres();
+    const dataDir = server.dataDir;
+    expect(existsSync(dataDir)).toBe(true);
+    await server.stop();
+    expect(existsSync(path.dirname(dataDir))).toBe(false);
+    const client = new Client({ ...server.connectionConfig(), connectionTimeoutMillis: 2000 });
+    await expect(client.connect()).rejects.toThrow(/ECONNREFUSED/);
+    await server.stop(); // idempotent
+  });
+
+  it('fails with the server log when a setting is invalid', async () => {
+    await expect(startPostgres({ settings: { wal_level: 'bogus' } })).rejects.toThrow(
+      /PostgreSQL did not start[\s\S]*wal_level/,
+    );
+  });
+});

@@ -1,0 +1,86 @@
+import { Client, ClientConfig } from 'pg';
+import {
+  RunningPostgres,
+  startPostgres,
+  StartPostgresOptions,
+} from '../../src/local/postgres-server';
+
+/** One real PostgreSQL per test file, with helpers that keep tests isolated from each other. */
+export interface TestPostgres {
+  /** The running server (superuser credentials, port, CA when started with `ssl`). */
+  readonly server: RunningPostgres;
+  /**
+   * Create an empty database with a unique name and return the name. Databases isolate schemas,
+   * tables and publications; roles and slot names are cluster-wide, so use uniqueName() for them.
+   */
+  createDatabase(prefix?: string): Promise<string>;
+  /**
+   * A connected client, closed automatically after the file's tests. Default: superuser on
+   * `postgres`; pass `{ user, password }` to log in as another role.
+   */
+  connect(database?: string, overrides?: Partial<ClientConfig>): Promise<Client>;
+  /** The superuser connection settings for `database`. */
+  config(database?: string): ClientConfig;
+}
+
+let counter = 0;
+
+/** A name unique within this process, safe as a role, slot or database name. */
+export function uniqueName(prefix: string): string {
+  counter += 1;
+  return `${prefix}_${process.pid}_${counter}`;
+}
+
+/**
+ * Start one PostgreSQL for the current test file (beforeAll) and stop it after (afterAll).
+ * Call at the top of a describe block; use the returned object inside tests only.
+ */
+export function usePostgres(options: StartPostgresOptions = {}): TestPostgres {
+  let server: RunningPostgres | undefined;
+  const clients: Client[] = [];
+
+  const running = (): RunningPostgres => {
+    if (!server) throw new Error('usePostgres(): the server is only available inside tests');
+    return server;
+  };
+
+  beforeAll(async () => {
+    server = await startPostgres(options);
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.end().catch(() => undefined)));
+    await server?.stop();
+  });
+
+  const connect = async (
+    database?: string,
+    overrides: Partial<ClientConfig> = {},
+  ): Promise<Client> => {
+    const client = new Client({ ...running().connectionConfig(database), ...overrides });
+    // An unexpected disconnect (a test terminating a backend) must not crash the worker.
+    client.on('error', () => undefined);
+    await client.connect();
+    clients.push(client);
+    return client;
+  };
+
+  return {
+    get server() {
+      return running();
+    },
+    config: (database) => running().connectionConfig(database),
+    connect,
+    createDatabase: async (prefix = 'test') => {
+      const name = uniqueName(prefix);
+      const admin = new Client(running().connectionConfig());
+      await admin.connect();
+      try {
+        await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)}`);
+      } finally {
+        await admin.end();
+      }
+      return name;
+    },
+  };
+}
