@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,6 +10,9 @@ import { Construct } from 'constructs';
 import type { MonitoringConfig } from './config';
 
 const GIB = 1024 ** 3;
+
+/** Stack output key holding the alarm topic's ARN. */
+export const ALARM_TOPIC_OUTPUT = 'AlarmTopicArn';
 
 /** Services that publish to the alarm topic: CloudWatch alarms and RDS event notifications. */
 const PUBLISHING_SERVICES = ['cloudwatch.amazonaws.com', 'events.rds.amazonaws.com'];
@@ -104,6 +107,11 @@ export class CdcMonitoring extends Construct {
       topic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
     }
     this.topic = topic;
+    // A fixed key, like the stack's other outputs, so that scripts can subscribe endpoints to it.
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: topic.topicArn,
+      description: 'SNS topic of the CDC alarms and RDS events: subscribe pagers or chat to it',
+    }).overrideLogicalId(ALARM_TOPIC_OUTPUT);
 
     const period = Duration.minutes(config.periodMinutes);
     const metric = (metricName: string, statistic: string) =>

@@ -6,7 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CdcMonitoring } from '../../lib/cdc-monitoring';
+import { ALARM_TOPIC_OUTPUT, CdcMonitoring } from '../../lib/cdc-monitoring';
 import { type EnvironmentConfig, loadEnvironmentFromCdkJson } from '../../lib/config';
 import { monitoringSchema } from '../../lib/config/monitoring';
 
@@ -132,6 +132,10 @@ describe.each(['dev', 'staging', 'prod'])('CdcMonitoring in %s (cdk.json default
       EventCategories: ['failure', 'failover', 'low storage'],
       Enabled: true,
     });
+  });
+
+  it('exports the topic ARN for other subscribers', () => {
+    template.hasOutput(ALARM_TOPIC_OUTPUT, { Value: topicRef });
   });
 
   it('creates a dashboard and no email subscription by default', () => {
