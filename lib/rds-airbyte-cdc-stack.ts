@@ -1,6 +1,7 @@
 import { CfnOutput, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { CdcDatabase } from './cdc-database';
+import { CdcMonitoring } from './cdc-monitoring';
 import type { EnvironmentConfig } from './config';
 import { CdcNetwork } from './network';
 import { StackOutputs } from './outputs';
@@ -50,6 +51,15 @@ export class RdsAirbyteCdcStack extends Stack {
 
     // Replication setup (custom resource that runs the SQL), Airbyte wiring and monitoring are
     // composed here, each after what it needs.
+
+    if (config.monitoring.enabled) {
+      new CdcMonitoring(this, 'Monitoring', {
+        instance: this.database.instance,
+        allocatedStorageGiB: config.database.allocatedStorageGiB,
+        maxSlotWalKeepSizeGiB: config.replication.maxSlotWalKeepSizeGiB,
+        config: config.monitoring,
+      });
+    }
 
     this.addOutputs(config);
   }

@@ -9,6 +9,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ALARM_TOPIC_OUTPUT, CdcMonitoring } from '../../lib/cdc-monitoring';
 import { type EnvironmentConfig, loadEnvironmentFromCdkJson } from '../../lib/config';
 import { monitoringSchema } from '../../lib/config/monitoring';
+import { CDK_JSON_ENVIRONMENTS, synthesizeEnvironment } from '../support/stacks';
 
 const GIB = 1024 ** 3;
 
@@ -285,5 +286,48 @@ describe('CdcMonitoring validation', () => {
       path: ['oldestReplicationSlotLagBytes'],
       message: expect.stringContaining('must not exceed replicationSlotDiskUsageBytes'),
     });
+  });
+});
+
+describe.each(['dev', 'staging', 'prod'])('the %s stack', (name) => {
+  const { template } = synthesizeEnvironment(name);
+  const config = loadEnvironmentFromCdkJson(name);
+
+  it('alarms on its own instance and notifies its topic', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    template.allResourcesProperties('AWS::CloudWatch::Alarm', {
+      Dimensions: [
+        {
+          Name: 'DBInstanceIdentifier',
+          Value: { Ref: Match.stringLikeRegexp('^DatabaseInstance') },
+        },
+      ],
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^MonitoringAlarmTopic') }],
+    });
+    expect(alarmOn(template, 'FreeStorageSpace')).toMatchObject({
+      Threshold: Math.round(
+        config.monitoring.freeStorageFraction * config.database.allocatedStorageGiB * GIB,
+      ),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      DashboardName: `RdsAirbyteCdc-${name}-cdc`,
+    });
+  });
+});
+
+describe('a stack with monitoring turned off', () => {
+  it('has no alarm, topic, event subscription or dashboard', () => {
+    const { template } = synthesizeEnvironment('dev', {
+      ...CDK_JSON_ENVIRONMENTS.dev,
+      monitoring: { enabled: false },
+    });
+    for (const type of [
+      'AWS::CloudWatch::Alarm',
+      'AWS::SNS::Topic',
+      'AWS::RDS::EventSubscription',
+      'AWS::CloudWatch::Dashboard',
+    ]) {
+      template.resourceCountIs(type, 0);
+    }
   });
 });
