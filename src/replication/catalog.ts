@@ -1,0 +1,240 @@
+import { Client, ClientBase, ClientConfig } from 'pg';
+import { RDS_REPLICATION_ROLE, tablesOfInterest } from './planner';
+import type {
+  CatalogSnapshot,
+  DefaultPrivilegeEntry,
+  DesiredReplicationState,
+  PublicationState,
+  ReplicationTarget,
+  SlotState,
+  TableState,
+} from './types';
+
+/** Tells whether `user` can log in with `password`. */
+export type PasswordCheck = (user: string, password: string) => Promise<boolean>;
+
+export interface ReadCatalogOptions {
+  /**
+   * How to check the user's password. Default: a login probe to the same server and database
+   * as `client` (same TLS settings). Only used when a password is desired and the role exists.
+   */
+  readonly checkPassword?: PasswordCheck;
+}
+
+const REPLICA_IDENTITIES: Readonly<Record<string, TableState['replicaIdentity']>> = {
+  d: 'default',
+  f: 'full',
+  n: 'nothing',
+  i: 'index',
+};
+
+/**
+ * One round trip for the whole snapshot (batch reads: 500 tables must not mean 500 queries).
+ * Only catalogs readable without superuser are used: pg_roles rather than pg_authid.
+ * $1 schema, $2 table names, $3 user, $4 publication, $5 slot, $6 rds_replication.
+ */
+const CATALOG_QUERY = `
+WITH
+  target_schema AS (SELECT oid FROM pg_namespace WHERE nspname = $1),
+  target_role AS (SELECT oid, rolcanlogin, rolreplication, rolsuper FROM pg_roles WHERE rolname = $3),
+  me AS (SELECT oid, rolsuper FROM pg_roles WHERE rolname = current_user),
+  wanted AS (SELECT DISTINCT unnest($2::text[]) AS name),
+  found AS (
+    SELECT c.oid, c.relname, c.relreplident,
+           EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p') AS has_pk
+    FROM pg_class c
+    WHERE c.relnamespace = (SELECT oid FROM target_schema) AND c.relkind IN ('r', 'p')
+      AND c.relname IN (SELECT name FROM wanted)
+  ),
+  pub AS (SELECT * FROM pg_publication WHERE pubname = $4)
+SELECT
+  current_setting('server_version_num')::int AS server_version,
+  current_setting('wal_level') AS wal_level,
+  current_user AS current_user,
+  (SELECT rolsuper FROM me) AS current_user_is_superuser,
+  current_database() AS current_database,
+  EXISTS (SELECT 1 FROM target_schema) AS schema_exists,
+  (SELECT coalesce(json_agg(json_build_object('name', relname, 'hasPrimaryKey', has_pk, 'identity', relreplident)), '[]') FROM found) AS tables,
+  EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $6) AS rds_replication_exists,
+  (SELECT json_build_object(
+     'canLogin', r.rolcanlogin,
+     'replication', r.rolreplication,
+     'superuser', r.rolsuper,
+     'memberOfRdsReplication', EXISTS (
+        SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+        WHERE g.rolname = $6 AND m.member = r.oid),
+     'schemaUsage', coalesce((SELECT has_schema_privilege(r.oid, s.oid, 'USAGE') FROM target_schema s), false),
+     'relationsWithoutSelect', (
+        SELECT coalesce(json_agg(c.relname), '[]') FROM pg_class c
+        WHERE c.relnamespace = (SELECT oid FROM target_schema) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+          AND NOT has_table_privilege(r.oid, c.oid, 'SELECT')),
+     'defaultSelectGranted', EXISTS (
+        SELECT 1 FROM pg_default_acl d, aclexplode(d.defaclacl) a
+        WHERE d.defaclrole = (SELECT oid FROM me) AND d.defaclnamespace = (SELECT oid FROM target_schema)
+          AND d.defaclobjtype = 'r' AND a.grantee = r.oid AND a.privilege_type = 'SELECT'),
+     'heartbeatWritable', (
+        SELECT json_object_agg(f.relname, has_table_privilege(r.oid, f.oid, 'INSERT') AND has_table_privilege(r.oid, f.oid, 'UPDATE'))
+        FROM found f),
+     'ownedObjects', (
+        SELECT count(*) FROM pg_shdepend d
+        WHERE d.refclassid = 'pg_authid'::regclass AND d.refobjid = r.oid AND d.deptype = 'o'
+          AND d.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())),
+     'currentUserHasPrivileges', pg_has_role(current_user, r.oid, 'USAGE'),
+     'defaultPrivilegeGrantors', (
+        SELECT coalesce(json_agg(DISTINCT jsonb_build_object('grantor', g.rolname, 'schema', n.nspname, 'objectType', d.defaclobjtype)), '[]')
+        FROM pg_default_acl d CROSS JOIN LATERAL aclexplode(d.defaclacl) a
+        JOIN pg_roles g ON g.oid = d.defaclrole LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+        WHERE a.grantee = r.oid)
+   ) FROM target_role r) AS role,
+  (SELECT json_build_object(
+     'allTables', p.puballtables,
+     'publishesAllOperations', p.pubinsert AND p.pubupdate AND p.pubdelete AND p.pubtruncate,
+     'tables', (
+        SELECT coalesce(json_agg(json_build_object('schema', n.nspname, 'name', c.relname)), '[]')
+        FROM pg_publication_rel pr JOIN pg_class c ON c.oid = pr.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE pr.prpubid = p.oid)
+   ) FROM pub p) AS publication,
+  (SELECT json_build_object(
+     'plugin', plugin, 'slotType', slot_type, 'database', database, 'active', active,
+     'activePid', active_pid, 'confirmedFlushLsn', confirmed_flush_lsn::text, 'walStatus', wal_status)
+   FROM pg_replication_slots WHERE slot_name = $5) AS slot
+`;
+
+interface CatalogRow {
+  server_version: number;
+  wal_level: string;
+  current_user: string;
+  current_user_is_superuser: boolean;
+  current_database: string;
+  schema_exists: boolean;
+  tables: { name: string; hasPrimaryKey: boolean; identity: string }[];
+  rds_replication_exists: boolean;
+  role: {
+    canLogin: boolean;
+    replication: boolean;
+    superuser: boolean;
+    memberOfRdsReplication: boolean;
+    schemaUsage: boolean;
+    relationsWithoutSelect: string[];
+    defaultSelectGranted: boolean;
+    heartbeatWritable: Record<string, boolean> | null;
+    ownedObjects: number;
+    currentUserHasPrivileges: boolean;
+    defaultPrivilegeGrantors: { grantor: string; schema: string | null; objectType: string }[];
+  } | null;
+  publication: PublicationState | null;
+  slot: SlotState | null;
+}
+
+function isDesiredState(
+  value: DesiredReplicationState | ReplicationTarget,
+): value is DesiredReplicationState {
+  return 'password' in value && 'tables' in value;
+}
+
+/** The connection settings `client` was created with (pg keeps them, its typings do not say so). */
+function connectionSettingsOf(client: ClientBase): ClientConfig {
+  const params = (
+    client as unknown as { connectionParameters: ClientConfig & { ssl?: ClientConfig['ssl'] } }
+  ).connectionParameters;
+  return {
+    host: params.host,
+    port: params.port,
+    database: params.database,
+    ssl: params.ssl,
+    connectionTimeoutMillis: 10000,
+  };
+}
+
+/**
+ * The default password check: log in as the user. Invalid password (28P01) means "not current";
+ * any other refusal (no pg_hba entry for the user, connection limit) also counts as not current,
+ * so setup re-sets the password, which is harmless.
+ */
+export function loginProbe(client: ClientBase): PasswordCheck {
+  const settings = connectionSettingsOf(client);
+  return async (user, password) => {
+    const probe = new Client({ ...settings, user, password });
+    probe.on('error', () => undefined);
+    try {
+      await probe.connect();
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await probe.end().catch(() => undefined);
+    }
+  };
+}
+
+/**
+ * Read everything setup and teardown decide on, in one query (plus a login probe when checking a
+ * password). Pass the desired state for setup, or just the names for teardown.
+ */
+export async function readCatalog(
+  client: ClientBase,
+  target: DesiredReplicationState | ReplicationTarget,
+  options: ReadCatalogOptions = {},
+): Promise<CatalogSnapshot> {
+  const desired = isDesiredState(target) ? target : undefined;
+  const tableNames = desired ? tablesOfInterest(desired) : [];
+  const { rows } = await client.query<CatalogRow>(CATALOG_QUERY, [
+    target.schema,
+    tableNames,
+    target.user,
+    target.publicationName,
+    target.slotName,
+    RDS_REPLICATION_ROLE,
+  ]);
+  const row = rows[0];
+  const found = new Map(row.tables.map((table) => [table.name, table]));
+  const tables: Record<string, TableState> = {};
+  for (const name of tableNames) {
+    const table = found.get(name);
+    tables[name] = table
+      ? {
+          name,
+          exists: true,
+          hasPrimaryKey: table.hasPrimaryKey,
+          replicaIdentity: REPLICA_IDENTITIES[table.identity],
+        }
+      : { name, exists: false, hasPrimaryKey: false };
+  }
+
+  let role: CatalogSnapshot['role'];
+  if (row.role) {
+    const { heartbeatWritable, defaultPrivilegeGrantors, ownedObjects, ...rest } = row.role;
+    let passwordCurrent: boolean | undefined;
+    if (desired) {
+      const check = options.checkPassword ?? loginProbe(client);
+      passwordCurrent = rest.canLogin && (await check(desired.user, desired.password));
+    }
+    role = {
+      ...rest,
+      passwordCurrent,
+      ownedObjects: Number(ownedObjects),
+      heartbeatWriteGranted:
+        desired?.heartbeatTable !== undefined &&
+        heartbeatWritable?.[desired.heartbeatTable] === true,
+      defaultPrivilegeGrantors: defaultPrivilegeGrantors.map((entry): DefaultPrivilegeEntry => ({
+        grantor: entry.grantor,
+        objectType: entry.objectType,
+        ...(entry.schema === null ? {} : { schema: entry.schema }),
+      })),
+    };
+  }
+
+  return {
+    serverVersion: row.server_version,
+    walLevel: row.wal_level,
+    currentUser: row.current_user,
+    currentUserIsSuperuser: row.current_user_is_superuser,
+    currentDatabase: row.current_database,
+    schemaExists: row.schema_exists,
+    tables,
+    role,
+    rdsReplicationRoleExists: row.rds_replication_exists,
+    publication: row.publication ?? undefined,
+    slot: row.slot ?? undefined,
+  };
+}

@@ -1,0 +1,97 @@
+/** Base class: every error of the replication setup says what is wrong and what to do next. */
+export class ReplicationSetupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * `wal_level` is not `logical`. On RDS this means the parameter group with
+ * `rds.logical_replication=1` is not applied yet (usually `pending-reboot`): the Lambda checks
+ * and reboots or reports the command.
+ */
+export class WalLevelError extends ReplicationSetupError {
+  constructor(readonly walLevel: string) {
+    super(
+      `wal_level is "${walLevel}", logical replication needs "logical". On Amazon RDS set rds.logical_replication=1 in the DB parameter group and reboot the instance; on plain PostgreSQL set wal_level = logical in postgresql.conf and restart.`,
+    );
+  }
+}
+
+/** Configured tables that do not exist. */
+export class MissingTableError extends ReplicationSetupError {
+  constructor(
+    readonly schema: string,
+    readonly tables: readonly string[],
+    database: string,
+  ) {
+    super(
+      `${tables.length === 1 ? 'Table' : 'Tables'} ${tables.map((name) => `"${schema}"."${name}"`).join(', ')} ${tables.length === 1 ? 'does' : 'do'} not exist in database "${database}": create ${tables.length === 1 ? 'it' : 'them'} first, or remove ${tables.length === 1 ? 'it' : 'them'} from replication.tables in cdk.json.`,
+    );
+  }
+}
+
+/** Tables with replica identity `default` and no primary key: UPDATE/DELETE would fail once published. */
+export class MissingPrimaryKeyError extends ReplicationSetupError {
+  constructor(
+    readonly schema: string,
+    readonly tables: readonly string[],
+  ) {
+    super(
+      `${tables.map((name) => `"${schema}"."${name}"`).join(', ')} ${tables.length === 1 ? 'has' : 'have'} no primary key, so with replica identity "default" every UPDATE and DELETE on ${tables.length === 1 ? 'it' : 'them'} would fail once published. Add a primary key, or set "replicaIdentity": "full" for ${tables.length === 1 ? 'this table' : 'these tables'} in replication.tables.`,
+    );
+  }
+}
+
+/** A slot with our name exists but is not ours to reuse. */
+export class SlotConflictError extends ReplicationSetupError {
+  constructor(
+    readonly slotName: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The replication user name is taken by a role we must not turn into a replication user. */
+export class RoleConflictError extends ReplicationSetupError {}
+
+/** The publication exists in a shape setup cannot adjust. */
+export class PublicationConflictError extends ReplicationSetupError {}
+
+/** A statement of the plan failed; names the step (never its sensitive SQL) and the server's answer. */
+export class StepFailedError extends ReplicationSetupError {
+  constructor(
+    readonly step: { readonly kind: string; readonly description: string },
+    readonly cause: Error & { code?: string; hint?: string },
+  ) {
+    super(
+      `Step "${step.description}" failed: ${cause.message}${cause.hint ? ` (hint: ${cause.hint})` : ''}${cause.code ? ` [SQLSTATE ${cause.code}]` : ''}`,
+    );
+  }
+}
+
+/** Why a connection failed, for callers that react differently (e.g. a deleted instance). */
+export type ConnectionFailureReason =
+  | 'refused'
+  | 'timeout'
+  | 'host-not-found'
+  | 'authentication'
+  | 'database-missing'
+  | 'tls'
+  | 'other';
+
+/** Connecting failed; the message names host, port and user and what to check. */
+export class DatabaseConnectionError extends ReplicationSetupError {
+  constructor(
+    readonly reason: ConnectionFailureReason,
+    readonly host: string,
+    readonly port: number,
+    readonly user: string,
+    message: string,
+    readonly cause?: Error,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * The replication setup: one pure planner and a thin applier, shared by the custom-resource
+ * Lambda, `npm run local` and `npm run doctor`.
+ */
+export * from './types';
+export * from './errors';
+export { applyPlan, type ApplyOptions } from './apply';
+export { loginProbe, readCatalog, type PasswordCheck, type ReadCatalogOptions } from './catalog';
+export { clientConfig, connect, type ConnectOptions, type TlsOptions } from './connect';
+export { desiredStateFromConfig, type DesiredStateExtras } from './desired-state';
+export {
+  assertLogicalWalLevel,
+  DEMO_TABLE_NAME,
+  formatPlan,
+  planReplicationSetup,
+  planReplicationTeardown,
+  qualifiedName,
+  RDS_REPLICATION_ROLE,
+  SLOT_PLUGIN,
+} from './planner';
+export { scramSha256Verifier } from './scram';
+export {
+  assertLogicalReplicationEnabled,
+  setupReplication,
+  teardownReplication,
+  type SetupOptions,
+} from './setup';

@@ -1,0 +1,402 @@
+import { escapeIdentifier, escapeLiteral } from 'pg';
+import {
+  MissingPrimaryKeyError,
+  MissingTableError,
+  PublicationConflictError,
+  RoleConflictError,
+  SlotConflictError,
+  WalLevelError,
+} from './errors';
+import { scramSha256Verifier } from './scram';
+import type {
+  CatalogSnapshot,
+  DesiredReplicationState,
+  ReplicationTarget,
+  Step,
+  TableState,
+} from './types';
+
+/** The tutorial's demo table. */
+export const DEMO_TABLE_NAME = 'data_tbl';
+/** The role RDS and Aurora grant for logical replication (plain PostgreSQL has none). */
+export const RDS_REPLICATION_ROLE = 'rds_replication';
+/** The only output plugin Airbyte's Debezium connector is configured for here. */
+export const SLOT_PLUGIN = 'pgoutput';
+
+const quote = escapeIdentifier;
+
+/** `"schema"."table"`, both quoted. */
+export function qualifiedName(schema: string, table: string): string {
+  return `${quote(schema)}.${quote(table)}`;
+}
+
+/** Names for messages: double-quoted like PostgreSQL prints them. */
+function display(schema: string, table: string): string {
+  return `"${schema}"."${table}"`;
+}
+
+/** Every table name setup reads from the catalog: configured, demo and heartbeat. */
+export function tablesOfInterest(desired: DesiredReplicationState): string[] {
+  const names = desired.tables.map((table) => table.name);
+  if (desired.createDemoTable) names.push(DEMO_TABLE_NAME);
+  if (desired.heartbeatTable !== undefined) names.push(desired.heartbeatTable);
+  return [...new Set(names)];
+}
+
+/** Tables the publication must list: the configured ones plus the heartbeat table. */
+function publishedTables(desired: DesiredReplicationState): string[] {
+  const names = desired.tables.map((table) => table.name);
+  if (desired.heartbeatTable !== undefined) names.push(desired.heartbeatTable);
+  return [...new Set(names)];
+}
+
+/** Throws WalLevelError unless the server can decode WAL logically. */
+export function assertLogicalWalLevel(catalog: Pick<CatalogSnapshot, 'walLevel'>): void {
+  if (catalog.walLevel !== 'logical') throw new WalLevelError(catalog.walLevel);
+}
+
+function checkRole(catalog: CatalogSnapshot, desired: DesiredReplicationState): void {
+  if (desired.user === catalog.currentUser) {
+    throw new RoleConflictError(
+      `The replication user "${desired.user}" is the user running the setup: choose another replication.user in cdk.json (the replication user must be a separate read-only role).`,
+    );
+  }
+  if (catalog.role?.superuser) {
+    throw new RoleConflictError(
+      `Role "${desired.user}" exists and is a superuser; the replication user must be read-only. Choose another replication.user, or run ALTER ROLE ... NOSUPERUSER yourself if that role is meant for Airbyte.`,
+    );
+  }
+}
+
+function checkSlot(catalog: CatalogSnapshot, desired: DesiredReplicationState): void {
+  const slot = catalog.slot;
+  if (!slot) return;
+  const drop = `drop it with SELECT pg_drop_replication_slot('${desired.slotName}') if nothing uses it, or choose another replication.slotName`;
+  if (slot.plugin !== SLOT_PLUGIN) {
+    throw new SlotConflictError(
+      desired.slotName,
+      `Replication slot "${desired.slotName}" exists as a ${slot.slotType} slot with plugin ${slot.plugin ?? 'none'}, not ${SLOT_PLUGIN}: ${drop}.`,
+    );
+  }
+  if (slot.database !== catalog.currentDatabase) {
+    throw new SlotConflictError(
+      desired.slotName,
+      `Replication slot "${desired.slotName}" exists for database "${slot.database}", not "${catalog.currentDatabase}": ${drop}.`,
+    );
+  }
+  if (slot.walStatus === 'lost') {
+    throw new SlotConflictError(
+      desired.slotName,
+      `Replication slot "${desired.slotName}" was invalidated (the WAL it needed exceeded max_slot_wal_keep_size), so changes since its position are lost: ${drop}, then re-deploy and run a full resync of the Airbyte connection.`,
+    );
+  }
+}
+
+/** Tables the plan creates, so later steps treat them as existing. */
+function createdTables(catalog: CatalogSnapshot, desired: DesiredReplicationState): Set<string> {
+  const created = new Set<string>();
+  if (desired.createDemoTable && !catalog.tables[DEMO_TABLE_NAME]?.exists)
+    created.add(DEMO_TABLE_NAME);
+  if (desired.heartbeatTable !== undefined && !catalog.tables[desired.heartbeatTable]?.exists) {
+    created.add(desired.heartbeatTable);
+  }
+  return created;
+}
+
+/** Existing tables and tables this plan creates (with a primary key, identity default). */
+function effectiveTable(catalog: CatalogSnapshot, created: Set<string>, name: string): TableState {
+  if (created.has(name))
+    return { name, exists: true, hasPrimaryKey: true, replicaIdentity: 'default' };
+  return catalog.tables[name] ?? { name, exists: false, hasPrimaryKey: false };
+}
+
+function checkTables(
+  catalog: CatalogSnapshot,
+  desired: DesiredReplicationState,
+  created: Set<string>,
+): void {
+  const missing = desired.tables
+    .map((table) => effectiveTable(catalog, created, table.name))
+    .filter((table) => !table.exists)
+    .map((table) => table.name);
+  if (missing.length > 0)
+    throw new MissingTableError(desired.schema, missing, catalog.currentDatabase);
+  const withoutKey = desired.tables
+    .filter((table) => table.replicaIdentity === 'default')
+    .filter((table) => !effectiveTable(catalog, created, table.name).hasPrimaryKey)
+    .map((table) => table.name);
+  if (withoutKey.length > 0) throw new MissingPrimaryKeyError(desired.schema, withoutKey);
+}
+
+function sameTables(
+  current: readonly { schema: string; name: string }[],
+  schema: string,
+  wanted: readonly string[],
+): boolean {
+  const key = (s: string, n: string): string => JSON.stringify([s, n]);
+  const currentKeys = new Set(current.map((table) => key(table.schema, table.name)));
+  return (
+    currentKeys.size === wanted.length && wanted.every((name) => currentKeys.has(key(schema, name)))
+  );
+}
+
+/**
+ * The statements still needed to bring the database from `catalog` to `desired`, in dependency
+ * order; empty when there is nothing to do. Pure: no I/O (the password verifier gets a fresh
+ * random salt). Throws a ReplicationSetupError when the state cannot be reached safely.
+ */
+export function planReplicationSetup(
+  catalog: CatalogSnapshot,
+  desired: DesiredReplicationState,
+): Step[] {
+  assertLogicalWalLevel(catalog);
+  checkRole(catalog, desired);
+  checkSlot(catalog, desired);
+  const created = createdTables(catalog, desired);
+  checkTables(catalog, desired, created);
+  if (catalog.publication?.allTables) {
+    throw new PublicationConflictError(
+      `Publication "${desired.publicationName}" exists FOR ALL TABLES and cannot be narrowed to the configured tables: drop it (DROP PUBLICATION) if nothing else uses it, or choose another replication.publicationName.`,
+    );
+  }
+
+  const steps: Step[] = [];
+  const schema = quote(desired.schema);
+  const user = quote(desired.user);
+  const role = catalog.role;
+
+  if (!catalog.schemaExists) {
+    steps.push({
+      kind: 'create-schema',
+      description: `create schema "${desired.schema}"`,
+      sql: `CREATE SCHEMA IF NOT EXISTS ${schema}`,
+    });
+  }
+  if (created.has(DEMO_TABLE_NAME)) {
+    const table = qualifiedName(desired.schema, DEMO_TABLE_NAME);
+    steps.push({
+      kind: 'create-demo-table',
+      description: `create demo table ${display(desired.schema, DEMO_TABLE_NAME)} with rows (1,'a'), (2,'b')`,
+      // Rows go in only in the step that creates the table, so re-runs never re-insert them.
+      sql: `CREATE TABLE IF NOT EXISTS ${table} (id bigint PRIMARY KEY, val varchar); INSERT INTO ${table} (id, val) VALUES (1, 'a'), (2, 'b') ON CONFLICT (id) DO NOTHING`,
+    });
+  }
+  if (desired.heartbeatTable !== undefined && created.has(desired.heartbeatTable)) {
+    steps.push({
+      kind: 'create-heartbeat-table',
+      description: `create heartbeat table ${display(desired.schema, desired.heartbeatTable)}`,
+      sql: `CREATE TABLE IF NOT EXISTS ${qualifiedName(desired.schema, desired.heartbeatTable)} (id integer PRIMARY KEY, last_heartbeat timestamptz NOT NULL DEFAULT now())`,
+    });
+  }
+
+  const passwordClause = (): string =>
+    `PASSWORD ${escapeLiteral(scramSha256Verifier(desired.password))}`;
+  if (!role) {
+    steps.push({
+      kind: 'create-role',
+      description: `create login role "${desired.user}" with its password`,
+      sql: `CREATE ROLE ${user} WITH LOGIN ${passwordClause()}`,
+      sensitive: true,
+    });
+  } else if (!role.canLogin || role.passwordCurrent === false) {
+    steps.push({
+      kind: 'update-role',
+      description: `set LOGIN and the current password on role "${desired.user}"`,
+      sql: `ALTER ROLE ${user} WITH LOGIN ${passwordClause()}`,
+      sensitive: true,
+    });
+  }
+
+  if (!role?.schemaUsage) {
+    steps.push({
+      kind: 'grant-schema-usage',
+      description: `grant USAGE on schema "${desired.schema}" to "${desired.user}"`,
+      sql: `GRANT USAGE ON SCHEMA ${schema} TO ${user}`,
+    });
+  }
+  if (!role || role.relationsWithoutSelect.length > 0 || created.size > 0) {
+    steps.push({
+      kind: 'grant-select',
+      description: `grant SELECT on all tables in schema "${desired.schema}" to "${desired.user}"`,
+      sql: `GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO ${user}`,
+    });
+  }
+  if (!role?.defaultSelectGranted) {
+    steps.push({
+      kind: 'grant-default-select',
+      description: `let "${desired.user}" SELECT tables "${catalog.currentUser}" creates in "${desired.schema}" later`,
+      // Default privileges belong to the role that creates the tables: the master user.
+      sql: `ALTER DEFAULT PRIVILEGES FOR ROLE ${quote(catalog.currentUser)} IN SCHEMA ${schema} GRANT SELECT ON TABLES TO ${user}`,
+    });
+  }
+  if (desired.heartbeatTable !== undefined && !role?.heartbeatWriteGranted) {
+    steps.push({
+      kind: 'grant-heartbeat-write',
+      description: `grant INSERT, UPDATE on heartbeat table ${display(desired.schema, desired.heartbeatTable)} to "${desired.user}"`,
+      sql: `GRANT INSERT, UPDATE ON TABLE ${qualifiedName(desired.schema, desired.heartbeatTable)} TO ${user}`,
+    });
+  }
+
+  if (catalog.rdsReplicationRoleExists) {
+    if (!role?.memberOfRdsReplication) {
+      steps.push({
+        kind: 'grant-rds-replication',
+        description: `grant ${RDS_REPLICATION_ROLE} to "${desired.user}"`,
+        sql: `GRANT ${quote(RDS_REPLICATION_ROLE)} TO ${user}`,
+      });
+    }
+  } else if (!role?.replication) {
+    steps.push({
+      kind: 'grant-replication-attribute',
+      description: `give "${desired.user}" the REPLICATION attribute`,
+      sql: `ALTER ROLE ${user} WITH REPLICATION`,
+    });
+  }
+
+  for (const table of desired.tables) {
+    const current = effectiveTable(catalog, created, table.name);
+    if (current.replicaIdentity !== table.replicaIdentity) {
+      steps.push({
+        kind: 'set-replica-identity',
+        description: `set REPLICA IDENTITY ${table.replicaIdentity.toUpperCase()} on ${display(desired.schema, table.name)}`,
+        sql: `ALTER TABLE ${qualifiedName(desired.schema, table.name)} REPLICA IDENTITY ${table.replicaIdentity === 'full' ? 'FULL' : 'DEFAULT'}`,
+      });
+    }
+  }
+
+  const wanted = publishedTables(desired);
+  const tableList = wanted.map((name) => qualifiedName(desired.schema, name)).join(', ');
+  const publication = quote(desired.publicationName);
+  if (!catalog.publication) {
+    steps.push({
+      kind: 'create-publication',
+      description: `create publication "${desired.publicationName}" for ${wanted.length} table(s)`,
+      sql: `CREATE PUBLICATION ${publication} FOR TABLE ${tableList}`,
+    });
+  } else {
+    if (!sameTables(catalog.publication.tables, desired.schema, wanted)) {
+      steps.push({
+        kind: 'set-publication-tables',
+        description: `set the tables of publication "${desired.publicationName}" to the ${wanted.length} configured table(s)`,
+        sql: `ALTER PUBLICATION ${publication} SET TABLE ${tableList}`,
+      });
+    }
+    if (!catalog.publication.publishesAllOperations) {
+      steps.push({
+        kind: 'set-publication-operations',
+        description: `make publication "${desired.publicationName}" publish insert, update, delete and truncate`,
+        sql: `ALTER PUBLICATION ${publication} SET (publish = 'insert, update, delete, truncate')`,
+      });
+    }
+  }
+
+  if (!catalog.slot) {
+    steps.push({
+      kind: 'create-slot',
+      description: `create logical replication slot "${desired.slotName}" (plugin ${SLOT_PLUGIN})`,
+      sql: `SELECT pg_create_logical_replication_slot($1, '${SLOT_PLUGIN}')`,
+      params: [desired.slotName],
+      outsideTransaction: true,
+    });
+  }
+  return steps;
+}
+
+/**
+ * The statements that remove what setup made: slot (after terminating its walsender), publication,
+ * the user's privileges and the user. Schema and data stay. Whatever is already gone is skipped.
+ * A slot of that name in another database is not ours and is left alone.
+ */
+export function planReplicationTeardown(
+  catalog: CatalogSnapshot,
+  target: ReplicationTarget,
+): Step[] {
+  const steps: Step[] = [];
+  const slot = catalog.slot;
+  if (slot && slot.database === catalog.currentDatabase) {
+    if (slot.active) {
+      steps.push({
+        kind: 'terminate-walsender',
+        description: `disconnect the session streaming slot "${target.slotName}"`,
+        // Waits (up to 5 s) for the walsender to exit so the slot is released before the drop.
+        sql: 'SELECT pg_terminate_backend(active_pid, 5000) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL',
+        params: [target.slotName],
+        outsideTransaction: true,
+      });
+    }
+    steps.push({
+      kind: 'drop-slot',
+      description: `drop replication slot "${target.slotName}" (its unread changes are discarded)`,
+      // Filtered through the view so a slot dropped meanwhile counts as done.
+      sql: 'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1',
+      params: [target.slotName],
+      outsideTransaction: true,
+    });
+  }
+  if (catalog.publication) {
+    steps.push({
+      kind: 'drop-publication',
+      description: `drop publication "${target.publicationName}"`,
+      sql: `DROP PUBLICATION IF EXISTS ${quote(target.publicationName)}`,
+    });
+  }
+  const role = catalog.role;
+  if (!role) return steps;
+  const user = quote(target.user);
+  for (const entry of role.defaultPrivilegeGrantors) {
+    const objects = DEFAULT_ACL_OBJECTS[entry.objectType];
+    if (!objects) continue;
+    steps.push({
+      kind: 'revoke-default-privileges',
+      description: `revoke default privileges of "${entry.grantor}"${entry.schema === undefined ? '' : ` in schema "${entry.schema}"`} from "${target.user}"`,
+      sql: `ALTER DEFAULT PRIVILEGES FOR ROLE ${quote(entry.grantor)}${entry.schema === undefined ? '' : ` IN SCHEMA ${quote(entry.schema)}`} REVOKE ALL ON ${objects} FROM ${user}`,
+    });
+  }
+  if (!catalog.currentUserIsSuperuser && !role.currentUserHasPrivileges) {
+    steps.push({
+      kind: 'grant-role-to-current-user',
+      description: `make "${catalog.currentUser}" a member of "${target.user}" so it may revoke the user's privileges`,
+      // REASSIGN/DROP OWNED need the privileges of the role; the creator holds ADMIN on it.
+      sql: `GRANT ${user} TO ${quote(catalog.currentUser)}`,
+    });
+  }
+  if (role.ownedObjects > 0) {
+    steps.push({
+      kind: 'reassign-owned',
+      description: `hand the ${role.ownedObjects} object(s) "${target.user}" owns in this database to "${catalog.currentUser}" (kept, not dropped)`,
+      sql: `REASSIGN OWNED BY ${user} TO ${quote(catalog.currentUser)}`,
+    });
+  }
+  steps.push({
+    kind: 'drop-owned',
+    description: `revoke every privilege "${target.user}" holds in this database`,
+    // After the REASSIGN the user owns nothing here, so this only revokes privileges.
+    sql: `DROP OWNED BY ${user}`,
+  });
+  steps.push({
+    kind: 'drop-role',
+    description: `drop role "${target.user}"`,
+    sql: `DROP ROLE IF EXISTS ${user}`,
+  });
+  return steps;
+}
+
+/** pg_default_acl.defaclobjtype -> the object class ALTER DEFAULT PRIVILEGES names. */
+const DEFAULT_ACL_OBJECTS: Readonly<Record<string, string>> = {
+  r: 'TABLES',
+  S: 'SEQUENCES',
+  f: 'FUNCTIONS',
+  T: 'TYPES',
+  n: 'SCHEMAS',
+};
+
+/** A plan as printable lines: descriptions always, SQL only when not sensitive. */
+export function formatPlan(steps: readonly Step[]): string {
+  if (steps.length === 0) return 'Nothing to do.';
+  return steps
+    .map(
+      (step, index) =>
+        `${index + 1}. ${step.description}\n   ${step.sensitive ? '(statement hidden: it contains a password verifier)' : step.sql}`,
+    )
+    .join('\n');
+}

@@ -1,0 +1,179 @@
+import type { ReplicaIdentity } from '../../lib/config';
+
+/** One table to publish, inside DesiredReplicationState.schema. */
+export interface DesiredTable {
+  /** Table name (unquoted; quoted when it reaches SQL). */
+  readonly name: string;
+  /** REPLICA IDENTITY the table must have. */
+  readonly replicaIdentity: ReplicaIdentity;
+}
+
+/** What the database must look like for Airbyte CDC: built from the environment's config. */
+export interface DesiredReplicationState {
+  /** Schema holding the published tables; created when missing. */
+  readonly schema: string;
+  /** Tables to publish, in config order. Each must exist (except the demo/heartbeat table). */
+  readonly tables: readonly DesiredTable[];
+  /** Read-only login role Airbyte connects as. */
+  readonly user: string;
+  /** The role's password (from its Secrets Manager secret). Never printed. */
+  readonly password: string;
+  /** Logical replication slot (plugin pgoutput). */
+  readonly slotName: string;
+  /** Publication listing exactly `tables`. */
+  readonly publicationName: string;
+  /** Create the tutorial's `data_tbl` with rows (1,'a'), (2,'b') when it does not exist. */
+  readonly createDemoTable: boolean;
+  /**
+   * Optional Debezium heartbeat table inside `schema`: created when missing, published, and the
+   * only table the user may write (INSERT/UPDATE) so the heartbeat action query can run.
+   */
+  readonly heartbeatTable?: string;
+}
+
+/** The names teardown needs: everything setup creates except schema and data. */
+export interface ReplicationTarget {
+  readonly user: string;
+  readonly slotName: string;
+  readonly publicationName: string;
+  readonly schema: string;
+}
+
+/** A table as the catalog knows it. */
+export interface TableState {
+  readonly name: string;
+  readonly exists: boolean;
+  readonly hasPrimaryKey: boolean;
+  /** `default`, `full`, `nothing` or `index`; undefined when the table does not exist. */
+  readonly replicaIdentity?: 'default' | 'full' | 'nothing' | 'index';
+}
+
+/** The replication user as the catalog knows it (pg_roles: works without superuser). */
+export interface RoleState {
+  readonly canLogin: boolean;
+  /** The REPLICATION attribute (plain PostgreSQL). */
+  readonly replication: boolean;
+  readonly superuser: boolean;
+  /** Member of `rds_replication` (RDS, Aurora). */
+  readonly memberOfRdsReplication: boolean;
+  /**
+   * Whether a login as the user with the desired password succeeds. pg_authid (the hashes) is
+   * unreadable for the RDS master user, so we probe a real login instead; undefined when not
+   * probed (teardown, or no password given).
+   */
+  readonly passwordCurrent?: boolean;
+  /** USAGE on the schema. */
+  readonly schemaUsage: boolean;
+  /** Tables, views and sequences' relations in the schema the user cannot SELECT. */
+  readonly relationsWithoutSelect: readonly string[];
+  /** Default privileges of the current user give SELECT on future tables in the schema. */
+  readonly defaultSelectGranted: boolean;
+  /** INSERT and UPDATE on the heartbeat table. */
+  readonly heartbeatWriteGranted: boolean;
+  /** Objects in the current database owned by the user (normally 0). */
+  readonly ownedObjects: number;
+  /** The current user holds the user's privileges (needed by REASSIGN/DROP OWNED). */
+  readonly currentUserHasPrivileges: boolean;
+  /** Roles whose default privileges in this database grant something to the user. */
+  readonly defaultPrivilegeGrantors: readonly DefaultPrivilegeEntry[];
+}
+
+/** One pg_default_acl entry that names the user as grantee. */
+export interface DefaultPrivilegeEntry {
+  readonly grantor: string;
+  /** Schema of the entry; undefined for a database-wide entry. */
+  readonly schema?: string;
+  /** pg_default_acl.defaclobjtype: r (tables), S (sequences), f (functions), T (types), n (schemas). */
+  readonly objectType: string;
+}
+
+export interface PublicationState {
+  /** Created FOR ALL TABLES: cannot be narrowed with SET TABLE. */
+  readonly allTables: boolean;
+  /** Publishes insert, update, delete and truncate. */
+  readonly publishesAllOperations: boolean;
+  /** Explicitly listed tables as `schema.table` pairs. */
+  readonly tables: readonly { readonly schema: string; readonly name: string }[];
+}
+
+export interface SlotState {
+  /** Output plugin; null for a physical slot. */
+  readonly plugin: string | null;
+  readonly slotType: string;
+  /** Database the slot decodes; null for a physical slot. */
+  readonly database: string | null;
+  readonly active: boolean;
+  readonly activePid: number | null;
+  readonly confirmedFlushLsn: string | null;
+  /** `reserved`, `extended`, `unreserved` or `lost` (invalidated: max_slot_wal_keep_size). */
+  readonly walStatus: string | null;
+}
+
+/** A plain, JSON-serialisable snapshot of everything the planners look at. */
+export interface CatalogSnapshot {
+  readonly serverVersion: number;
+  readonly walLevel: string;
+  /** The role we are connected as (the RDS master user): grantor of the default privileges. */
+  readonly currentUser: string;
+  readonly currentUserIsSuperuser: boolean;
+  readonly currentDatabase: string;
+  readonly schemaExists: boolean;
+  /** Every table setup cares about (configured, demo, heartbeat), by name. */
+  readonly tables: Readonly<Record<string, TableState>>;
+  /** undefined when the user does not exist. */
+  readonly role?: RoleState;
+  /** A role named `rds_replication` exists (RDS, Aurora): grant it instead of REPLICATION. */
+  readonly rdsReplicationRoleExists: boolean;
+  /** undefined when the publication does not exist. */
+  readonly publication?: PublicationState;
+  /** undefined when the slot does not exist. */
+  readonly slot?: SlotState;
+}
+
+export type SetupStepKind =
+  | 'create-schema'
+  | 'create-demo-table'
+  | 'create-heartbeat-table'
+  | 'create-role'
+  | 'update-role'
+  | 'grant-schema-usage'
+  | 'grant-select'
+  | 'grant-default-select'
+  | 'grant-heartbeat-write'
+  | 'grant-rds-replication'
+  | 'grant-replication-attribute'
+  | 'set-replica-identity'
+  | 'create-publication'
+  | 'set-publication-tables'
+  | 'set-publication-operations'
+  | 'create-slot';
+
+export type TeardownStepKind =
+  | 'terminate-walsender'
+  | 'drop-slot'
+  | 'drop-publication'
+  | 'revoke-default-privileges'
+  | 'grant-role-to-current-user'
+  | 'reassign-owned'
+  | 'drop-owned'
+  | 'drop-role';
+
+export type StepKind = SetupStepKind | TeardownStepKind;
+
+/** One statement of a plan. */
+export interface Step {
+  readonly kind: StepKind;
+  /** What the step does, safe to print and log (never contains a secret). */
+  readonly description: string;
+  /** The statement, identifiers quoted. Print only when `sensitive` is not set. */
+  readonly sql: string;
+  /** Bind parameters for `sql`. */
+  readonly params?: readonly unknown[];
+  /** `sql` holds a secret (a password verifier): never print or log it. */
+  readonly sensitive?: boolean;
+  /**
+   * Must run outside a transaction block: creating a logical slot waits for every transaction
+   * that has written, including ours, to finish; terminating/dropping acts on other sessions.
+   */
+  readonly outsideTransaction?: boolean;
+}
