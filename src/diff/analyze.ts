@@ -34,6 +34,11 @@ export interface ProtectedResource {
   /** What replacing or deleting it does, and what to do about it. */
   readonly consequence: string;
   readonly matches: (logicalId: string, type: string) => boolean;
+  /**
+   * Properties CloudFormation updates in place but whose change recreates what matters anyway
+   * (a custom resource whose handler drops and creates the slot again).
+   */
+  readonly recreatingProperties?: readonly string[];
 }
 
 export const PROTECTED_RESOURCES: readonly ProtectedResource[] = [
@@ -55,11 +60,13 @@ export const PROTECTED_RESOURCES: readonly ProtectedResource[] = [
   {
     what: 'replication setup',
     consequence:
-      'the Delete of the old setup drops the replication slot and publication: Airbyte loses its position and must resync. ' +
-      'Keep its construct id (logical id) stable and change only properties it can update in place.',
+      'the old replication slot (and publication) is dropped: Airbyte loses its position and must resync. ' +
+      'Keep its construct id (logical id), replication.slotName and database.databaseName stable unless a resync is planned.',
     matches: (logicalId, type) =>
       type === 'Custom::ReplicationSetup' ||
       (type === 'AWS::CloudFormation::CustomResource' && /ReplicationSetup/i.test(logicalId)),
+    // A slot belongs to one database and is found by name: either change means a new slot.
+    recreatingProperties: ['SlotName', 'Database'],
   },
 ];
 
@@ -88,7 +95,7 @@ export interface ResourceChange extends ResourceRef {
   readonly attributes: readonly string[];
 }
 
-export type DestructiveAction = 'deleted' | 'replaced' | 'may be replaced';
+export type DestructiveAction = 'deleted' | 'replaced' | 'may be replaced' | 'recreated';
 
 export interface DestructiveChange extends ResourceRef {
   readonly action: DestructiveAction;
@@ -171,8 +178,22 @@ function resourceRef(logicalId: string, resource: CloudFormationResource | undef
   };
 }
 
-function destructiveAction(change: ResourceDifference): DestructiveAction | undefined {
+/**
+ * cloudformation-diff knows the update behaviour of AWS types only; for a custom resource it
+ * says NO_CHANGE although CloudFormation will call the handler's Update.
+ */
+function updateIfUnknown(impact: ResourceImpact | undefined): ResourceImpact {
+  return impact === undefined || impact === ResourceImpact.NO_CHANGE
+    ? ResourceImpact.WILL_UPDATE
+    : impact;
+}
+
+function destructiveAction(
+  change: ResourceDifference,
+  rule: ProtectedResource,
+): DestructiveAction | undefined {
   if (change.isRemoval) return 'deleted';
+  if (rule.recreatingProperties?.some((name) => name in change.propertyUpdates)) return 'recreated';
   if (change.resourceTypeChanged || change.changeImpact === ResourceImpact.WILL_REPLACE)
     return 'replaced';
   if (change.changeImpact === ResourceImpact.MAY_REPLACE) return 'may be replaced';
@@ -216,17 +237,17 @@ export function diffStack(
     resources.push({
       ...ref,
       kind: change.isAddition ? 'added' : change.isRemoval ? 'removed' : 'changed',
-      impact: change.changeImpact,
+      impact: updateIfUnknown(change.changeImpact),
       properties: Object.entries(change.propertyUpdates).map(([name, property]) => ({
         name,
-        impact: property.changeImpact ?? ResourceImpact.WILL_UPDATE,
+        impact: updateIfUnknown(property.changeImpact),
         before: property.oldValue,
         after: property.newValue,
       })),
       attributes: Object.keys(change.otherChanges),
     });
-    const action = destructiveAction(change);
     const rule = PROTECTED_RESOURCES.find((candidate) => candidate.matches(logicalId, ref.type));
+    const action = rule && destructiveAction(change, rule);
     if (action && rule && head !== undefined) {
       destructive.push({
         ...ref,

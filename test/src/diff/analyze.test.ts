@@ -233,7 +233,9 @@ describe('diff of handcrafted templates', () => {
         what: 'replication setup',
       }),
     ]);
-    expect(renderStackDiff(diff)).toContain('drops the replication slot');
+    expect(renderStackDiff(diff)).toContain(
+      'the old replication slot (and publication) is dropped',
+    );
   });
 
   it('recognises a generic custom resource by its logical id', () => {
@@ -292,5 +294,54 @@ describe('diff of handcrafted templates', () => {
     expect(report).toContain(
       '| Loud | 0 added, 1 removed, 0 changed, 0 asset-only | **1** | none |',
     );
+  });
+});
+
+describe('replication setup property changes', () => {
+  const setup = (properties: Record<string, string>): CloudFormationTemplate => ({
+    Resources: {
+      ReplicationSetup648A8C9B: {
+        Type: 'Custom::ReplicationSetup',
+        Properties: {
+          ServiceToken: 'arn',
+          SlotName: 'airbyte_slot',
+          Database: 'app',
+          Tables: '[{"name":"data_tbl"}]',
+          ...properties,
+        },
+      },
+    },
+  });
+
+  it('treats a table added to the publication as an in-place update', () => {
+    const diff = diffStack(
+      'S',
+      setup({}),
+      setup({ Tables: '[{"name":"data_tbl"},{"name":"orders"}]' }),
+    );
+    expect(diff.destructive).toEqual([]);
+    expect(diff.resources).toEqual([
+      expect.objectContaining({
+        kind: 'changed',
+        impact: 'WILL_UPDATE',
+        properties: [
+          expect.objectContaining({
+            name: 'Tables',
+            after: '[{"name":"data_tbl"},{"name":"orders"}]',
+          }),
+        ],
+      }),
+    ]);
+  });
+
+  it.each([
+    ['SlotName', 'cdc_slot'],
+    ['Database', 'other'],
+  ])('warns that changing %s recreates the slot', (name, value) => {
+    const diff = diffStack('S', setup({}), setup({ [name]: value }));
+    expect(diff.destructive).toEqual([
+      expect.objectContaining({ action: 'recreated', what: 'replication setup' }),
+    ]);
+    expect(renderStackDiff(diff)).toContain('`ReplicationSetup648A8C9B` will be recreated.**');
   });
 });
