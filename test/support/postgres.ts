@@ -45,7 +45,11 @@ export function usePostgres(options: StartPostgresOptions = {}): TestPostgres {
   };
 
   beforeAll(async () => {
-    server = await startPostgres(options);
+    // Tests leave slots behind in their own databases; room for many keeps them independent.
+    server = await startPostgres({
+      ...options,
+      settings: { max_replication_slots: 100, max_wal_senders: 100, ...options.settings },
+    });
   });
 
   afterAll(async () => {
