@@ -17,11 +17,8 @@ export {
   qualifiedName,
   RDS_REPLICATION_ROLE,
   SLOT_PLUGIN,
+  type TeardownOptions,
 } from './planner';
 export { scramSha256Verifier } from './scram';
-export {
-  assertLogicalReplicationEnabled,
-  setupReplication,
-  teardownReplication,
-  type SetupOptions,
-} from './setup';
+export { assertLogicalReplicationEnabled, setupReplication, type SetupOptions } from './setup';
+export { teardownReplication } from './teardown';

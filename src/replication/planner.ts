@@ -302,6 +302,14 @@ export function planReplicationSetup(
   return steps;
 }
 
+export interface TeardownOptions {
+  /**
+   * Drop only slot and publication, keep the user and its grants: for the clean-up of a replaced
+   * resource (renamed slot/publication) whose user the new resource still uses. Default: false.
+   */
+  readonly keepUser?: boolean;
+}
+
 /**
  * The statements that remove what setup made: slot (after terminating its walsender), publication,
  * the user's privileges and the user. Schema and data stay. Whatever is already gone is skipped.
@@ -310,6 +318,7 @@ export function planReplicationSetup(
 export function planReplicationTeardown(
   catalog: CatalogSnapshot,
   target: ReplicationTarget,
+  options: TeardownOptions = {},
 ): Step[] {
   const steps: Step[] = [];
   const slot = catalog.slot;
@@ -341,7 +350,7 @@ export function planReplicationTeardown(
     });
   }
   const role = catalog.role;
-  if (!role) return steps;
+  if (!role || options.keepUser) return steps;
   const user = quote(target.user);
   for (const entry of role.defaultPrivilegeGrantors) {
     const objects = DEFAULT_ACL_OBJECTS[entry.objectType];

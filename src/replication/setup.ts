@@ -2,8 +2,8 @@ import type { ClientBase } from 'pg';
 import { applyPlan, ApplyOptions } from './apply';
 import { readCatalog, ReadCatalogOptions } from './catalog';
 import { WalLevelError } from './errors';
-import { planReplicationSetup, planReplicationTeardown } from './planner';
-import type { DesiredReplicationState, ReplicationTarget, Step } from './types';
+import { planReplicationSetup } from './planner';
+import type { DesiredReplicationState, Step } from './types';
 
 export type SetupOptions = ApplyOptions &
   ReadCatalogOptions & {
@@ -31,21 +31,6 @@ export async function setupReplication(
   await assertLogicalReplicationEnabled(client);
   const catalog = await readCatalog(client, desired, options);
   const steps = planReplicationSetup(catalog, desired);
-  if (options.dryRun) return steps;
-  return applyPlan(client, steps, options);
-}
-
-/**
- * Remove the slot (disconnecting its reader), the publication and the user; keep schema and
- * data. Whatever is already gone counts as done, so it is safe to run twice.
- */
-export async function teardownReplication(
-  client: ClientBase,
-  target: ReplicationTarget,
-  options: ApplyOptions & { readonly dryRun?: boolean } = {},
-): Promise<Step[]> {
-  const catalog = await readCatalog(client, target);
-  const steps = planReplicationTeardown(catalog, target);
   if (options.dryRun) return steps;
   return applyPlan(client, steps, options);
 }
