@@ -49,9 +49,8 @@ export function clientConfig(options: ConnectOptions): ClientConfig {
       ? false
       : {
           rejectUnauthorized: true,
+          // pg hands `host` to tls.connect, which checks it against the certificate: verify-full.
           ...(options.tls.ca === undefined ? {} : { ca: [options.tls.ca].flat() }),
-          // Node checks the host name against the certificate (verify-full) by default.
-          servername: options.host,
         };
   return {
     host: options.host,

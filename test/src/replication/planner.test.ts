@@ -1,0 +1,333 @@
+import {
+  CatalogSnapshot,
+  DesiredReplicationState,
+  formatPlan,
+  MissingPrimaryKeyError,
+  MissingTableError,
+  planReplicationSetup,
+  planReplicationTeardown,
+  PublicationConflictError,
+  RoleConflictError,
+  RoleState,
+  SlotConflictError,
+  WalLevelError,
+} from '../../../src/replication';
+
+const desired: DesiredReplicationState = {
+  schema: 'datastore',
+  tables: [{ name: 'data_tbl', replicaIdentity: 'default' }],
+  user: 'airbyte',
+  password: 'plain-Secret-9',
+  slotName: 'airbyte_slot',
+  publicationName: 'airbyte_publication',
+  createDemoTable: true,
+};
+
+/** A database nothing was done to. */
+function emptyCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapshot {
+  return {
+    serverVersion: 170000,
+    walLevel: 'logical',
+    currentUser: 'master',
+    currentUserIsSuperuser: false,
+    currentDatabase: 'app',
+    schemaExists: false,
+    tables: { data_tbl: { name: 'data_tbl', exists: false, hasPrimaryKey: false } },
+    rdsReplicationRoleExists: false,
+    ...overrides,
+  };
+}
+
+const doneRole: RoleState = {
+  canLogin: true,
+  replication: true,
+  superuser: false,
+  memberOfRdsReplication: false,
+  passwordCurrent: true,
+  schemaUsage: true,
+  relationsWithoutSelect: [],
+  defaultSelectGranted: true,
+  heartbeatWriteGranted: false,
+  ownedObjects: 0,
+  currentUserHasPrivileges: false,
+  defaultPrivilegeGrantors: [{ grantor: 'master', schema: 'datastore', objectType: 'r' }],
+};
+
+/** A database setup has already brought to `desired`. */
+function doneCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapshot {
+  return emptyCatalog({
+    schemaExists: true,
+    tables: {
+      data_tbl: { name: 'data_tbl', exists: true, hasPrimaryKey: true, replicaIdentity: 'default' },
+    },
+    role: doneRole,
+    publication: {
+      allTables: false,
+      publishesAllOperations: true,
+      tables: [{ schema: 'datastore', name: 'data_tbl' }],
+    },
+    slot: {
+      plugin: 'pgoutput',
+      slotType: 'logical',
+      database: 'app',
+      active: false,
+      activePid: null,
+      confirmedFlushLsn: '0/1',
+      walStatus: 'reserved',
+    },
+    ...overrides,
+  });
+}
+
+const kinds = (steps: { kind: string }[]): string[] => steps.map((step) => step.kind);
+
+describe('planReplicationSetup', () => {
+  it('orders the steps schema, table, user, grants, replication right, publication, slot', () => {
+    expect(kinds(planReplicationSetup(emptyCatalog(), desired))).toEqual([
+      'create-schema',
+      'create-demo-table',
+      'create-role',
+      'grant-schema-usage',
+      'grant-select',
+      'grant-default-select',
+      'grant-replication-attribute',
+      'create-publication',
+      'create-slot',
+    ]);
+  });
+
+  it('plans nothing when the database already matches', () => {
+    expect(planReplicationSetup(doneCatalog(), desired)).toEqual([]);
+  });
+
+  it('hides the password: sensitive steps carry only a SCRAM verifier', () => {
+    const [createRole] = planReplicationSetup(emptyCatalog(), desired).filter(
+      (step) => step.kind === 'create-role',
+    );
+    expect(createRole.sensitive).toBe(true);
+    expect(createRole.sql).toMatch(
+      /^CREATE ROLE "airbyte" WITH LOGIN PASSWORD 'SCRAM-SHA-256\$4096:[^']+'$/,
+    );
+    expect(createRole.sql).not.toContain(desired.password);
+    expect(createRole.description).not.toContain(desired.password);
+    const printed = formatPlan(planReplicationSetup(emptyCatalog(), desired));
+    expect(printed).not.toContain('SCRAM');
+    expect(printed).toContain('statement hidden');
+  });
+
+  it('creates the slot outside the transaction, with its name as a bind parameter', () => {
+    const slot = planReplicationSetup(emptyCatalog(), desired).at(-1);
+    expect(slot).toMatchObject({
+      kind: 'create-slot',
+      sql: "SELECT pg_create_logical_replication_slot($1, 'pgoutput')",
+      params: ['airbyte_slot'],
+      outsideTransaction: true,
+    });
+  });
+
+  it('default privileges name the master user as grantor (FOR ROLE)', () => {
+    const step = planReplicationSetup(emptyCatalog(), desired).find(
+      (s) => s.kind === 'grant-default-select',
+    );
+    expect(step?.sql).toBe(
+      'ALTER DEFAULT PRIVILEGES FOR ROLE "master" IN SCHEMA "datastore" GRANT SELECT ON TABLES TO "airbyte"',
+    );
+  });
+
+  it('grants rds_replication instead of the REPLICATION attribute where the role exists', () => {
+    const steps = kinds(
+      planReplicationSetup(emptyCatalog({ rdsReplicationRoleExists: true }), desired),
+    );
+    expect(steps).toContain('grant-rds-replication');
+    expect(steps).not.toContain('grant-replication-attribute');
+    const member = { ...doneRole, replication: false, memberOfRdsReplication: true };
+    expect(
+      planReplicationSetup(doneCatalog({ rdsReplicationRoleExists: true, role: member }), desired),
+    ).toEqual([]);
+  });
+
+  it('only updates the password when it changed', () => {
+    const stale = doneCatalog({ role: { ...doneRole, passwordCurrent: false } });
+    expect(kinds(planReplicationSetup(stale, desired))).toEqual(['update-role']);
+  });
+
+  it('changes the publication and identities in place, never the slot', () => {
+    const withOrders: DesiredReplicationState = {
+      ...desired,
+      tables: [...desired.tables, { name: 'orders', replicaIdentity: 'full' }],
+    };
+    const catalog = doneCatalog({
+      tables: {
+        ...doneCatalog().tables,
+        orders: { name: 'orders', exists: true, hasPrimaryKey: false, replicaIdentity: 'default' },
+      },
+      publication: {
+        allTables: false,
+        publishesAllOperations: false,
+        tables: [{ schema: 'datastore', name: 'data_tbl' }],
+      },
+    });
+    const steps = planReplicationSetup(catalog, withOrders);
+    expect(kinds(steps)).toEqual([
+      'set-replica-identity',
+      'set-publication-tables',
+      'set-publication-operations',
+    ]);
+    expect(steps[1].sql).toBe(
+      'ALTER PUBLICATION "airbyte_publication" SET TABLE "datastore"."data_tbl", "datastore"."orders"',
+    );
+  });
+
+  it('treats a same-named table in another schema as not published', () => {
+    const catalog = doneCatalog({
+      publication: {
+        allTables: false,
+        publishesAllOperations: true,
+        tables: [{ schema: 'other', name: 'data_tbl' }],
+      },
+    });
+    expect(kinds(planReplicationSetup(catalog, desired))).toEqual(['set-publication-tables']);
+  });
+
+  it('quotes every identifier so names cannot inject SQL', () => {
+    const hostile: DesiredReplicationState = {
+      ...desired,
+      schema: 'My "Schema"',
+      tables: [{ name: 'x"; DROP TABLE y; --', replicaIdentity: 'full' }],
+      user: "o'brien",
+      createDemoTable: false,
+    };
+    const catalog = emptyCatalog({
+      schemaExists: true,
+      tables: {
+        'x"; DROP TABLE y; --': {
+          name: 'x"; DROP TABLE y; --',
+          exists: true,
+          hasPrimaryKey: false,
+          replicaIdentity: 'default',
+        },
+      },
+    });
+    const sql = planReplicationSetup(catalog, hostile).map((step) => step.sql);
+    expect(sql).toContain(
+      'ALTER TABLE "My ""Schema"""."x""; DROP TABLE y; --" REPLICA IDENTITY FULL',
+    );
+    expect(sql).toContain('GRANT USAGE ON SCHEMA "My ""Schema""" TO "o\'brien"');
+  });
+
+  describe('refuses', () => {
+    it('wal_level other than logical', () => {
+      expect(() => planReplicationSetup(emptyCatalog({ walLevel: 'replica' }), desired)).toThrow(
+        WalLevelError,
+      );
+    });
+
+    it('missing tables, naming all of them', () => {
+      const wanted = {
+        ...desired,
+        createDemoTable: false,
+        tables: [
+          { name: 'a', replicaIdentity: 'default' as const },
+          { name: 'b', replicaIdentity: 'default' as const },
+        ],
+      };
+      expect(() => planReplicationSetup(emptyCatalog({ tables: {} }), wanted)).toThrow(
+        MissingTableError,
+      );
+      expect(() => planReplicationSetup(emptyCatalog({ tables: {} }), wanted)).toThrow(
+        'Tables "datastore"."a", "datastore"."b" do not exist in database "app"',
+      );
+    });
+
+    it('a table without primary key under identity default', () => {
+      const catalog = doneCatalog({
+        tables: {
+          data_tbl: {
+            name: 'data_tbl',
+            exists: true,
+            hasPrimaryKey: false,
+            replicaIdentity: 'default',
+          },
+        },
+      });
+      expect(() => planReplicationSetup(catalog, { ...desired, createDemoTable: false })).toThrow(
+        MissingPrimaryKeyError,
+      );
+    });
+
+    it('a slot with another plugin, of another database, or invalidated', () => {
+      const slot = doneCatalog().slot!;
+      for (const conflict of [
+        { ...slot, plugin: 'wal2json' },
+        { ...slot, plugin: null, slotType: 'physical', database: null },
+        { ...slot, database: 'other' },
+        { ...slot, walStatus: 'lost' },
+      ]) {
+        expect(() => planReplicationSetup(doneCatalog({ slot: conflict }), desired)).toThrow(
+          SlotConflictError,
+        );
+      }
+    });
+
+    it('a FOR ALL TABLES publication', () => {
+      const catalog = doneCatalog({
+        publication: { allTables: true, publishesAllOperations: true, tables: [] },
+      });
+      expect(() => planReplicationSetup(catalog, desired)).toThrow(PublicationConflictError);
+    });
+
+    it('a superuser or the master user itself as the replication user', () => {
+      expect(() =>
+        planReplicationSetup(doneCatalog({ role: { ...doneRole, superuser: true } }), desired),
+      ).toThrow(RoleConflictError);
+      expect(() => planReplicationSetup(emptyCatalog(), { ...desired, user: 'master' })).toThrow(
+        RoleConflictError,
+      );
+    });
+  });
+});
+
+describe('planReplicationTeardown', () => {
+  it('plans nothing when everything is already gone', () => {
+    expect(planReplicationTeardown(emptyCatalog(), desired)).toEqual([]);
+  });
+
+  it('disconnects the reader, drops slot, publication, privileges, then the role', () => {
+    const catalog = doneCatalog({ slot: { ...doneCatalog().slot!, active: true, activePid: 42 } });
+    const steps = planReplicationTeardown(catalog, desired);
+    expect(kinds(steps)).toEqual([
+      'terminate-walsender',
+      'drop-slot',
+      'drop-publication',
+      'revoke-default-privileges',
+      'grant-role-to-current-user',
+      'drop-owned',
+      'drop-role',
+    ]);
+    expect(steps[3].sql).toBe(
+      'ALTER DEFAULT PRIVILEGES FOR ROLE "master" IN SCHEMA "datastore" REVOKE ALL ON TABLES FROM "airbyte"',
+    );
+  });
+
+  it('hands objects the user owns to the master user before DROP OWNED, so no data is dropped', () => {
+    const catalog = doneCatalog({
+      currentUserIsSuperuser: true,
+      role: { ...doneRole, ownedObjects: 2 },
+    });
+    const steps = kinds(planReplicationTeardown(catalog, desired));
+    expect(steps.indexOf('reassign-owned')).toBeLessThan(steps.indexOf('drop-owned'));
+    expect(steps).not.toContain('grant-role-to-current-user');
+  });
+
+  it('keeps the user when asked (clean-up of a replaced resource)', () => {
+    expect(kinds(planReplicationTeardown(doneCatalog(), desired, { keepUser: true }))).toEqual([
+      'drop-slot',
+      'drop-publication',
+    ]);
+  });
+
+  it('leaves a slot of the same name in another database alone', () => {
+    const catalog = doneCatalog({ slot: { ...doneCatalog().slot!, database: 'other' } });
+    expect(kinds(planReplicationTeardown(catalog, desired))).not.toContain('drop-slot');
+  });
+});
