@@ -154,7 +154,8 @@ function runAsServiceUserIfRoot(): RunAs | undefined {
   }
 }
 
-async function findFreePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on (right after this returns). */
+export async function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -352,7 +352,10 @@ export function planReplicationTeardown(
   const role = catalog.role;
   if (!role || options.keepUser) return steps;
   const user = quote(target.user);
-  for (const entry of role.defaultPrivilegeGrantors) {
+  // Our own entries are revoked explicitly; DROP OWNED below removes those of other grantors.
+  for (const entry of role.defaultPrivilegeGrantors.filter(
+    (e) => e.grantor === catalog.currentUser,
+  )) {
     const objects = DEFAULT_ACL_OBJECTS[entry.objectType];
     if (!objects) continue;
     steps.push({
@@ -379,7 +382,8 @@ export function planReplicationTeardown(
   steps.push({
     kind: 'drop-owned',
     description: `revoke every privilege "${target.user}" holds in this database`,
-    // After the REASSIGN the user owns nothing here, so this only revokes privileges.
+    // After the REASSIGN the user owns nothing here, so this only revokes privileges (default
+    // privileges of any grantor included).
     sql: `DROP OWNED BY ${user}`,
   });
   steps.push({

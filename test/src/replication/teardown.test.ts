@@ -105,8 +105,10 @@ describe('teardownReplication', () => {
     await admin.query(
       `CREATE TABLE public.other (id int); GRANT SELECT ON public.other TO ${user}`,
     );
+    const otherGrantor = admin.escapeIdentifier(uniqueName('app_owner'));
+    await admin.query(`CREATE ROLE ${otherGrantor}`);
     await admin.query(
-      `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO ${user}`,
+      `ALTER DEFAULT PRIVILEGES FOR ROLE ${otherGrantor} IN SCHEMA public GRANT SELECT ON TABLES TO ${user}`,
     );
 
     const removed = await teardownReplication(admin, desired);
@@ -116,6 +118,9 @@ describe('teardownReplication', () => {
       "SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE oid = 'public.owned_by_user'::regclass",
     );
     expect(owner.rows[0].owner).toBe(pg.server.user);
+    const defaults = await admin.query('SELECT count(*)::int AS n FROM pg_default_acl');
+    expect(defaults.rows[0].n).toBe(0);
+    await admin.query(`DROP ROLE ${otherGrantor}`);
   });
 
   it('leaves a slot of the same name in another database alone', async () => {
