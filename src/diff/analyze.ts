@@ -60,13 +60,14 @@ export const PROTECTED_RESOURCES: readonly ProtectedResource[] = [
   {
     what: 'replication setup',
     consequence:
-      'the old replication slot (and publication) is dropped: Airbyte loses its position and must resync. ' +
-      'Keep its construct id (logical id), replication.slotName and database.databaseName stable unless a resync is planned.',
+      'the old slot and publication are dropped and new ones created: Airbyte loses its position, must be pointed at the new names and resyncs. ' +
+      'Keep its construct id (logical id), replication.slotName, replication.publicationName and database.databaseName stable unless a resync is planned.',
     matches: (logicalId, type) =>
       type === 'Custom::ReplicationSetup' ||
       (type === 'AWS::CloudFormation::CustomResource' && /ReplicationSetup/i.test(logicalId)),
-    // A slot belongs to one database and is found by name: either change means a new slot.
-    recreatingProperties: ['SlotName', 'Database'],
+    // The setup answers a new slot, publication or database with a new physical resource, and
+    // CloudFormation then deletes the old one, although the template diff shows an update.
+    recreatingProperties: ['SlotName', 'PublicationName', 'Database'],
   },
 ];
 

@@ -233,9 +233,7 @@ describe('diff of handcrafted templates', () => {
         what: 'replication setup',
       }),
     ]);
-    expect(renderStackDiff(diff)).toContain(
-      'the old replication slot (and publication) is dropped',
-    );
+    expect(renderStackDiff(diff)).toContain('the old slot and publication are dropped');
   });
 
   it('recognises a generic custom resource by its logical id', () => {
@@ -336,8 +334,9 @@ describe('replication setup property changes', () => {
 
   it.each([
     ['SlotName', 'cdc_slot'],
+    ['PublicationName', 'cdc_publication'],
     ['Database', 'other'],
-  ])('warns that changing %s recreates the slot', (name, value) => {
+  ])('warns that changing %s recreates what Airbyte reads', (name, value) => {
     const diff = diffStack('S', setup({}), setup({ [name]: value }));
     expect(diff.destructive).toEqual([
       expect.objectContaining({ action: 'recreated', what: 'replication setup' }),
