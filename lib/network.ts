@@ -83,10 +83,15 @@ export class CdcNetwork extends Construct {
   }
 
   /**
-   * Let a function in the VPC call Secrets Manager and RDS through the interface endpoints.
-   * With an existing VPC the endpoints (or a NAT path) are the VPC owner's, so this does nothing.
+   * Let a function in the VPC call Secrets Manager and RDS: through this network's interface
+   * endpoints, or, in an existing VPC, over HTTPS to wherever its owner routes AWS APIs
+   * (their endpoints or a NAT gateway).
    */
   public allowEndpointAccessFrom(peer: ec2.IConnectable): void {
+    if (this.endpoints.length === 0) {
+      peer.connections.allowTo(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'AWS APIs (existing VPC)');
+      return;
+    }
     for (const endpoint of this.endpoints) endpoint.connections.allowDefaultPortFrom(peer);
   }
 }

@@ -5,6 +5,7 @@ import { CdcMonitoring } from './cdc-monitoring';
 import type { EnvironmentConfig } from './config';
 import { CdcNetwork } from './network';
 import { StackOutputs } from './outputs';
+import { ReplicationSetup } from './replication-setup';
 
 export interface RdsAirbyteCdcStackProps extends StackProps {
   /** The environment's validated configuration. */
@@ -20,6 +21,8 @@ export class RdsAirbyteCdcStack extends Stack {
   public readonly database: CdcDatabase;
   /** The VPC and subnets. */
   public readonly network: CdcNetwork;
+  /** The custom resource that runs the replication setup SQL. */
+  public readonly replicationSetup: ReplicationSetup;
 
   constructor(scope: Construct, id: string, props: RdsAirbyteCdcStackProps) {
     const { config } = props;
@@ -49,8 +52,18 @@ export class RdsAirbyteCdcStack extends Stack {
       maxSlotWalKeepSizeGiB: config.replication.maxSlotWalKeepSizeGiB,
     });
 
-    // Replication setup (custom resource that runs the SQL), Airbyte wiring and monitoring are
-    // composed here, each after what it needs.
+    this.replicationSetup = new ReplicationSetup(this, 'ReplicationSetup', {
+      instance: this.database.instance,
+      databaseName: config.database.databaseName,
+      masterSecret: this.database.masterSecret,
+      replicationUserSecret: this.database.replicationUserSecret,
+      replication: config.replication,
+      removalPolicy: config.lifecycle.removalPolicy,
+      vpc: this.network.vpc,
+      vpcSubnets: this.network.functionSubnets,
+      logRemovalPolicy: removeWithStack ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    this.network.allowEndpointAccessFrom(this.replicationSetup.handler);
 
     if (config.monitoring.enabled) {
       new CdcMonitoring(this, 'Monitoring', {

@@ -1,0 +1,324 @@
+import type { RDSClient } from '@aws-sdk/client-rds';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type {
+  CdkCustomResourceEvent,
+  CdkCustomResourceIsCompleteEvent,
+  CdkCustomResourceIsCompleteResponse,
+  CdkCustomResourceResponse,
+} from 'aws-lambda';
+import type { Client } from 'pg';
+import { readDatabaseSecret } from '../../src/aws/secrets';
+import {
+  applyPlan,
+  assertLogicalReplicationEnabled,
+  connect,
+  DatabaseConnectionError,
+  planReplicationTeardown,
+  readCatalog,
+  setupReplication,
+  WalLevelError,
+  type CatalogSnapshot,
+  type DesiredReplicationState,
+  type ReplicationTarget,
+  type Step,
+  type StepKind,
+} from '../../src/replication';
+import { markOwner, readOwners } from './ownership';
+import { parseProperties, physicalIdFor, type ReplicationSetupRequest } from './properties';
+import { describeInstanceParameters, rebootCommand, rebootInstance } from './rds-instance';
+
+export interface ReplicationSetupDependencies {
+  readonly rds: RDSClient;
+  readonly secretsManager: SecretsManagerClient;
+  /** PEM bundle of the CAs the database certificate must chain to (the RDS CAs on Lambda). */
+  readonly caBundle: () => string | undefined;
+  /** Where progress goes (CloudWatch Logs on Lambda). Never receives a secret. */
+  readonly log: (message: string) => void;
+}
+
+/** `Data.Status` while the instance reboots; isComplete finishes the job afterwards. */
+const REBOOTING = 'rebooting';
+
+/** Teardown steps that concern each object, so a Delete can leave alone what is still in use. */
+const SLOT_STEPS: readonly StepKind[] = ['terminate-walsender', 'drop-slot'];
+const PUBLICATION_STEPS: readonly StepKind[] = ['drop-publication'];
+
+/** What a teardown should drop; the rest is kept. */
+interface TeardownSelection {
+  readonly slot: boolean;
+  readonly publication: boolean;
+  readonly user: boolean;
+}
+
+function selectSteps(steps: readonly Step[], selection: TeardownSelection): Step[] {
+  return steps.filter((step) => {
+    if (SLOT_STEPS.includes(step.kind)) return selection.slot;
+    if (PUBLICATION_STEPS.includes(step.kind)) return selection.publication;
+    return selection.user;
+  });
+}
+
+function targetOf(request: ReplicationSetupRequest): ReplicationTarget {
+  return {
+    user: request.user,
+    slotName: request.slotName,
+    publicationName: request.publicationName,
+    schema: request.schema,
+  };
+}
+
+/**
+ * The custom resource's lifecycle on top of the replication-setup module: CloudFormation's
+ * Create/Update/Delete, the RDS reboot that logical replication may need, replacement on rename,
+ * and clean-up of a failed Create (CloudFormation sends no Delete for it).
+ */
+export class ReplicationSetupHandler {
+  constructor(private readonly dependencies: ReplicationSetupDependencies) {}
+
+  async onEvent(event: CdkCustomResourceEvent): Promise<CdkCustomResourceResponse> {
+    const request = parseProperties(event.ResourceProperties);
+    if (event.RequestType === 'Delete') {
+      await this.delete(request, event.PhysicalResourceId);
+      return { PhysicalResourceId: event.PhysicalResourceId };
+    }
+    const physicalId = physicalIdFor(request);
+    const previous =
+      event.RequestType === 'Update' ? parseProperties(event.OldResourceProperties) : undefined;
+    return this.withMasterConnection(request, async (client) => {
+      try {
+        await assertLogicalReplicationEnabled(client);
+      } catch (error) {
+        if (!(error instanceof WalLevelError)) throw error;
+        await this.rebootForLogicalReplication(request, error);
+        return { PhysicalResourceId: physicalId, Data: { Status: REBOOTING } };
+      }
+      await this.setup(client, request, physicalId, previous);
+      return { PhysicalResourceId: physicalId, Data: this.attributes(request) };
+    });
+  }
+
+  async isComplete(
+    event: CdkCustomResourceIsCompleteEvent,
+  ): Promise<CdkCustomResourceIsCompleteResponse> {
+    if (event.RequestType === 'Delete' || event.Data?.Status !== REBOOTING)
+      return { IsComplete: true };
+    const request = parseProperties(event.ResourceProperties);
+    const status = await describeInstanceParameters(
+      this.dependencies.rds,
+      request.instanceIdentifier,
+    );
+    if (!status)
+      throw new Error(`RDS instance ${request.instanceIdentifier} disappeared during its reboot`);
+    if (status.instanceStatus !== 'available' || status.parameterApplyStatus !== 'in-sync') {
+      this.dependencies.log(
+        `Waiting for ${request.instanceIdentifier}: status ${status.instanceStatus}, parameter group ${status.parameterApplyStatus}`,
+      );
+      return { IsComplete: false };
+    }
+    const previous =
+      event.RequestType === 'Update' ? parseProperties(event.OldResourceProperties) : undefined;
+    await this.withMasterConnection(request, async (client) => {
+      await assertLogicalReplicationEnabled(client);
+      await this.setup(client, request, physicalIdFor(request), previous);
+    });
+    return { IsComplete: true, Data: this.attributes(request) };
+  }
+
+  private attributes(request: ReplicationSetupRequest): Record<string, string> {
+    return {
+      Status: 'ready',
+      SlotName: request.slotName,
+      PublicationName: request.publicationName,
+      User: request.user,
+    };
+  }
+
+  private async withMasterConnection<T>(
+    request: ReplicationSetupRequest,
+    work: (client: Client) => Promise<T>,
+  ): Promise<T> {
+    const master = await readDatabaseSecret(
+      this.dependencies.secretsManager,
+      request.masterSecretArn,
+      'master user secret',
+    );
+    const client = await connect({
+      host: request.host,
+      port: request.port,
+      user: master.username,
+      password: master.password,
+      database: request.database,
+      tls: { mode: 'verify-full', ca: this.dependencies.caBundle() },
+    });
+    try {
+      return await work(client);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  private async desiredState(request: ReplicationSetupRequest): Promise<DesiredReplicationState> {
+    const secret = await readDatabaseSecret(
+      this.dependencies.secretsManager,
+      request.replicationUserSecretArn,
+      'replication user secret',
+    );
+    if (secret.username !== request.user) {
+      throw new Error(
+        `The replication user secret holds username "${secret.username}" but the configuration says "${request.user}": they must match (the stack generates the secret for the configured user).`,
+      );
+    }
+    return {
+      schema: request.schema,
+      tables: request.tables,
+      user: request.user,
+      password: secret.password,
+      slotName: request.slotName,
+      publicationName: request.publicationName,
+      createDemoTable: request.createDemoTable,
+    };
+  }
+
+  private async setup(
+    client: Client,
+    request: ReplicationSetupRequest,
+    physicalId: string,
+    previous: ReplicationSetupRequest | undefined,
+  ): Promise<void> {
+    const desired = await this.desiredState(request);
+    const log = this.dependencies.log;
+    const before = previous ? undefined : await readCatalog(client, targetOf(request));
+    try {
+      const steps = await setupReplication(client, desired, {
+        onStep: (step, index, total) => log(`[${index + 1}/${total}] ${step.description}`),
+      });
+      if (steps.length === 0) log('The database already matches the configuration: nothing to do.');
+      await markOwner(client, request.user, physicalId);
+    } catch (error) {
+      if (before) await this.cleanUpFailedCreate(client, request, before);
+      throw error;
+    }
+    if (previous && previous.user !== request.user) {
+      // Same resource, new user: the old one would otherwise keep its privileges forever.
+      log(
+        `Replication user renamed from "${previous.user}" to "${request.user}": dropping "${previous.user}"`,
+      );
+      await this.teardown(client, targetOf(previous), {
+        slot: false,
+        publication: false,
+        user: true,
+      });
+    }
+  }
+
+  /** Undo what a failed Create made: only objects that did not exist before it ran. */
+  private async cleanUpFailedCreate(
+    client: Client,
+    request: ReplicationSetupRequest,
+    before: CatalogSnapshot,
+  ): Promise<void> {
+    const selection = { slot: !before.slot, publication: !before.publication, user: !before.role };
+    this.dependencies.log(
+      `Create failed; removing what it created (slot: ${selection.slot}, publication: ${selection.publication}, user: ${selection.user})`,
+    );
+    try {
+      await this.teardown(client, targetOf(request), selection);
+    } catch (cleanupError) {
+      this.dependencies.log(
+        `Clean-up after the failed Create failed too: ${(cleanupError as Error).message}`,
+      );
+    }
+  }
+
+  private async teardown(
+    client: Client,
+    target: ReplicationTarget,
+    selection: TeardownSelection,
+  ): Promise<void> {
+    const catalog = await readCatalog(client, target);
+    const steps = selectSteps(planReplicationTeardown(catalog, target), selection);
+    await applyPlan(client, steps, {
+      onStep: (step, index, total) =>
+        this.dependencies.log(`[${index + 1}/${total}] ${step.description}`),
+    });
+  }
+
+  private async delete(request: ReplicationSetupRequest, physicalId: string): Promise<void> {
+    try {
+      await this.withMasterConnection(request, async (client) => {
+        // A replacement's Delete comes after the new resource was created: keep what it uses.
+        const owners = await readOwners(client);
+        const others = [...owners.values()].filter((owner) => owner !== physicalId);
+        const usedByOthers = (name: string, position: number) =>
+          others.some(
+            (owner) =>
+              owner.split('/')[position] === name && owner.split('/')[1] === request.database,
+          );
+        const userOwner = owners.get(request.user);
+        await this.teardown(client, targetOf(request), {
+          slot: !usedByOthers(request.slotName, 2),
+          publication: !usedByOthers(request.publicationName, 3),
+          user: userOwner === undefined || userOwner === physicalId,
+        });
+      });
+    } catch (error) {
+      if (!(error instanceof DatabaseConnectionError) || error.reason === 'authentication')
+        throw error;
+      await this.deleteUnreachable(request, error);
+    }
+  }
+
+  /**
+   * The database did not answer. If the instance is gone or going, so is the slot: succeed. If it
+   * stays (retain/snapshot), a slot nobody reads would fill its disk: fail and say what to do.
+   */
+  private async deleteUnreachable(
+    request: ReplicationSetupRequest,
+    error: DatabaseConnectionError,
+  ): Promise<void> {
+    const status = await describeInstanceParameters(
+      this.dependencies.rds,
+      request.instanceIdentifier,
+    );
+    if (!status || status.instanceStatus === 'deleting') {
+      this.dependencies.log(
+        `${request.instanceIdentifier} is ${status ? 'being deleted' : 'gone'}: its slot, publication and user go with it.`,
+      );
+      return;
+    }
+    if (request.removalPolicy === 'destroy') {
+      this.dependencies.log(
+        `Could not reach ${request.instanceIdentifier} (${error.message}); its removal policy is destroy, so the slot goes with the instance.`,
+      );
+      return;
+    }
+    throw new Error(
+      `${error.message} The instance ${request.instanceIdentifier} (status ${status.instanceStatus}) is kept after this stack (removal policy ${request.removalPolicy}), and an unread replication slot would fill its disk with WAL. Make it reachable and retry the deletion, or drop the slot yourself: SELECT pg_drop_replication_slot('${request.slotName}'); DROP PUBLICATION IF EXISTS "${request.publicationName}"; then retry.`,
+    );
+  }
+
+  /** wal_level is not logical: reboot if the parameter group waits for one and config allows it. */
+  private async rebootForLogicalReplication(
+    request: ReplicationSetupRequest,
+    walLevelError: WalLevelError,
+  ): Promise<void> {
+    const instance = request.instanceIdentifier;
+    const status = await describeInstanceParameters(this.dependencies.rds, instance);
+    if (!status)
+      throw new Error(`${walLevelError.message} RDS instance ${instance} was not found.`);
+    if (status.parameterApplyStatus !== 'pending-reboot') {
+      throw new Error(
+        `wal_level is "${walLevelError.walLevel}" although parameter group ${status.parameterGroupName} of ${instance} is ${status.parameterApplyStatus}: the group does not set rds.logical_replication=1. Attach the stack's parameter group (or set the parameter) and deploy again.`,
+      );
+    }
+    if (!request.rebootIfPending) {
+      throw new Error(
+        `Logical replication is not on yet: parameter group ${status.parameterGroupName} of ${instance} is pending-reboot. Reboot the instance (${rebootCommand(instance)}), wait until it is available, and deploy again; or set replication.rebootIfPending to true to let the deploy do it.`,
+      );
+    }
+    this.dependencies.log(
+      `Parameter group ${status.parameterGroupName} is pending-reboot: rebooting ${instance}`,
+    );
+    await rebootInstance(this.dependencies.rds, instance);
+  }
+}

@@ -1,0 +1,209 @@
+import * as path from 'path';
+import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import type { LifecycleConfig, ReplicationConfig } from './config';
+import type { ReplicationSetupProperties } from '../lambda/replication-setup/properties';
+
+/** CloudFormation type of the resource, so that diffs and consoles name it for what it is. */
+export const REPLICATION_SETUP_RESOURCE_TYPE = 'Custom::ReplicationSetup';
+
+/**
+ * How long a reboot for a `pending-reboot` parameter group may take before the deploy fails.
+ * A small instance reboots in 2 to 5 minutes; Multi-AZ can take longer.
+ */
+const REBOOT_TIMEOUT = Duration.minutes(30);
+
+export interface ReplicationSetupProps {
+  /** The instance to configure; the resource runs after it is available. */
+  readonly instance: rds.DatabaseInstance;
+  /** The database (dbname) inside the instance. */
+  readonly databaseName: string;
+  /** The master user's secret: the setup logs in with it. */
+  readonly masterSecret: secretsmanager.ISecret;
+  /** The replication user's secret: the password the user gets. */
+  readonly replicationUserSecret: secretsmanager.ISecret;
+  /** What to create: schema, tables, user, publication, slot. */
+  readonly replication: ReplicationConfig;
+  /** The database's removal policy: decides what Delete may skip when the database is gone. */
+  readonly removalPolicy: LifecycleConfig['removalPolicy'];
+  /** The VPC of the database; the functions run in it. */
+  readonly vpc: ec2.IVpc;
+  /** Subnets for the functions (isolated: they reach AWS APIs through interface endpoints). */
+  readonly vpcSubnets: ec2.SubnetSelection;
+  /** What happens to the functions' log groups on `cdk destroy`. Default: RemovalPolicy.RETAIN. */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Brings the database to the state Airbyte CDC needs: schema, read-only replication user with
+ * the replication right, replica identities, the publication and the pgoutput slot. Runs as a
+ * custom resource after the instance is up; Delete drops the slot, publication and user and
+ * keeps the data.
+ */
+export class ReplicationSetup extends Construct {
+  /** The custom resource. */
+  public readonly resource: CustomResource;
+  /** The function that runs the SQL (its security group is the one the database admits). */
+  public readonly handler: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: ReplicationSetupProps) {
+    super(scope, id);
+    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN;
+
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description:
+        'Replication setup function: egress to PostgreSQL and the AWS API endpoints only',
+      allowAllOutbound: false,
+    });
+    props.instance.connections.allowDefaultPortFrom(securityGroup, 'Replication setup function');
+
+    const newFunction = (id: string, handler: 'onEvent' | 'isComplete', description: string) =>
+      new NodejsFunction(this, id, {
+        description,
+        entry: path.join(__dirname, '..', 'lambda', 'replication-setup', 'index.ts'),
+        handler,
+        runtime: lambda.Runtime.NODEJS_24_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: 256,
+        // Connect and statement timeouts inside are seconds; this bounds a whole run so that a
+        // hung database fails the deploy in minutes instead of CloudFormation's hour.
+        timeout: Duration.minutes(2),
+        vpc: props.vpc,
+        vpcSubnets: props.vpcSubnets,
+        securityGroups: [securityGroup],
+        // The Lambda runtime ships the Amazon RDS CA bundle here; the handler verifies the
+        // database's certificate against it.
+        environment: { NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' },
+        logGroup: new logs.LogGroup(this, `${id}Logs`, {
+          retention: logs.RetentionDays.ONE_MONTH,
+          removalPolicy: logRemovalPolicy,
+        }),
+        bundling: {
+          minify: true,
+          sourceMap: false,
+          target: 'node24',
+          // The runtime provides the AWS SDK v3; pg-native is optional in pg and never used.
+          externalModules: ['pg-native', '@aws-sdk/*'],
+        },
+      });
+    this.handler = newFunction(
+      'Function',
+      'onEvent',
+      'Runs the replication setup SQL for Airbyte CDC',
+    );
+    const isCompleteHandler = newFunction(
+      'IsCompleteFunction',
+      'isComplete',
+      'Waits for a reboot that turns on logical replication, then runs the setup',
+    );
+    for (const fn of [this.handler, isCompleteHandler]) {
+      props.masterSecret.grantRead(fn);
+      props.replicationUserSecret.grantRead(fn);
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['rds:DescribeDBInstances', 'rds:RebootDBInstance'],
+          resources: [props.instance.instanceArn],
+        }),
+      );
+    }
+
+    const provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: this.handler,
+      isCompleteHandler,
+      queryInterval: Duration.seconds(30),
+      totalTimeout: REBOOT_TIMEOUT,
+      logGroup: new logs.LogGroup(this, 'ProviderLogs', {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: logRemovalPolicy,
+      }),
+      disableWaiterStateMachineLogging: false,
+      waiterStateMachineLogOptions: {
+        destination: new logs.LogGroup(this, 'WaiterLogs', {
+          retention: logs.RetentionDays.ONE_MONTH,
+          removalPolicy: logRemovalPolicy,
+        }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: false,
+      },
+    });
+
+    const properties: ReplicationSetupProperties = {
+      DbInstanceIdentifier: props.instance.instanceIdentifier,
+      Host: props.instance.dbInstanceEndpointAddress,
+      Port: props.instance.dbInstanceEndpointPort,
+      Database: props.databaseName,
+      MasterSecretArn: props.masterSecret.secretArn,
+      ReplicationUserSecretArn: props.replicationUserSecret.secretArn,
+      Schema: props.replication.schema,
+      Tables: JSON.stringify(props.replication.tables),
+      User: props.replication.user,
+      SlotName: props.replication.slotName,
+      PublicationName: props.replication.publicationName,
+      CreateDemoTable: String(props.replication.createDemoTable),
+      RebootIfPending: String(props.replication.rebootIfPending),
+      RemovalPolicy: props.removalPolicy,
+    };
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: provider.serviceToken,
+      resourceType: REPLICATION_SETUP_RESOURCE_TYPE,
+      properties,
+    });
+    // The secret's host/port/dbname are filled in by its attachment; read them only after that.
+    this.resource.node.addDependency(props.instance);
+
+    this.acknowledgeNagFindings(provider, [
+      this.handler,
+      isCompleteHandler,
+      ...['framework-isComplete', 'framework-onTimeout'].map(
+        (id) => provider.node.findChild(id) as lambda.Function,
+      ),
+    ]);
+  }
+
+  private acknowledgeNagFindings(
+    provider: cr.Provider,
+    invokedFunctions: lambda.IFunction[],
+  ): void {
+    const validations = Validations.of(this);
+    for (const managedPolicy of [
+      'AWSLambdaBasicExecutionRole',
+      'AWSLambdaVPCAccessExecutionRole',
+    ]) {
+      validations.acknowledge({
+        id: `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/${managedPolicy}]`,
+        reason:
+          'AWS-managed minimum for a Lambda function (write its own logs; in a VPC, manage its network interfaces, which IAM cannot scope to resources).',
+      });
+    }
+    // The Provider framework invokes the handlers, and its state machine the framework functions,
+    // by ARN with any version qualifier (`<arn>:*`); nothing else is granted.
+    for (const fn of invokedFunctions) {
+      const logicalId = Stack.of(this).getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
+      validations.acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
+        reason:
+          'The CDK Provider framework invokes this function with any version qualifier; only lambda:InvokeFunction is granted.',
+      });
+    }
+    Validations.of(provider.node.findChild('waiter-state-machine')).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Step Functions log delivery (logs:CreateLogDelivery and friends) does not support resource-level permissions; the role only delivers the waiter state machine logs.',
+    });
+    validations.acknowledge({
+      id: 'AwsSolutions-SF2',
+      reason:
+        'The Provider framework waiter state machine only polls isComplete; its executions are logged (SF1) and X-Ray tracing cannot be enabled through the framework.',
+    });
+  }
+}

@@ -1,0 +1,456 @@
+import { writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { rootCertificates } from 'tls';
+import * as path from 'path';
+import {
+  DBInstanceNotFoundFault,
+  DescribeDBInstancesCommand,
+  RDSClient,
+  RebootDBInstanceCommand,
+} from '@aws-sdk/client-rds';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type {
+  CdkCustomResourceEvent,
+  CdkCustomResourceIsCompleteEvent,
+  CloudFormationCustomResourceCreateEvent,
+} from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { Client } from 'pg';
+import type { ReplicationSetupProperties } from '../../../lambda/replication-setup/properties';
+import { findFreePort as closedPort } from '../../../src/local/postgres-server';
+import { uniqueName, usePostgres, type TestPostgres } from '../../support/postgres';
+
+const secretsManager = mockClient(SecretsManagerClient);
+const rds = mockClient(RDSClient);
+
+const MASTER_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:master-AbCdEf';
+const REPLICATION_SECRET_ARN =
+  'arn:aws:secretsmanager:eu-west-1:123456789012:secret:airbyte-AbCdEf';
+const REPLICATION_PASSWORD = 'Replication-Password-1';
+const INSTANCE = 'rds-airbyte-cdc-test';
+
+/** The handler exactly as Lambda loads it: index.ts with its SDK clients and CA bundle. */
+async function loadHandler(
+  caPath: string,
+): Promise<typeof import('../../../lambda/replication-setup/index')> {
+  process.env.NODE_EXTRA_CA_CERTS = caPath;
+  return import('../../../lambda/replication-setup/index');
+}
+
+function event<T extends CdkCustomResourceEvent['RequestType']>(
+  requestType: T,
+  properties: ReplicationSetupProperties,
+  extra: Record<string, unknown> = {},
+): CdkCustomResourceEvent {
+  return {
+    RequestType: requestType,
+    ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
+    ResponseURL: 'https://example.invalid/response',
+    StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/RdsAirbyteCdc-test/1',
+    RequestId: uniqueName('request'),
+    LogicalResourceId: 'ReplicationSetup',
+    ResourceType: 'Custom::ReplicationSetup',
+    ResourceProperties: { ServiceToken: 'token', ...properties },
+    ...extra,
+  } as CloudFormationCustomResourceCreateEvent as CdkCustomResourceEvent;
+}
+
+/** Properties as the stack would render them, for a fresh database and cluster-unique names. */
+function propertiesFor(
+  pg: TestPostgres,
+  database: string,
+  overrides: Partial<ReplicationSetupProperties> = {},
+) {
+  return {
+    DbInstanceIdentifier: INSTANCE,
+    Host: pg.server.host,
+    Port: String(pg.server.port),
+    Database: database,
+    MasterSecretArn: MASTER_SECRET_ARN,
+    ReplicationUserSecretArn: REPLICATION_SECRET_ARN,
+    Schema: 'datastore',
+    Tables: JSON.stringify([{ name: 'data_tbl', replicaIdentity: 'default' }]),
+    User: uniqueName('airbyte'),
+    SlotName: uniqueName('airbyte_slot'),
+    PublicationName: 'airbyte_publication',
+    CreateDemoTable: 'true',
+    RebootIfPending: 'false',
+    RemovalPolicy: 'snapshot',
+    ...overrides,
+  } satisfies ReplicationSetupProperties;
+}
+
+/** Secrets Manager answers with the test server's superuser and the replication user. */
+function serveSecrets(
+  pg: TestPostgres,
+  replicationUser: string,
+  password = REPLICATION_PASSWORD,
+): void {
+  secretsManager.reset();
+  secretsManager.on(GetSecretValueCommand, { SecretId: MASTER_SECRET_ARN }).resolves({
+    SecretString: JSON.stringify({ username: pg.server.user, password: pg.server.password }),
+  });
+  secretsManager
+    .on(GetSecretValueCommand, { SecretId: REPLICATION_SECRET_ARN })
+    .resolves({ SecretString: JSON.stringify({ username: replicationUser, password }) });
+}
+
+function rdsSays(instanceStatus: string, parameterApplyStatus: string): void {
+  rds.on(DescribeDBInstancesCommand).resolves({
+    DBInstances: [
+      {
+        DBInstanceIdentifier: INSTANCE,
+        DBInstanceStatus: instanceStatus,
+        DBParameterGroups: [
+          { DBParameterGroupName: 'cdc-params', ParameterApplyStatus: parameterApplyStatus },
+        ],
+      },
+    ],
+  });
+}
+
+interface ReplicationState {
+  slot?: { plugin: string; confirmed_flush_lsn: string };
+  publicationTables: string[];
+  roleExists: boolean;
+}
+
+async function stateOf(
+  client: Client,
+  properties: ReplicationSetupProperties,
+): Promise<ReplicationState> {
+  const slot = await client.query(
+    'SELECT plugin, confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1',
+    [properties.SlotName],
+  );
+  const publication = await client.query(
+    'SELECT tablename FROM pg_publication_tables WHERE pubname = $1 ORDER BY tablename',
+    [properties.PublicationName],
+  );
+  const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [properties.User]);
+  return {
+    slot: slot.rows[0],
+    publicationTables: publication.rows.map((row) => row.tablename),
+    roleExists: role.rowCount === 1,
+  };
+}
+
+describe('replication setup handler on a real PostgreSQL over verified TLS', () => {
+  const pg = usePostgres({ ssl: true });
+  let handler: Awaited<ReturnType<typeof loadHandler>>;
+
+  beforeAll(async () => {
+    const caPath = path.join(tmpdir(), `${uniqueName('ca')}.pem`);
+    writeFileSync(caPath, pg.server.certificateAuthority!.certPem);
+    handler = await loadHandler(caPath);
+  });
+
+  beforeEach(() => {
+    rds.reset();
+  });
+
+  async function freshDatabase(overrides: Partial<ReplicationSetupProperties> = {}) {
+    const database = await pg.createDatabase('handler');
+    const properties = propertiesFor(pg, database, overrides);
+    serveSecrets(pg, properties.User);
+    return { properties, client: await pg.connect(database) };
+  }
+
+  it('Create brings an empty database to the tutorial end state', async () => {
+    const { properties, client } = await freshDatabase();
+    const response = await handler.onEvent(event('Create', properties));
+    expect(response.PhysicalResourceId).toBe(
+      `${INSTANCE}/${properties.Database}/${properties.SlotName}/airbyte_publication`,
+    );
+    expect(response.Data).toMatchObject({ Status: 'ready', SlotName: properties.SlotName });
+    const state = await stateOf(client, properties);
+    expect(state.slot?.plugin).toBe('pgoutput');
+    expect(state.publicationTables).toEqual(['data_tbl']);
+    expect(state.roleExists).toBe(true);
+    const rows = await client.query('SELECT id, val FROM datastore.data_tbl ORDER BY id');
+    expect(rows.rows).toEqual([
+      { id: '1', val: 'a' },
+      { id: '2', val: 'b' },
+    ]);
+    // The user logs in with the password from its secret.
+    const asUser = await pg.connect(properties.Database, {
+      user: properties.User,
+      password: REPLICATION_PASSWORD,
+    });
+    await expect(asUser.query('SELECT count(*) FROM datastore.data_tbl')).resolves.toBeDefined();
+  });
+
+  it('refuses a server whose certificate is not signed by the trusted CA', async () => {
+    const { properties } = await freshDatabase();
+    const otherCaPath = path.join(tmpdir(), `${uniqueName('other-ca')}.pem`);
+    // A real CA that did not sign this server: the Node.js default store's first root will do.
+    writeFileSync(otherCaPath, rootCertificates[0]);
+    const trusted = process.env.NODE_EXTRA_CA_CERTS;
+    process.env.NODE_EXTRA_CA_CERTS = otherCaPath;
+    try {
+      await expect(handler.onEvent(event('Create', properties))).rejects.toThrow(
+        /TLS to 127\.0\.0\.1:\d+ failed verification/,
+      );
+    } finally {
+      process.env.NODE_EXTRA_CA_CERTS = trusted;
+    }
+  });
+
+  it('Update with a changed table list keeps the slot and its position', async () => {
+    const { properties, client } = await freshDatabase();
+    await handler.onEvent(event('Create', properties));
+    await client.query('CREATE TABLE datastore.orders (id int PRIMARY KEY)');
+    await client.query("INSERT INTO datastore.data_tbl VALUES (3, 'c')");
+    const before = await stateOf(client, properties);
+    const updated = {
+      ...properties,
+      Tables: JSON.stringify([
+        { name: 'data_tbl', replicaIdentity: 'full' },
+        { name: 'orders', replicaIdentity: 'default' },
+      ]),
+    };
+    const response = await handler.onEvent(
+      event('Update', updated, { PhysicalResourceId: 'old', OldResourceProperties: properties }),
+    );
+    expect(response.PhysicalResourceId).toBe(
+      `${INSTANCE}/${properties.Database}/${properties.SlotName}/airbyte_publication`,
+    );
+    const after = await stateOf(client, updated);
+    expect(after.publicationTables).toEqual(['data_tbl', 'orders']);
+    expect(after.slot?.confirmed_flush_lsn).toBe(before.slot?.confirmed_flush_lsn);
+    const identity = await client.query(
+      "SELECT relreplident FROM pg_class WHERE oid = 'datastore.data_tbl'::regclass",
+    );
+    expect(identity.rows[0].relreplident).toBe('f');
+  });
+
+  it('Update with a renamed user creates the new one and drops the old one', async () => {
+    const { properties, client } = await freshDatabase();
+    await handler.onEvent(event('Create', properties));
+    const renamed = { ...properties, User: uniqueName('airbyte_v2') };
+    serveSecrets(pg, renamed.User);
+    await handler.onEvent(
+      event('Update', renamed, { PhysicalResourceId: 'id', OldResourceProperties: properties }),
+    );
+    expect((await stateOf(client, renamed)).roleExists).toBe(true);
+    expect((await stateOf(client, properties)).roleExists).toBe(false);
+    expect((await stateOf(client, renamed)).slot?.plugin).toBe('pgoutput');
+  });
+
+  it('renaming the slot is a replacement: the follow-up Delete drops only the old slot', async () => {
+    const { properties, client } = await freshDatabase();
+    const created = await handler.onEvent(event('Create', properties));
+    const renamed = { ...properties, SlotName: uniqueName('airbyte_slot_v2') };
+    const updated = await handler.onEvent(
+      event('Update', renamed, {
+        PhysicalResourceId: created.PhysicalResourceId,
+        OldResourceProperties: properties,
+      }),
+    );
+    expect(updated.PhysicalResourceId).not.toBe(created.PhysicalResourceId);
+    // CloudFormation then deletes the old physical resource, with the old properties.
+    await handler.onEvent(
+      event('Delete', properties, { PhysicalResourceId: created.PhysicalResourceId }),
+    );
+    expect((await stateOf(client, properties)).slot).toBeUndefined();
+    const current = await stateOf(client, renamed);
+    expect(current.slot?.plugin).toBe('pgoutput');
+    expect(current.publicationTables).toEqual(['data_tbl']);
+    expect(current.roleExists).toBe(true);
+  });
+
+  it('Delete removes slot, publication and user, keeps the data, and is fine twice', async () => {
+    const { properties, client } = await freshDatabase();
+    const created = await handler.onEvent(event('Create', properties));
+    const deleteEvent = event('Delete', properties, {
+      PhysicalResourceId: created.PhysicalResourceId,
+    });
+    await handler.onEvent(deleteEvent);
+    await handler.onEvent(deleteEvent);
+    expect(await stateOf(client, properties)).toEqual({
+      slot: undefined,
+      publicationTables: [],
+      roleExists: false,
+    });
+    expect(
+      (await client.query('SELECT count(*)::int AS n FROM datastore.data_tbl')).rows[0].n,
+    ).toBe(2);
+  });
+
+  it('names the missing table', async () => {
+    const { properties } = await freshDatabase({
+      Tables: JSON.stringify([{ name: 'no_such_table', replicaIdentity: 'default' }]),
+      CreateDemoTable: 'false',
+    });
+    await expect(handler.onEvent(event('Create', properties))).rejects.toThrow(
+      '"datastore"."no_such_table" does not exist',
+    );
+  });
+
+  it('fails fast, naming host and port, when the database is unreachable', async () => {
+    const port = await closedPort();
+    const { properties } = await freshDatabase({ Port: String(port) });
+    await expect(handler.onEvent(event('Create', properties))).rejects.toThrow(`127.0.0.1:${port}`);
+  });
+
+  it('says which secret it could not read', async () => {
+    const { properties } = await freshDatabase();
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: MASTER_SECRET_ARN })
+      .rejects(new Error('AccessDeniedException'));
+    await expect(handler.onEvent(event('Create', properties))).rejects.toThrow(
+      `Cannot read the master user secret ${MASTER_SECRET_ARN}: AccessDeniedException`,
+    );
+  });
+
+  describe('Delete when the database does not answer', () => {
+    async function unreachable(removalPolicy: string) {
+      const port = await closedPort();
+      const { properties } = await freshDatabase({
+        Port: String(port),
+        RemovalPolicy: removalPolicy,
+      });
+      return event('Delete', properties, { PhysicalResourceId: 'id' });
+    }
+
+    it('succeeds when the instance is gone', async () => {
+      rds
+        .on(DescribeDBInstancesCommand)
+        .rejects(new DBInstanceNotFoundFault({ message: 'not found', $metadata: {} }));
+      await expect(handler.onEvent(await unreachable('retain'))).resolves.toEqual({
+        PhysicalResourceId: 'id',
+      });
+    });
+
+    it('succeeds when the instance is destroyed with the stack', async () => {
+      rdsSays('stopped', 'in-sync');
+      await expect(handler.onEvent(await unreachable('destroy'))).resolves.toEqual({
+        PhysicalResourceId: 'id',
+      });
+    });
+
+    it('fails with what to do when the instance is retained', async () => {
+      rdsSays('stopped', 'in-sync');
+      await expect(handler.onEvent(await unreachable('retain'))).rejects.toThrow(
+        /an unread replication slot would fill its disk.*pg_drop_replication_slot/,
+      );
+    });
+  });
+});
+
+describe('replication setup handler when a step fails midway', () => {
+  // One slot only, taken by someone else: the role and publication get created, then the slot
+  // step fails, as it would on an RDS instance whose max_replication_slots is used up.
+  const pg = usePostgres({ ssl: true, settings: { max_replication_slots: 1 } });
+  let handler: Awaited<ReturnType<typeof loadHandler>>;
+
+  beforeAll(async () => {
+    const caPath = path.join(tmpdir(), `${uniqueName('ca')}.pem`);
+    writeFileSync(caPath, pg.server.certificateAuthority!.certPem);
+    handler = await loadHandler(caPath);
+  });
+
+  it('a failed Create removes what it created and keeps what was there', async () => {
+    const database = await pg.createDatabase('failing');
+    const properties = propertiesFor(pg, database);
+    serveSecrets(pg, properties.User);
+    const client = await pg.connect(database);
+    await client.query(
+      "SELECT pg_create_logical_replication_slot('someone_elses_slot', 'pgoutput')",
+    );
+    await expect(handler.onEvent(event('Create', properties))).rejects.toThrow(
+      /create logical replication slot.*all replication slots are in use/s,
+    );
+    expect(await stateOf(client, properties)).toEqual({
+      slot: undefined,
+      publicationTables: [],
+      roleExists: false,
+    });
+    const other = await client.query(
+      "SELECT 1 FROM pg_replication_slots WHERE slot_name = 'someone_elses_slot'",
+    );
+    expect(other.rowCount).toBe(1);
+    // The schema and the demo data stay: they are data, and a retry reuses them.
+    expect(
+      (await client.query('SELECT count(*)::int AS n FROM datastore.data_tbl')).rows[0].n,
+    ).toBe(2);
+  });
+});
+
+describe('replication setup handler when logical replication is not on yet', () => {
+  const replica = usePostgres({ ssl: true, settings: { wal_level: 'replica' } });
+  const logical = usePostgres({ ssl: true });
+  let handler: Awaited<ReturnType<typeof loadHandler>>;
+
+  beforeAll(async () => {
+    // One CA file trusted for both servers.
+    const caPath = path.join(tmpdir(), `${uniqueName('ca')}.pem`);
+    writeFileSync(
+      caPath,
+      replica.server.certificateAuthority!.certPem + logical.server.certificateAuthority!.certPem,
+    );
+    handler = await loadHandler(caPath);
+  });
+
+  beforeEach(() => rds.reset());
+
+  it('fails with the reboot command when the parameter group is pending-reboot', async () => {
+    const properties = propertiesFor(replica, 'postgres');
+    serveSecrets(replica, properties.User);
+    rdsSays('available', 'pending-reboot');
+    await expect(handler.onEvent(event('Create', properties))).rejects.toThrow(
+      `aws rds reboot-db-instance --db-instance-identifier ${INSTANCE}`,
+    );
+    expect(rds.commandCalls(RebootDBInstanceCommand)).toHaveLength(0);
+  });
+
+  it('says the parameter group lacks the setting when it is in sync', async () => {
+    const properties = propertiesFor(replica, 'postgres');
+    serveSecrets(replica, properties.User);
+    rdsSays('available', 'in-sync');
+    await expect(handler.onEvent(event('Create', properties))).rejects.toThrow(
+      'the group does not set rds.logical_replication=1',
+    );
+  });
+
+  it('reboots when allowed, waits, then completes the setup', async () => {
+    const properties = propertiesFor(replica, 'postgres', { RebootIfPending: 'true' });
+    serveSecrets(replica, properties.User);
+    rdsSays('available', 'pending-reboot');
+    rds.on(RebootDBInstanceCommand).resolves({});
+    const response = await handler.onEvent(event('Create', properties));
+    expect(response.Data).toEqual({ Status: 'rebooting' });
+    expect(rds.commandCalls(RebootDBInstanceCommand)[0].args[0].input).toEqual({
+      DBInstanceIdentifier: INSTANCE,
+    });
+
+    const waiting = {
+      ...event('Create', properties),
+      PhysicalResourceId: response.PhysicalResourceId,
+      Data: response.Data,
+    } as CdkCustomResourceIsCompleteEvent;
+    rdsSays('rebooting', 'pending-reboot');
+    await expect(handler.isComplete(waiting)).resolves.toEqual({ IsComplete: false });
+
+    // After the reboot the server has logical replication: the logical server plays that part.
+    const database = await logical.createDatabase('rebooted');
+    const rebooted = {
+      ...properties,
+      Host: logical.server.host,
+      Port: String(logical.server.port),
+      Database: database,
+    };
+    serveSecrets(logical, properties.User);
+    rdsSays('available', 'in-sync');
+    const done = await handler.isComplete({
+      ...waiting,
+      ResourceProperties: { ServiceToken: 't', ...rebooted },
+    });
+    expect(done).toMatchObject({
+      IsComplete: true,
+      Data: { Status: 'ready', SlotName: properties.SlotName },
+    });
+    const client = await logical.connect(database);
+    expect((await stateOf(client, rebooted)).slot?.plugin).toBe('pgoutput');
+  });
+});
