@@ -349,16 +349,22 @@ async function deleteIgnoringMissing(
 export async function destroyAirbyte(
   settings: Pick<AirbyteSettings, 'sourceName' | 'destinationName' | 'connectionName'>,
   client: AirbyteClient,
-  options: Pick<ApplyOptions, 'workspaceId' | 'log'> = {},
+  options: Pick<ApplyOptions, 'workspaceId' | 'log'> & {
+    /** Only these kinds (e.g. those renamed by an update). Default: all three. */
+    readonly kinds?: readonly ResourceKind[];
+  } = {},
 ): Promise<DestroyResult> {
   const log = options.log ?? (() => undefined);
   const workspaceId = await resolveWorkspaceId(client, options.workspaceId);
   const outcomes: ResourceOutcome[] = [];
-  const order: Array<[ResourceKind, string]> = [
-    ['connection', settings.connectionName],
-    ['source', settings.sourceName],
-    ['destination', settings.destinationName],
-  ];
+  const kinds = options.kinds ?? ['connection', 'source', 'destination'];
+  const order = (
+    [
+      ['connection', settings.connectionName],
+      ['source', settings.sourceName],
+      ['destination', settings.destinationName],
+    ] as Array<[ResourceKind, string]>
+  ).filter(([kind]) => kinds.includes(kind));
   try {
     for (const [kind, name] of order) {
       const existing = await client.findByName(kind, workspaceId, name);

@@ -1,4 +1,5 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { readSecretJson } from '../aws/secrets';
 import type { AirbyteAuth } from './client';
 
 /** Environment variables a laptop run reads the Airbyte credentials from. */
@@ -21,25 +22,18 @@ const EXPECTED_SHAPE =
   '{"clientId": "...", "clientSecret": "..."} (or client_id/client_secret) or {"token": "..."}';
 
 /** Credentials from a secret's JSON. The error never quotes the secret's content. */
-export function parseAirbyteCredentials(secretString: string, where: string): AirbyteAuth {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(secretString);
-  } catch {
-    throw new AirbyteCredentialsError(`${where} is not JSON: store ${EXPECTED_SHAPE}`);
-  }
-  const record = (parsed ?? {}) as Record<string, unknown>;
+export function airbyteAuthFromSecret(value: Record<string, unknown>, where: string): AirbyteAuth {
   const pick = (...keys: string[]) =>
     keys
-      .map((key) => record[key])
-      .find((value): value is string => typeof value === 'string' && value !== '');
+      .map((key) => value[key])
+      .find((candidate): candidate is string => typeof candidate === 'string' && candidate !== '');
   const clientId = pick('clientId', 'client_id');
   const clientSecret = pick('clientSecret', 'client_secret');
   if (clientId && clientSecret) return { clientId, clientSecret };
   const token = pick('token', 'access_token');
   if (token) return { token };
   throw new AirbyteCredentialsError(
-    `${where} holds neither a client id and secret nor a token (keys found: ${Object.keys(record).join(', ') || 'none'}): store ${EXPECTED_SHAPE}`,
+    `${where} holds neither a client id and secret nor a token (keys found: ${Object.keys(value).join(', ') || 'none'}): store ${EXPECTED_SHAPE}`,
   );
 }
 
@@ -48,18 +42,8 @@ export async function readAirbyteCredentialsSecret(
   secretsManager: SecretsManagerClient,
   secretId: string,
 ): Promise<AirbyteAuth> {
-  const where = `Airbyte credentials secret ${secretId}`;
-  let secretString: string | undefined;
-  try {
-    ({ SecretString: secretString } = await secretsManager.send(
-      new GetSecretValueCommand({ SecretId: secretId }),
-    ));
-  } catch (error) {
-    throw new AirbyteCredentialsError(`Cannot read the ${where}: ${(error as Error).message}`);
-  }
-  if (!secretString)
-    throw new AirbyteCredentialsError(`${where} has no SecretString: store ${EXPECTED_SHAPE}`);
-  return parseAirbyteCredentials(secretString, where);
+  const value = await readSecretJson(secretsManager, secretId, 'Airbyte credentials secret');
+  return airbyteAuthFromSecret(value, `The Airbyte credentials secret ${secretId}`);
 }
 
 /** Credentials from AIRBYTE_CLIENT_ID + AIRBYTE_CLIENT_SECRET, or AIRBYTE_TOKEN; undefined if none. */

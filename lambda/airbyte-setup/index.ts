@@ -1,0 +1,12 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CdkCustomResourceEvent, CdkCustomResourceResponse } from 'aws-lambda';
+import { handleAirbyteEvent } from '../../src/airbyte/custom-resource';
+
+// Created once per container: the SDK client keeps its connections between invocations.
+const secretsManager = new SecretsManagerClient({});
+
+/** Custom resource (Provider framework onEvent): Airbyte source, destination and connection. */
+export async function onEvent(event: CdkCustomResourceEvent): Promise<CdkCustomResourceResponse> {
+  console.log(`${event.RequestType} ${event.LogicalResourceId} (${event.RequestId})`);
+  return handleAirbyteEvent(event, { secretsManager, log: (line) => console.log(line) });
+}

@@ -1,0 +1,233 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CdkCustomResourceEvent, CdkCustomResourceResponse } from 'aws-lambda';
+import { AirbyteApplyError, applyAirbyte, destroyAirbyte } from './apply';
+import type { AirbyteTarget } from './bodies';
+import { AirbyteClient, type ResourceKind } from './client';
+import { readAirbyteCredentialsSecret } from './credentials';
+import type { AirbyteSettings, ReplicationTarget } from './settings';
+import { readReplicationCredentials, readS3AccessKey } from './stack-inputs';
+
+/** CloudFormation type of the resource, so that diffs and consoles name it for what it is. */
+export const AIRBYTE_RESOURCE_TYPE = 'Custom::AirbyteConnection';
+
+/**
+ * What the stack tells the Airbyte function. No secret travels here, only secret ARNs; objects
+ * travel as JSON strings because CloudFormation turns every scalar into a string.
+ */
+export interface AirbyteResourceProperties {
+  /** Airbyte public API base URL. */
+  readonly ApiUrl: string;
+  /** Airbyte workspace id. */
+  readonly WorkspaceId: string;
+  /** Secrets Manager ARN or name of the Airbyte application credentials. */
+  readonly CredentialsSecretId: string;
+  /** Secrets Manager ARN of the replication user's secret. */
+  readonly ReplicationUserSecretArn: string;
+  /** Database host, port and name. */
+  readonly Host: string;
+  readonly Port: string;
+  readonly Database: string;
+  /** JSON of AirbyteSettings. */
+  readonly Settings: string;
+  /** JSON of ReplicationTarget. */
+  readonly Replication: string;
+  /** S3 destination: bucket, region and (for access-key authentication) the key's secret ARN. */
+  readonly S3BucketName?: string;
+  readonly S3Region?: string;
+  readonly S3AccessKeySecretArn?: string;
+  /** PEM CA bundle for sslMode verify-full (public, not a secret). */
+  readonly CaCertificate?: string;
+}
+
+/** Physical ids this function hands out; anything else means Create never succeeded. */
+const PHYSICAL_ID_PREFIX = 'airbyte:';
+
+export interface HandlerDependencies {
+  readonly secretsManager: SecretsManagerClient;
+  readonly log?: (line: string) => void;
+  /** For tests: faster retries. */
+  readonly clientOptions?: { readonly baseDelayMs?: number; readonly retries?: number };
+}
+
+function parseProperties(raw: Record<string, unknown>): AirbyteResourceProperties {
+  const required = [
+    'ApiUrl',
+    'WorkspaceId',
+    'CredentialsSecretId',
+    'ReplicationUserSecretArn',
+    'Host',
+    'Port',
+    'Database',
+    'Settings',
+    'Replication',
+  ];
+  const missing = required.filter((key) => typeof raw[key] !== 'string' || raw[key] === '');
+  if (missing.length > 0) {
+    throw new Error(
+      `Airbyte custom resource is missing properties ${missing.join(', ')} (a bug in the stack)`,
+    );
+  }
+  return raw as unknown as AirbyteResourceProperties;
+}
+
+async function targetOf(
+  properties: AirbyteResourceProperties,
+  secretsManager: SecretsManagerClient,
+): Promise<AirbyteTarget> {
+  const settings = JSON.parse(properties.Settings) as AirbyteSettings;
+  const credentials = await readReplicationCredentials(
+    secretsManager,
+    properties.ReplicationUserSecretArn,
+  );
+  const accessKey = properties.S3AccessKeySecretArn
+    ? await readS3AccessKey(secretsManager, properties.S3AccessKeySecretArn)
+    : undefined;
+  return {
+    settings,
+    replication: JSON.parse(properties.Replication) as ReplicationTarget,
+    database: {
+      host: properties.Host,
+      port: Number(properties.Port),
+      database: properties.Database,
+      ...credentials,
+    },
+    ...(properties.CaCertificate ? { caCertificate: properties.CaCertificate } : {}),
+    ...(properties.S3BucketName
+      ? {
+          s3: {
+            bucketName: properties.S3BucketName,
+            region: properties.S3Region ?? '',
+            ...(accessKey ? { accessKey } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+async function clientFor(properties: AirbyteResourceProperties, dependencies: HandlerDependencies) {
+  const auth = await readAirbyteCredentialsSecret(
+    dependencies.secretsManager,
+    properties.CredentialsSecretId,
+  );
+  return new AirbyteClient({
+    apiUrl: properties.ApiUrl,
+    auth,
+    log: dependencies.log,
+    ...dependencies.clientOptions,
+  });
+}
+
+/**
+ * Create/Update: apply (upsert by name). Update also re-sends secrets (a rotated password is
+ * invisible to comparison) and removes resources whose names changed. Delete: destroy by name.
+ */
+export async function handleAirbyteEvent(
+  event: CdkCustomResourceEvent,
+  dependencies: HandlerDependencies,
+): Promise<CdkCustomResourceResponse> {
+  const log = dependencies.log ?? (() => undefined);
+  const properties = parseProperties(event.ResourceProperties);
+  const settings = JSON.parse(properties.Settings) as AirbyteSettings;
+
+  if (event.RequestType === 'Delete') {
+    if (!event.PhysicalResourceId.startsWith(PHYSICAL_ID_PREFIX)) {
+      log(
+        `Delete of a resource whose Create failed (${event.PhysicalResourceId}): nothing to remove`,
+      );
+      return { PhysicalResourceId: event.PhysicalResourceId };
+    }
+    const client = await clientFor(properties, dependencies);
+    const result = await destroyAirbyte(settings, client, {
+      workspaceId: properties.WorkspaceId,
+      log,
+    });
+    result.notes.forEach((note) => log(`Note: ${note}`));
+    return { PhysicalResourceId: event.PhysicalResourceId };
+  }
+
+  const client = await clientFor(properties, dependencies);
+  const target = await targetOf(properties, dependencies.secretsManager);
+  let result;
+  try {
+    result = await applyAirbyte(target, client, {
+      workspaceId: properties.WorkspaceId,
+      refreshSecrets: event.RequestType === 'Update',
+      log,
+    });
+  } catch (error) {
+    // A failed Create gets no Delete from CloudFormation: remove what this attempt created.
+    if (event.RequestType === 'Create' && error instanceof AirbyteApplyError) {
+      throw new Error(
+        `${error.message}\n${await removeCreated(error, settings, client, properties.WorkspaceId, log)}`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+
+  if (event.RequestType === 'Update') {
+    await removeRenamed(event.OldResourceProperties, properties, settings, client, log);
+  }
+  return {
+    PhysicalResourceId:
+      event.RequestType === 'Create'
+        ? `${PHYSICAL_ID_PREFIX}${properties.WorkspaceId}:${settings.connectionName}`
+        : event.PhysicalResourceId,
+    Data: {
+      SourceId: result.source.id,
+      DestinationId: result.destination.id,
+      ConnectionId: result.connection.id,
+    },
+  };
+}
+
+async function removeCreated(
+  error: AirbyteApplyError,
+  settings: AirbyteSettings,
+  client: AirbyteClient,
+  workspaceId: string,
+  log: (line: string) => void,
+): Promise<string> {
+  const created = error.done
+    .filter((outcome) => outcome.action === 'create')
+    .map((outcome) => outcome.kind);
+  if (created.length === 0) return 'This attempt created nothing in Airbyte.';
+  try {
+    await destroyAirbyte(settings, client, { workspaceId, kinds: created, log });
+    return `Removed what this attempt had created (${created.join(', ')}).`;
+  } catch (cleanupError) {
+    return `Could not remove what this attempt created (${created.join(', ')}): ${(cleanupError as Error).message}`;
+  }
+}
+
+/** After an update that renamed something (or moved workspace), delete the old-named resources. */
+async function removeRenamed(
+  oldRaw: Record<string, unknown>,
+  properties: AirbyteResourceProperties,
+  settings: AirbyteSettings,
+  client: AirbyteClient,
+  log: (line: string) => void,
+): Promise<void> {
+  if (typeof oldRaw.Settings !== 'string' || typeof oldRaw.WorkspaceId !== 'string') return;
+  const old = JSON.parse(oldRaw.Settings) as AirbyteSettings;
+  const sameWorkspace =
+    oldRaw.WorkspaceId === properties.WorkspaceId && oldRaw.ApiUrl === properties.ApiUrl;
+  const kinds = (
+    [
+      ['connection', old.connectionName, settings.connectionName],
+      ['source', old.sourceName, settings.sourceName],
+      ['destination', old.destinationName, settings.destinationName],
+    ] as Array<[ResourceKind, string, string]>
+  )
+    .filter(([, oldName, newName]) => !sameWorkspace || oldName !== newName)
+    .map(([kind]) => kind);
+  if (kinds.length === 0) return;
+  if (!sameWorkspace) {
+    // Another Airbyte or workspace: the old resources live where the old properties point.
+    log(
+      'Airbyte workspace or URL changed: the resources in the old workspace are left for you to delete',
+    );
+    return;
+  }
+  await destroyAirbyte(old, client, { workspaceId: properties.WorkspaceId, kinds, log });
+}

@@ -1,0 +1,231 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CdkCustomResourceEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { onEvent } from '../../lambda/airbyte-setup';
+import { parseEnvironment } from '../../lib/config';
+import {
+  type AirbyteResourceProperties,
+  handleAirbyteEvent,
+} from '../../src/airbyte/custom-resource';
+import { replicationTargetOf, resolveAirbyteSettings } from '../../src/airbyte/settings';
+import { FakeAirbyteServer } from '../support/fake-airbyte-server';
+
+const secretsManager = mockClient(SecretsManagerClient);
+const CREDENTIALS_SECRET_ARN =
+  'arn:aws:secretsmanager:eu-west-1:123456789012:secret:airbyte/app-AbCdEf';
+const REPLICATION_SECRET_ARN =
+  'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds/airbyte-AbCdEf';
+const S3_KEY_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:airbyte-s3-AbCdEf';
+const DB_PASSWORD = 'replication-password-from-secret';
+
+let fake: FakeAirbyteServer;
+let logLines: string[];
+
+beforeEach(async () => {
+  secretsManager.reset();
+  fake = await new FakeAirbyteServer().start();
+  logLines = [];
+  secretsManager.on(GetSecretValueCommand, { SecretId: CREDENTIALS_SECRET_ARN }).resolves({
+    SecretString: JSON.stringify({ clientId: fake.clientId, clientSecret: fake.clientSecret }),
+  });
+  secretsManager
+    .on(GetSecretValueCommand, { SecretId: REPLICATION_SECRET_ARN })
+    .resolves({ SecretString: JSON.stringify({ username: 'airbyte', password: DB_PASSWORD }) });
+  secretsManager.on(GetSecretValueCommand, { SecretId: S3_KEY_SECRET_ARN }).resolves({
+    SecretString: JSON.stringify({ accessKeyId: 'AKIAEXAMPLEEXAMPLE12', secretAccessKey: 'k' }),
+  });
+});
+
+afterEach(async () => {
+  await fake.stop();
+  expect(fake.validationErrors).toEqual([]);
+});
+
+function propertiesFor(
+  environment = 'dev',
+  raw: Record<string, unknown> = {},
+  extra: Partial<AirbyteResourceProperties> = {},
+) {
+  const config = parseEnvironment(environment, raw);
+  const properties: AirbyteResourceProperties = {
+    ApiUrl: fake.apiUrl,
+    WorkspaceId: fake.workspaceId,
+    CredentialsSecretId: CREDENTIALS_SECRET_ARN,
+    ReplicationUserSecretArn: REPLICATION_SECRET_ARN,
+    Host: 'db.example.internal',
+    Port: '5432',
+    Database: 'app',
+    Settings: JSON.stringify(resolveAirbyteSettings(config)),
+    Replication: JSON.stringify(replicationTargetOf(config)),
+    ...extra,
+  };
+  return { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider', ...properties };
+}
+
+const common = {
+  ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
+  ResponseURL: 'https://example.invalid/response',
+  StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/RdsAirbyteCdc-dev/1',
+  RequestId: 'request-1',
+  LogicalResourceId: 'AirbyteConnection',
+  ResourceType: 'Custom::AirbyteConnection',
+};
+
+const createEvent = (properties = propertiesFor()): CdkCustomResourceEvent => ({
+  ...common,
+  RequestType: 'Create',
+  ResourceProperties: properties,
+});
+const updateEvent = (
+  physicalId: string,
+  properties = propertiesFor(),
+  old = propertiesFor(),
+): CdkCustomResourceEvent => ({
+  ...common,
+  RequestType: 'Update',
+  PhysicalResourceId: physicalId,
+  ResourceProperties: properties,
+  OldResourceProperties: old,
+});
+const deleteEvent = (physicalId: string, properties = propertiesFor()): CdkCustomResourceEvent => ({
+  ...common,
+  RequestType: 'Delete',
+  PhysicalResourceId: physicalId,
+  ResourceProperties: properties,
+});
+
+const fast = () => ({
+  secretsManager: new SecretsManagerClient({}),
+  log: (line: string) => logLines.push(line),
+  clientOptions: { baseDelayMs: 1, retries: 1 },
+});
+
+describe('airbyte-setup onEvent', () => {
+  it('Create applies the three resources from secrets read by ARN', async () => {
+    const response = await onEvent(createEvent());
+
+    expect(response.PhysicalResourceId).toBe(`airbyte:${fake.workspaceId}:rds-airbyte-cdc-dev`);
+    expect(response.Data).toEqual({
+      SourceId: [...fake.sources.keys()][0],
+      DestinationId: [...fake.destinations.keys()][0],
+      ConnectionId: [...fake.connections.keys()][0],
+    });
+    expect([...fake.sources.values()][0].configuration).toMatchObject({
+      host: 'db.example.internal',
+      password: DB_PASSWORD,
+    });
+    expect(
+      secretsManager
+        .commandCalls(GetSecretValueCommand)
+        .map((call) => call.args[0].input.SecretId)
+        .sort(),
+    ).toEqual([CREDENTIALS_SECRET_ARN, REPLICATION_SECRET_ARN].sort());
+  });
+
+  it('Update keeps the ids and re-sends the secrets (a rotated password is invisible otherwise)', async () => {
+    const created = await onEvent(createEvent());
+    const updated = await onEvent(updateEvent(created.PhysicalResourceId!));
+
+    expect(updated.PhysicalResourceId).toBe(created.PhysicalResourceId);
+    expect(updated.Data).toEqual(created.Data);
+    expect(
+      fake
+        .writes()
+        .filter((request) => request.method === 'PATCH')
+        .map((request) => request.path.split('/')[1]),
+    ).toEqual(['sources', 'destinations']);
+  });
+
+  it('Update that renames the connection replaces it and removes the old one', async () => {
+    const created = await onEvent(createEvent());
+    const renamed = propertiesFor('dev', { airbyte: { connectionName: 'cdc-dev' } });
+
+    const updated = await onEvent(updateEvent(created.PhysicalResourceId!, renamed));
+
+    expect(updated.PhysicalResourceId).toBe(created.PhysicalResourceId);
+    expect([...fake.connections.values()].map((connection) => connection.name)).toEqual([
+      'cdc-dev',
+    ]);
+    expect(fake.sources.size).toBe(1);
+    expect(fake.destinations.size).toBe(1);
+  });
+
+  it('Delete removes the connection, the source and the destination', async () => {
+    const created = await onEvent(createEvent());
+    await onEvent(deleteEvent(created.PhysicalResourceId!));
+    expect(fake.sources.size + fake.destinations.size + fake.connections.size).toBe(0);
+  });
+
+  it('Delete after a failed Create touches nothing', async () => {
+    const response = await onEvent(deleteEvent('request-1'));
+    expect(response.PhysicalResourceId).toBe('request-1');
+    expect(fake.requests).toHaveLength(0);
+    expect(secretsManager.calls()).toHaveLength(0);
+  });
+
+  it('creates an S3 destination with the key read from its secret', async () => {
+    await onEvent(
+      createEvent(
+        propertiesFor(
+          'staging',
+          {},
+          {
+            S3BucketName: 'bucket-name-1',
+            S3Region: 'eu-west-1',
+            S3AccessKeySecretArn: S3_KEY_SECRET_ARN,
+          },
+        ),
+      ),
+    );
+    expect([...fake.destinations.values()][0].configuration).toMatchObject({
+      s3_bucket_name: 'bucket-name-1',
+      secret_access_key: 'k',
+    });
+  });
+
+  it('a failed Create removes what it created and says so', async () => {
+    fake.fail({
+      method: 'POST',
+      path: /^\/connections$/,
+      status: 400,
+      body: { title: 'bad-request', detail: 'Stream data_tbl not found in the source catalog' },
+    });
+
+    const error = await handleAirbyteEvent(createEvent(), fast()).catch(
+      (caught: unknown) => caught,
+    );
+
+    const message = (error as Error).message;
+    expect(message).toContain(
+      'Cannot create connection "rds-airbyte-cdc-dev": Airbyte answered HTTP 400: Stream data_tbl not found in the source catalog',
+    );
+    expect(message).toContain('Removed what this attempt had created (source, destination).');
+    expect(fake.sources.size + fake.destinations.size + fake.connections.size).toBe(0);
+    expect(message).not.toContain(DB_PASSWORD);
+  });
+
+  it('a failed Update leaves what exists and names it', async () => {
+    const created = await onEvent(createEvent());
+    fake.fail({
+      method: 'PATCH',
+      path: /^\/destinations\//,
+      status: 422,
+      body: { title: 'invalid', detail: 'bad config' },
+    });
+
+    await expect(
+      handleAirbyteEvent(updateEvent(created.PhysicalResourceId!), fast()),
+    ).rejects.toThrow(
+      /Cannot update destination .*HTTP 422: bad config\nAlready done before the failure: update source/,
+    );
+    expect(fake.sources.size + fake.destinations.size + fake.connections.size).toBe(3);
+  });
+
+  it('refuses properties the stack forgot, naming them', async () => {
+    const properties: Record<string, unknown> = propertiesFor();
+    delete properties.WorkspaceId;
+    await expect(
+      onEvent(createEvent(properties as ReturnType<typeof propertiesFor>)),
+    ).rejects.toThrow(/missing properties WorkspaceId/);
+  });
+});
