@@ -60,14 +60,27 @@ export class RoleConflictError extends ReplicationSetupError {}
 /** The publication exists in a shape setup cannot adjust. */
 export class PublicationConflictError extends ReplicationSetupError {}
 
+/** What to do when a step fails with these SQLSTATEs; all steps run again on the next attempt. */
+const STEP_ADVICE: Readonly<Record<string, string>> = {
+  // lock_timeout: ALTER TABLE / publication changes wait for the table's lock.
+  '55P03':
+    'Another session holds a lock on the table (often a long-running transaction): find it in pg_stat_activity, let it finish or end it, then run the setup again.',
+  // statement_timeout: creating a logical slot waits for every transaction that has written.
+  '57014':
+    'The statement timed out; creating a replication slot waits for all open write transactions to finish: look for old "idle in transaction" sessions in pg_stat_activity, then run the setup again.',
+  '42501':
+    'Permission denied: the setup must run as the RDS master user (or a role with CREATEROLE, REPLICATION and ownership of the tables).',
+};
+
 /** A statement of the plan failed; names the step (never its sensitive SQL) and the server's answer. */
 export class StepFailedError extends ReplicationSetupError {
   constructor(
     readonly step: { readonly kind: string; readonly description: string },
     readonly cause: Error & { code?: string; hint?: string },
   ) {
+    const advice = STEP_ADVICE[cause.code ?? ''];
     super(
-      `Step "${step.description}" failed: ${cause.message}${cause.hint ? ` (hint: ${cause.hint})` : ''}${cause.code ? ` [SQLSTATE ${cause.code}]` : ''}`,
+      `Step "${step.description}" failed: ${cause.message}${cause.hint ? ` (hint: ${cause.hint})` : ''}${cause.code ? ` [SQLSTATE ${cause.code}]` : ''}${advice ? `. ${advice}` : ''}`,
     );
   }
 }

@@ -1,3 +1,4 @@
+import { ChildProcess, spawn } from 'child_process';
 import { existsSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
@@ -62,4 +63,45 @@ describe('startPostgres', () => {
       /PostgreSQL did not start[\s\S]*wal_level/,
     );
   });
+});
+
+describe('cleanup when the process is interrupted', () => {
+  /** Start a server in a child Node process and wait for it to report its data directory. */
+  function startInChild(): Promise<{ child: ChildProcess; dataDir: string; port: number }> {
+    const script = `
+      const { startPostgres } = require(${JSON.stringify(path.join(__dirname, '../../../src/local/postgres-server'))});
+      startPostgres().then((pg) => console.log(JSON.stringify({ dataDir: pg.dataDir, port: pg.port })));
+    `;
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
+      cwd: path.join(__dirname, '../../..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    return new Promise((resolve, reject) => {
+      let output = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('\n')) resolve({ child, ...JSON.parse(output) });
+      });
+      child.once('exit', (code) => reject(new Error(`child exited early (${code}): ${output}`)));
+    });
+  }
+
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s stops the server and removes its data directory',
+    async (signal) => {
+      const { child, dataDir, port } = await startInChild();
+      expect(existsSync(dataDir)).toBe(true);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill(signal);
+      await exited;
+      expect(existsSync(path.dirname(dataDir))).toBe(false);
+      const client = new Client({
+        host: '127.0.0.1',
+        port,
+        user: 'postgres',
+        connectionTimeoutMillis: 2000,
+      });
+      await expect(client.connect()).rejects.toThrow(/ECONNREFUSED/);
+    },
+  );
 });
