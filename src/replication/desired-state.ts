@@ -1,4 +1,5 @@
 import type { EnvironmentConfig } from '../../lib/config';
+import { ReplicationSetupError } from './errors';
 import type { DesiredReplicationState } from './types';
 
 export interface DesiredStateExtras {
@@ -13,7 +14,7 @@ export function desiredStateFromConfig(
   extras: DesiredStateExtras = {},
 ): DesiredReplicationState {
   if (password.length === 0) {
-    throw new Error(
+    throw new ReplicationSetupError(
       `The password for replication user "${replication.user}" is empty: check its Secrets Manager secret.`,
     );
   }

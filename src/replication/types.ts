@@ -64,7 +64,7 @@ export interface RoleState {
   readonly passwordCurrent?: boolean;
   /** USAGE on the schema. */
   readonly schemaUsage: boolean;
-  /** Tables, views and sequences' relations in the schema the user cannot SELECT. */
+  /** Tables, views, materialized views and foreign tables in the schema the user cannot SELECT. */
   readonly relationsWithoutSelect: readonly string[];
   /** Default privileges of the current user give SELECT on future tables in the schema. */
   readonly defaultSelectGranted: boolean;
