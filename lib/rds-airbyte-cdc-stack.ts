@@ -1,5 +1,7 @@
 import { CfnOutput, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { replicationTargetOf, resolveAirbyteSettings } from '../src/airbyte/settings';
+import { AirbyteConnection } from './airbyte-connection';
 import { CdcDatabase } from './cdc-database';
 import { CdcMonitoring } from './cdc-monitoring';
 import type { EnvironmentConfig } from './config';
@@ -64,6 +66,20 @@ export class RdsAirbyteCdcStack extends Stack {
       logRemovalPolicy: removeWithStack ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
     this.network.allowEndpointAccessFrom(this.replicationSetup.handler);
+
+    // Airbyte: the S3 destination's bucket and writer key when the destination is S3, and the
+    // source, destination and connection themselves when airbyte.apiUrl is set, after the setup.
+    new AirbyteConnection(this, 'Airbyte', {
+      settings: resolveAirbyteSettings(config),
+      replication: replicationTargetOf(config),
+      host: this.database.instance.dbInstanceEndpointAddress,
+      port: this.database.instance.dbInstanceEndpointPort,
+      databaseName: config.database.databaseName,
+      replicationUserSecret: this.database.replicationUserSecret,
+      dependsOn: [this.replicationSetup.resource],
+      bucketRemovalPolicy: config.lifecycle.removalPolicy,
+      logRemovalPolicy: removeWithStack ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
 
     if (config.monitoring.enabled) {
       new CdcMonitoring(this, 'Monitoring', {
