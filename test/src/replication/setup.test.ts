@@ -463,9 +463,9 @@ describe('preflight', () => {
 });
 
 describe('as a non-superuser master user (like the RDS master)', () => {
-  it('sets up, re-runs to an empty plan and tears down without superuser rights', async () => {
+  /** A CREATEROLE + REPLICATION login that owns a fresh database, as RDS sets up its master. */
+  async function rdsLikeMaster(admin: Client): Promise<{ master: string; client: Client }> {
     const master = uniqueName('master');
-    const admin = await pg.connect();
     await admin.query(
       `CREATE ROLE ${admin.escapeIdentifier(master)} LOGIN CREATEROLE REPLICATION PASSWORD 'master-pw'`,
     );
@@ -473,7 +473,12 @@ describe('as a non-superuser master user (like the RDS master)', () => {
     await admin.query(
       `CREATE DATABASE ${admin.escapeIdentifier(database)} OWNER ${admin.escapeIdentifier(master)}`,
     );
-    const client = await pg.connect(database, { user: master, password: 'master-pw' });
+    return { master, client: await pg.connect(database, { user: master, password: 'master-pw' }) };
+  }
+
+  it('sets up, re-runs to an empty plan and tears down without superuser rights', async () => {
+    const admin = await pg.connect();
+    const { client } = await rdsLikeMaster(admin);
     const desired = tutorialState();
 
     const applied = await setupReplication(client, desired);
@@ -481,6 +486,27 @@ describe('as a non-superuser master user (like the RDS master)', () => {
     expect(await setupReplication(client, desired)).toEqual([]);
     const removed = await teardownReplication(client, desired);
     expect(removed.map((step) => step.kind)).toContain('grant-role-to-current-user');
+    expect(await teardownReplication(client, desired)).toEqual([]);
     expect((await inspect(admin, desired)).role).toBeNull();
+  });
+
+  it('grants and revokes rds_replication as a master holding it WITH ADMIN OPTION', async () => {
+    const admin = await pg.connect();
+    const { master, client } = await rdsLikeMaster(admin);
+    await admin.query('CREATE ROLE rds_replication NOLOGIN');
+    const desired = tutorialState();
+    try {
+      await admin.query(
+        `GRANT rds_replication TO ${admin.escapeIdentifier(master)} WITH ADMIN OPTION`,
+      );
+      const applied = await setupReplication(client, desired);
+      expect(applied.map((step) => step.kind)).toContain('grant-rds-replication');
+      expect(await setupReplication(client, desired)).toEqual([]);
+      await teardownReplication(client, desired);
+      expect((await inspect(admin, desired)).role).toBeNull();
+    } finally {
+      await admin.query(`REVOKE rds_replication FROM ${admin.escapeIdentifier(master)}`);
+      await admin.query('DROP ROLE rds_replication');
+    }
   });
 });
