@@ -8,6 +8,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { AirbyteConnection, type AirbyteConnectionProps } from '../../lib/airbyte-connection';
 import { parseEnvironment } from '../../lib/config';
 import { replicationTargetOf, resolveAirbyteSettings } from '../../src/airbyte/settings';
+import { CDK_JSON_ENVIRONMENTS, synthesizeEnvironment } from '../support/stacks';
 
 const WORKSPACE = '1d3c5f0e-7a2b-4c8d-9e1f-2a3b4c5d6e7f';
 const CREDENTIALS_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:airbyte/app-AbCdEf';
@@ -301,3 +302,32 @@ function nagFindings(
     rmSync(outdir, { recursive: true, force: true });
   }
 }
+
+describe('AirbyteConnection in the environment stack', () => {
+  const { stack, template } = synthesizeEnvironment('staging', {
+    ...CDK_JSON_ENVIRONMENTS.staging,
+    airbyte: MANAGED,
+  });
+
+  it('runs after the replication setup resource', () => {
+    const [setupId] = Object.keys(template.findResources('Custom::ReplicationSetup'));
+    expect(setupId).toBeDefined();
+    template.hasResource('Custom::AirbyteConnection', { DependsOn: Match.arrayWith([setupId]) });
+    template.hasResourceProperties('Custom::AirbyteConnection', {
+      Host: { 'Fn::GetAtt': [Match.anyValue(), 'Endpoint.Address'] },
+      Port: { 'Fn::GetAtt': [Match.anyValue(), 'Endpoint.Port'] },
+    });
+  });
+
+  it('adds no cdk-nag finding', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    expect(
+      report.violations.flatMap((violation) =>
+        violation.violatingResources
+          .map((resource) => (resource as { constructPath?: string }).constructPath ?? '')
+          .filter((constructPath) => constructPath.includes('/Airbyte/'))
+          .map((constructPath) => `${violation.ruleName} at ${constructPath}`),
+      ),
+    ).toEqual([]);
+  });
+});
