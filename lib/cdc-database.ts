@@ -4,6 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import type { DatabaseConfig, LifecycleConfig } from './config';
+import { replicationServerParameters } from './config/server-parameters';
 
 /** The master user RDS creates; the replication setup logs in as this user. */
 export const MASTER_USERNAME = 'postgres';
@@ -73,10 +74,10 @@ export class CdcDatabase extends Construct {
       parameters: {
         'rds.logical_replication': '1',
         'rds.force_ssl': '1',
-        max_replication_slots: String(database.maxReplicationSlots),
-        max_wal_senders: String(database.maxWalSenders),
-        wal_sender_timeout: String(database.walSenderTimeoutMs),
-        max_slot_wal_keep_size: String(props.maxSlotWalKeepSizeGiB * 1024),
+        ...replicationServerParameters({
+          database,
+          maxSlotWalKeepSizeGiB: props.maxSlotWalKeepSizeGiB,
+        }),
       },
       removalPolicy: companionRemovalPolicy,
     });
