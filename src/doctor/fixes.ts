@@ -1,0 +1,164 @@
+import { escapeLiteral } from 'pg';
+import {
+  DEMO_TABLE_NAME,
+  planReplicationSetup,
+  planReplicationTeardown,
+  ReplicationSetupError,
+  SLOT_PLUGIN,
+  type CatalogSnapshot,
+  type DesiredReplicationState,
+  type Step,
+  type StepKind,
+} from '../replication';
+import type { FixStatement } from './types';
+
+/**
+ * psql variable that stands for the replication user's password in printed statements:
+ * `\set replication_password '...'` in psql first, and psql quotes it where `:'replication_password'`
+ * appears. The doctor never prints a password or a password verifier.
+ */
+export const PASSWORD_VARIABLE = 'replication_password';
+
+const PASSWORD_LITERAL = /PASSWORD '[^']*'/;
+
+/**
+ * A planner step as a statement a person can paste into psql: bind parameters inlined as quoted
+ * literals, a password verifier replaced by the psql variable. Undefined when a sensitive
+ * statement has no recognisable password clause (then it is not printed at all).
+ */
+export function printableSql(step: Step): string | undefined {
+  let sql = step.sql;
+  const params = step.params ?? [];
+  if (params.length > 0) {
+    sql = sql.replace(/\$(\d+)/g, (placeholder, index: string) => {
+      const value = params[Number(index) - 1];
+      return value === undefined ? placeholder : escapeLiteral(String(value));
+    });
+  }
+  if (step.sensitive) {
+    if (!PASSWORD_LITERAL.test(sql)) return undefined;
+    sql = sql.replace(PASSWORD_LITERAL, `PASSWORD :'${PASSWORD_VARIABLE}'`);
+  }
+  return sql.trimEnd().endsWith(';') ? sql : `${sql};`;
+}
+
+/** Whether a planned table will exist once the plan ran (configured and present, or created). */
+function willExist(
+  catalog: CatalogSnapshot,
+  desired: DesiredReplicationState,
+  name: string,
+): boolean {
+  if (catalog.tables[name]?.exists) return true;
+  return (desired.createDemoTable && name === DEMO_TABLE_NAME) || name === desired.heartbeatTable;
+}
+
+/** The slot cannot be reused: wrong plugin or database, or invalidated. */
+export function slotIsUnusable(catalog: CatalogSnapshot): boolean {
+  const slot = catalog.slot;
+  return (
+    slot !== undefined &&
+    (slot.plugin !== SLOT_PLUGIN ||
+      slot.database !== catalog.currentDatabase ||
+      slot.walStatus === 'lost')
+  );
+}
+
+/**
+ * What the setup would still run, planned so that one problem does not hide the others' fixes:
+ * the planner refuses states it cannot reach safely (wal_level, a foreign slot, a missing table),
+ * and each of those has its own check and explanation. So this plans as if
+ * - wal_level were logical (server settings have their own fixes);
+ * - an unusable slot or a FOR ALL TABLES publication were already dropped (their checks print
+ *   the drop; the plan then holds the re-creation);
+ * - missing tables were left out of the configuration (their check names them);
+ * - a table without primary key were configured with replica identity FULL (the SQL fix; adding
+ *   a key is the alternative the check mentions);
+ * - a superuser replication role were not (the read-only check prints NOSUPERUSER), and the
+ *   doctor were not connected as the replication user (fixes are for the master user).
+ * Throws only if the planner still refuses, with its message.
+ */
+export function planFixSteps(catalog: CatalogSnapshot, desired: DesiredReplicationState): Step[] {
+  const tables = desired.tables
+    .filter((table) => willExist(catalog, desired, table.name))
+    .map((table) =>
+      table.replicaIdentity === 'default' &&
+      catalog.tables[table.name]?.exists &&
+      !catalog.tables[table.name].hasPrimaryKey
+        ? { ...table, replicaIdentity: 'full' as const }
+        : table,
+    );
+  const plannable: CatalogSnapshot = {
+    ...catalog,
+    walLevel: 'logical',
+    currentUser: catalog.currentUser === desired.user ? 'CURRENT_USER' : catalog.currentUser,
+    role: catalog.role && { ...catalog.role, superuser: false },
+    slot: slotIsUnusable(catalog) ? undefined : catalog.slot,
+    publication: catalog.publication?.allTables ? undefined : catalog.publication,
+  };
+  if (tables.length === 0 && desired.heartbeatTable === undefined) {
+    // Nothing to publish: plan the rest, publication steps would name no table.
+    return planReplicationSetup(plannable, {
+      ...desired,
+      tables: desired.tables.slice(0, 1),
+    }).filter(
+      (step) =>
+        step.kind !== 'create-publication' &&
+        step.kind !== 'set-publication-tables' &&
+        step.kind !== 'set-replica-identity',
+    );
+  }
+  return planReplicationSetup(plannable, { ...desired, tables });
+}
+
+/** planFixSteps, or the planner's refusal as the reason no statement can be offered. */
+export function safePlanFixSteps(
+  catalog: CatalogSnapshot,
+  desired: DesiredReplicationState,
+): { steps: Step[]; refusal?: string } {
+  try {
+    return { steps: planFixSteps(catalog, desired) };
+  } catch (error) {
+    if (error instanceof ReplicationSetupError) return { steps: [], refusal: error.message };
+    throw error;
+  }
+}
+
+/** The statements of `steps` whose kind is one of `kinds`, printable. */
+export function statementsOf(steps: readonly Step[], kinds: readonly StepKind[]): FixStatement[] {
+  return steps
+    .filter((step) => kinds.includes(step.kind))
+    .flatMap((step) => {
+      const sql = printableSql(step);
+      return sql === undefined ? [] : [{ sql }];
+    });
+}
+
+/** Whether any of `steps` sets a password (the fix then needs the psql variable). */
+export function setsPassword(steps: readonly Step[], kinds: readonly StepKind[]): boolean {
+  return steps.some((step) => kinds.includes(step.kind) && step.sensitive);
+}
+
+/**
+ * The teardown planner's statements that drop the configured slot (disconnecting its consumer
+ * first) or the publication; `database` set when the slot lives in another database, where
+ * pg_drop_replication_slot must run.
+ */
+export function dropStatements(
+  catalog: CatalogSnapshot,
+  desired: DesiredReplicationState,
+  what: 'slot' | 'publication',
+): FixStatement[] {
+  const slotDatabase = catalog.slot?.database ?? catalog.currentDatabase;
+  // The teardown planner only drops a slot of the database it is connected to: plan as if there.
+  const view: CatalogSnapshot =
+    what === 'slot' ? { ...catalog, currentDatabase: slotDatabase } : catalog;
+  const kinds: StepKind[] =
+    what === 'slot' ? ['terminate-walsender', 'drop-slot'] : ['drop-publication'];
+  const statements = statementsOf(
+    planReplicationTeardown(view, desired, { keepUser: true }),
+    kinds,
+  );
+  return what === 'slot' && slotDatabase !== catalog.currentDatabase
+    ? statements.map((statement) => ({ ...statement, database: slotDatabase }))
+    : statements;
+}

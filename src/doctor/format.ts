@@ -1,0 +1,85 @@
+import type { CheckResult, CheckStatus, DoctorReport } from './types';
+
+const SYMBOLS: Readonly<Record<CheckStatus, string>> = {
+  pass: '✅',
+  warn: '⚠️',
+  fail: '❌',
+  skip: '➖',
+};
+
+export interface Summary {
+  readonly pass: number;
+  readonly warn: number;
+  readonly fail: number;
+  readonly skip: number;
+}
+
+export function summarize(checks: readonly CheckResult[]): Summary {
+  const count = (status: CheckStatus) => checks.filter((check) => check.status === status).length;
+  return { pass: count('pass'), warn: count('warn'), fail: count('fail'), skip: count('skip') };
+}
+
+/**
+ * 0 when nothing failed; warnings fail only with `failOnWarning` (they describe something that
+ * works now, such as a slot lagging behind, which a scheduled sync usually resolves).
+ */
+export function exitCodeOf(report: DoctorReport, failOnWarning = false): number {
+  const summary = summarize(report.checks);
+  return summary.fail > 0 || (failOnWarning && summary.warn > 0) ? 1 : 0;
+}
+
+const INDENT = '     ';
+
+/** psql's \connect with the name quoted like an identifier. */
+const connectCommand = (database: string): string => `\\connect "${database.replace(/"/g, '""')}"`;
+
+function fixLines(check: CheckResult, database: string): string[] {
+  if (!check.fix) return [];
+  const lines: string[] = [];
+  let current = database;
+  for (const statement of check.fix.sql) {
+    const wanted = statement.database ?? database;
+    if (wanted !== current) {
+      lines.push(`${INDENT}${connectCommand(wanted)}`);
+      current = wanted;
+    }
+    lines.push(`${INDENT}${statement.sql}`);
+  }
+  if (current !== database) lines.push(`${INDENT}${connectCommand(database)}`);
+  for (const note of check.fix.notes) lines.push(`${INDENT}→ ${note}`);
+  return lines;
+}
+
+/** One line per check, the fix indented below a ❌ or ⚠️, then a summary. */
+export function formatReport(report: DoctorReport): string {
+  const { target } = report;
+  const lines = [`Doctor: ${target.host}:${target.port}/${target.database} as "${target.user}"`];
+  for (const check of report.checks) {
+    lines.push(`${SYMBOLS[check.status]} ${check.title}: ${check.detail}`);
+    lines.push(...fixLines(check, target.database));
+  }
+  const summary = summarize(report.checks);
+  lines.push(
+    '',
+    `${report.checks.length} checks: ${summary.pass} ✅  ${summary.warn} ⚠️  ${summary.fail} ❌  ${summary.skip} ➖ (not applicable)`,
+  );
+  if (summary.fail > 0) {
+    lines.push(
+      `Run the statements under each ❌ as the master user (psql -h ${target.host} -p ${target.port} -d ${target.database} -U <master user>), top to bottom, then run the doctor again.`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The report for machines: the same checks, statuses and fixes, plus the summary. */
+export function reportJson(report: DoctorReport, failOnWarning = false): string {
+  return JSON.stringify(
+    {
+      ...report,
+      ok: exitCodeOf(report, failOnWarning) === 0,
+      summary: summarize(report.checks),
+    },
+    null,
+    2,
+  );
+}

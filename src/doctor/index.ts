@@ -1,0 +1,25 @@
+/**
+ * `npm run doctor`: is this PostgreSQL ready for Airbyte CDC, and if not, exactly what to run.
+ * Checks are pure functions of a catalog snapshot and a few server facts; fixes come from the
+ * replication planners.
+ */
+export * from './types';
+export {
+  CHECK_IDS,
+  evaluateChecks,
+  formatBytes,
+  isLoopbackHost,
+  rdsInstanceIdentifierFromHost,
+  type CheckId,
+  type DoctorInput,
+  type LoginOutcome,
+} from './checks';
+export {
+  readServerFacts,
+  type ServerFacts,
+  type SettingState,
+  type WritableRelation,
+} from './facts';
+export { PASSWORD_VARIABLE, planFixSteps, printableSql } from './fixes';
+export { exitCodeOf, formatReport, reportJson, summarize, type Summary } from './format';
+export { runDoctor, type DoctorOptions } from './run';

@@ -1,0 +1,118 @@
+import type { EnvironmentConfig } from '../../lib/config';
+import {
+  connect,
+  DatabaseConnectionError,
+  desiredStateFromConfig,
+  readCatalog,
+  type ConnectOptions,
+} from '../replication';
+import { evaluateChecks, type LoginOutcome } from './checks';
+import { readServerFacts } from './facts';
+import type { DoctorReport } from './types';
+
+export interface DoctorOptions {
+  /**
+   * Who the doctor connects as: the master user (every check), or the replication user itself
+   * (every check too: the catalogs and privilege functions it reads are public).
+   */
+  readonly connection: ConnectOptions;
+  /** The environment's replication config: user, schema, tables, publication, slot. */
+  readonly replication: EnvironmentConfig['replication'];
+  /**
+   * The replication user's password, to try a real login when the doctor connects as someone
+   * else. Without it that login is not tried (a warning).
+   */
+  readonly replicationPassword?: string;
+  /** Debezium heartbeat table the user may write. Default: none. */
+  readonly heartbeatTable?: string;
+  /** Retained WAL above this many bytes is a warning. */
+  readonly slotLagWarnBytes: number;
+  /** RDS instance identifier for printed reboot commands. */
+  readonly rdsInstanceIdentifier?: string;
+}
+
+/**
+ * Stands in for an unknown replication password: the planner needs one to plan (never run)
+ * statements, and the doctor prints those with a psql variable instead of any verifier.
+ */
+const UNKNOWN_PASSWORD = 'password-not-given-to-the-doctor';
+
+/**
+ * Connect, read the catalog and the server facts, and evaluate every check. A failed connection
+ * is a report with one failed `connection` check, not an exception.
+ */
+export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const { connection, replication } = options;
+  const target = {
+    host: connection.host,
+    port: connection.port,
+    database: connection.database,
+    user: connection.user,
+  };
+  const connectionTitle = `connect to ${connection.host}:${connection.port}/${connection.database} as "${connection.user}"`;
+  let client;
+  try {
+    client = await connect({ applicationName: 'rds-airbyte-cdc-doctor', ...connection });
+  } catch (error) {
+    if (!(error instanceof DatabaseConnectionError)) throw error;
+    return {
+      target,
+      checks: [
+        {
+          id: 'connection',
+          title: connectionTitle,
+          status: 'fail',
+          detail: error.message,
+          fix: { sql: [], notes: ['Nothing else could be checked: fix the connection first.'] },
+        },
+      ],
+    };
+  }
+  try {
+    const connectedAsUser = connection.user === replication.user;
+    const password = connectedAsUser ? connection.password : options.replicationPassword;
+    const desired = desiredStateFromConfig(replication, password || UNKNOWN_PASSWORD, {
+      heartbeatTable: options.heartbeatTable,
+    });
+    let login: LoginOutcome = { kind: 'not-tried' };
+    const catalog = await readCatalog(client, desired, {
+      // readCatalog asks only when the role exists with LOGIN.
+      checkPassword: async (user, candidate) => {
+        if (connectedAsUser) {
+          login = { kind: 'connected-as-user' };
+          return true;
+        }
+        if (!password) return true;
+        try {
+          const probe = await connect({ ...connection, user, password: candidate });
+          await probe.end();
+          login = { kind: 'succeeded' };
+          return true;
+        } catch (error) {
+          if (!(error instanceof DatabaseConnectionError)) throw error;
+          login = { kind: 'failed', message: error.message };
+          return false;
+        }
+      },
+    });
+    const facts = await readServerFacts(client, desired);
+    const checks = evaluateChecks({
+      catalog,
+      facts,
+      desired,
+      connection: { host: connection.host, tlsVerified: connection.tls.mode === 'verify-full' },
+      login,
+      slotLagWarnBytes: options.slotLagWarnBytes,
+      rdsInstanceIdentifier: options.rdsInstanceIdentifier,
+    });
+    return {
+      target,
+      checks: [
+        { id: 'connection', title: connectionTitle, status: 'pass', detail: 'connected' },
+        ...checks,
+      ],
+    };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
