@@ -121,7 +121,13 @@ function checkTables(
     .map((table) => table.name);
   if (missing.length > 0)
     throw new MissingTableError(desired.schema, missing, catalog.currentDatabase);
-  const withoutKey = desired.tables
+  // A pre-existing heartbeat table is published too, with its identity left at default.
+  const heartbeat =
+    desired.heartbeatTable !== undefined &&
+    !desired.tables.some((t) => t.name === desired.heartbeatTable)
+      ? [{ name: desired.heartbeatTable, replicaIdentity: 'default' as const }]
+      : [];
+  const withoutKey = [...desired.tables, ...heartbeat]
     .filter((table) => table.replicaIdentity === 'default')
     .filter((table) => !effectiveTable(catalog, created, table.name).hasPrimaryKey)
     .map((table) => table.name);

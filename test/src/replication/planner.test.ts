@@ -269,6 +269,18 @@ describe('planReplicationSetup', () => {
       }
     });
 
+    it('an existing heartbeat table without primary key (UPDATEs on it would fail once published)', () => {
+      const catalog = doneCatalog({
+        tables: {
+          ...doneCatalog().tables,
+          hb: { name: 'hb', exists: true, hasPrimaryKey: false, replicaIdentity: 'default' },
+        },
+      });
+      expect(() => planReplicationSetup(catalog, { ...desired, heartbeatTable: 'hb' })).toThrow(
+        MissingPrimaryKeyError,
+      );
+    });
+
     it('a FOR ALL TABLES publication', () => {
       const catalog = doneCatalog({
         publication: { allTables: true, publishesAllOperations: true, tables: [] },
