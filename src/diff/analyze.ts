@@ -6,6 +6,7 @@ import {
   type ResourceDifference,
   type TemplateDiff,
 } from '@aws-cdk/cloudformation-diff';
+import { REPLICATION_SETUP_RESOURCE_TYPE } from '../../lib/replication-setup';
 
 /** A CloudFormation resource as it appears in a synthesized template. */
 export interface CloudFormationResource {
@@ -63,7 +64,7 @@ export const PROTECTED_RESOURCES: readonly ProtectedResource[] = [
       'the old slot and publication are dropped and new ones created: Airbyte loses its position, must be pointed at the new names and resyncs. ' +
       'Keep its construct id (logical id), replication.slotName, replication.publicationName and database.databaseName stable unless a resync is planned.',
     matches: (logicalId, type) =>
-      type === 'Custom::ReplicationSetup' ||
+      type === REPLICATION_SETUP_RESOURCE_TYPE ||
       (type === 'AWS::CloudFormation::CustomResource' && /ReplicationSetup/i.test(logicalId)),
     // The setup answers a new slot, publication or database with a new physical resource, and
     // CloudFormation then deletes the old one, although the template diff shows an update.

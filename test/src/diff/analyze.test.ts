@@ -6,6 +6,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { type EnvironmentInput, parseEnvironments } from '../../../lib/config';
 import { stackNameFor } from '../../../lib/outputs';
 import { RdsAirbyteCdcStack } from '../../../lib/rds-airbyte-cdc-stack';
+import { REPLICATION_SETUP_RESOURCE_TYPE } from '../../../lib/replication-setup';
 import {
   type CloudFormationTemplate,
   diffStack,
@@ -101,6 +102,27 @@ describe('diff of two synthesized trees', () => {
     ]);
     expect(diff.destructive).toEqual([]);
     expect(renderStackDiff(diff)).toContain('`DBInstanceClass`: `db.t4g.micro` → `db.t4g.small`');
+  });
+
+  it('shows a table added to the publication as an update of the replication setup, not destructive', () => {
+    const head = synthesizeTree(devWith({ replication: { tables: ['data_tbl', 'orders'] } }));
+    const diff = diffTrees(baseTree, head);
+    expect(diff.resources).toEqual([
+      expect.objectContaining({
+        kind: 'changed',
+        type: REPLICATION_SETUP_RESOURCE_TYPE,
+        constructPath: `${STACK_NAME}/ReplicationSetup/Resource/Default`,
+        impact: 'WILL_UPDATE',
+        properties: [
+          expect.objectContaining({
+            name: 'Tables',
+            after: expect.stringContaining('"name":"orders"'),
+          }),
+        ],
+      }),
+    ]);
+    expect(diff.destructive).toEqual([]);
+    expect(renderStackDiff(diff)).toContain('`Tables`: `[{"name":"data_tbl"');
   });
 
   it('warns that an engine major upgrade replaces the parameter group', () => {
@@ -214,7 +236,7 @@ describe('diff of handcrafted templates', () => {
   ): CloudFormationTemplate => ({
     Resources: {
       [logicalId]: {
-        Type: 'Custom::ReplicationSetup',
+        Type: REPLICATION_SETUP_RESOURCE_TYPE,
         Properties: { ServiceToken: 'arn', ...properties },
       },
     },
@@ -299,7 +321,7 @@ describe('replication setup property changes', () => {
   const setup = (properties: Record<string, string>): CloudFormationTemplate => ({
     Resources: {
       ReplicationSetup648A8C9B: {
-        Type: 'Custom::ReplicationSetup',
+        Type: REPLICATION_SETUP_RESOURCE_TYPE,
         Properties: {
           ServiceToken: 'arn',
           SlotName: 'airbyte_slot',
