@@ -71,6 +71,10 @@ export interface RunningPostgres {
   readonly database: string;
   /** PGDATA, inside a temporary directory removed by stop(). */
   readonly dataDir: string;
+  /** The temporary directory holding dataDir (and the TLS files): what stop() removes. */
+  readonly rootDir: string;
+  /** Process id of the postmaster. */
+  readonly pid: number;
   /** The CA that signed the server certificate, when started with `ssl: true`. */
   readonly certificateAuthority?: CertificateAuthority;
   /**
@@ -80,6 +84,11 @@ export interface RunningPostgres {
   connectionConfig(database?: string): ClientConfig;
   /** Fast shutdown, then removal of the data directory. Safe to call twice. */
   stop(): Promise<void>;
+  /**
+   * Let the server outlive this process: exit and Ctrl-C no longer stop it, and its log is no
+   * longer read. Stop it later with stopDetachedPostgres(pid, rootDir).
+   */
+  detach(): void;
 }
 
 /** The server could not be started; the message holds the end of its log. */
@@ -125,6 +134,24 @@ export function postgresBinDir(): string {
     }
   }
   return binDir;
+}
+
+/** Version of the installed embedded PostgreSQL binaries. */
+export interface PostgresVersion {
+  /** e.g. `17`. */
+  readonly major: string;
+  /** e.g. `17.10`. */
+  readonly full: string;
+}
+
+/** Ask the installed `postgres` binary its version (`postgres (PostgreSQL) 17.10`). */
+export function installedPostgresVersion(): PostgresVersion {
+  const output = execFileSync(path.join(postgresBinDir(), 'postgres'), ['--version'], {
+    encoding: 'utf8',
+  });
+  const match = /\(PostgreSQL\)\s+((\d+)[^\s]*)/.exec(output);
+  if (!match) throw new PostgresStartError(`Unexpected "postgres --version" output: ${output}`);
+  return { major: match[2], full: match[1] };
 }
 
 /** uid/gid to run PostgreSQL as: the `postgres` OS user when we are root (it refuses root). */
@@ -263,8 +290,11 @@ function createServerCertificate(
   return { certPath, keyPath };
 }
 
-/** Servers still running, so an exit or Ctrl-C leaves neither a process nor a data directory. */
-const runningServers = new Map<number, { process: ChildProcess; rootDir: string }>();
+/**
+ * Directories of servers being started or running (with the postmaster's pid once spawned), so
+ * that an exit or Ctrl-C at any point leaves neither a process nor a data directory.
+ */
+const cleanupOnExit = new Map<string, { readonly pid?: number }>();
 let exitHooksInstalled = false;
 
 function sleepSync(ms: number): void {
@@ -286,17 +316,47 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Stop a server started by another process and detach()ed, then remove its directory. Does
+ * nothing to the process unless its command line names `rootDir` (the pid may have been reused).
+ * Returns whether a server was running.
+ */
+export async function stopDetachedPostgres(pid: number, rootDir: string): Promise<boolean> {
+  let running = isAlive(pid);
+  if (running && existsSync('/proc/self/cmdline')) {
+    try {
+      running = readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(rootDir);
+    } catch {
+      running = false; // exited meanwhile
+    }
+  }
+  if (running) {
+    process.kill(pid, 'SIGINT'); // fast shutdown
+    for (let waited = 0; waited < 10000 && isAlive(pid); waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (isAlive(pid)) process.kill(pid, 'SIGQUIT');
+    for (let waited = 0; waited < 5000 && isAlive(pid); waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  rmSync(rootDir, { recursive: true, force: true });
+  return running;
+}
+
 /** Synchronous cleanup: an 'exit' handler cannot wait for events. */
 function killAllSync(): void {
-  for (const [pid, server] of runningServers) {
-    try {
-      process.kill(pid, 'SIGQUIT'); // immediate shutdown: the data is thrown away anyway
-    } catch {
-      // already gone
+  for (const [rootDir, { pid }] of cleanupOnExit) {
+    if (pid !== undefined) {
+      try {
+        process.kill(pid, 'SIGQUIT'); // immediate shutdown: the data is thrown away anyway
+      } catch {
+        // already gone
+      }
+      for (let waited = 0; waited < 5000 && isAlive(pid); waited += 20) sleepSync(20);
     }
-    for (let waited = 0; waited < 5000 && isAlive(pid); waited += 20) sleepSync(20);
-    rmSync(server.rootDir, { recursive: true, force: true });
-    runningServers.delete(pid);
+    rmSync(rootDir, { recursive: true, force: true });
+    cleanupOnExit.delete(rootDir);
   }
 }
 
@@ -372,6 +432,8 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const settings = { ...DEFAULT_REPLICATION_SETTINGS, ...options.settings };
 
   const rootDir = mkdtempSync(path.join(options.parentDir ?? tmpdir(), 'rds-airbyte-cdc-pg-'));
+  installExitHooks();
+  cleanupOnExit.set(rootDir, {});
   const dataDir = path.join(rootDir, 'data');
   const chown = (file: string): void => {
     if (runAs) chownSync(file, runAs.uid, runAs.gid);
@@ -439,6 +501,9 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
 
       const log: string[] = [];
       child = spawn(path.join(binDir, 'postgres'), ['-D', dataDir, ...flags], {
+        // Its own process group, so that a server detach()ed from a terminal's job is not
+        // signalled with it; until then the exit hooks stop it.
+        detached: true,
         stdio: ['ignore', 'ignore', 'pipe'],
         uid: runAs?.uid,
         gid: runAs?.gid,
@@ -449,14 +514,13 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         if (log.length > 200) log.splice(0, log.length - 200);
       });
       if (child.pid === undefined) throw new PostgresStartError('could not spawn postgres');
-      installExitHooks();
-      runningServers.set(child.pid, { process: child, rootDir });
+      cleanupOnExit.set(rootDir, { pid: child.pid });
       try {
         await waitUntilReady(child, log, options.startTimeoutMs ?? 30000);
         break;
       } catch (error) {
         await stopProcess(child);
-        runningServers.delete(child.pid);
+        cleanupOnExit.set(rootDir, {});
         const portTaken = log.some((line) => line.includes('Address already in use'));
         if (!portTaken || attempt >= attempts) throw error;
       }
@@ -472,6 +536,8 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       password,
       database: 'postgres',
       dataDir,
+      rootDir,
+      pid,
       certificateAuthority,
       connectionConfig: (database = 'postgres') => ({
         host: '127.0.0.1',
@@ -487,16 +553,21 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         if (stopped) return;
         stopped = true;
         await stopProcess(running);
-        runningServers.delete(pid);
         rmSync(rootDir, { recursive: true, force: true });
+        cleanupOnExit.delete(rootDir);
+      },
+      detach: () => {
+        stopped = true;
+        cleanupOnExit.delete(rootDir);
+        // Postgres ignores SIGPIPE, so closing our end of its stderr only discards its log.
+        running.stderr?.destroy();
+        running.unref();
       },
     };
   } catch (error) {
-    if (child?.pid !== undefined) {
-      await stopProcess(child);
-      runningServers.delete(child.pid);
-    }
+    if (child) await stopProcess(child);
     rmSync(rootDir, { recursive: true, force: true });
+    cleanupOnExit.delete(rootDir);
     throw error;
   }
 }

@@ -1,6 +1,10 @@
-import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
-import type { Message } from 'pg-logical-replication/dist/output-plugins/pgoutput/pgoutput.types';
 import type { ClientConfig } from 'pg';
+import {
+  isChangeMessage,
+  openChangeStream,
+  type ChangeMessage,
+  type Message,
+} from '../../../src/local/change-stream';
 import type { DesiredReplicationState } from '../../../src/replication';
 import { uniqueName } from '../../support/postgres';
 
@@ -23,61 +27,31 @@ export function tutorialState(
   };
 }
 
-/** A pgoutput stream of a slot, collecting every change message. */
-export interface ChangeStream {
-  readonly messages: Message[];
-  /** Resolves once `count` insert/update/delete messages arrived (rejects after `timeoutMs`). */
-  waitForChanges(count: number, timeoutMs?: number): Promise<Message[]>;
+/** A pgoutput stream of a slot, collecting every message. */
+export interface SlotStream {
+  readonly messages: readonly Message[];
+  /** Resolves with the change messages once `count` arrived (rejects after `timeoutMs`). */
+  waitForChanges(count: number, timeoutMs?: number): Promise<ChangeMessage[]>;
   stop(): Promise<void>;
 }
-
-const isChange = (message: Message): boolean =>
-  message.tag === 'insert' || message.tag === 'update' || message.tag === 'delete';
 
 /** Stream `slotName` over a replication connection (what Debezium does), as `config`'s user. */
 export async function streamSlot(
   config: ClientConfig,
   slotName: string,
   publicationName: string,
-): Promise<ChangeStream> {
-  const service = new LogicalReplicationService(
-    { ...config, replication: 'database' } as ClientConfig,
-    { acknowledge: { auto: true, timeoutSeconds: 0 } },
-  );
-  const messages: Message[] = [];
-  let failure: Error | undefined;
-  service.on('data', (_lsn: string, message: Message) => {
-    messages.push(message);
+): Promise<SlotStream> {
+  const stream = await openChangeStream({
+    connection: config,
+    slot: { name: slotName },
+    publicationName,
   });
-  service.on('error', (error: Error) => {
-    failure = error;
-  });
-  const started = new Promise<void>((resolve) => service.on('start', () => resolve()));
-  const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [publicationName] });
-  const subscription = service.subscribe(plugin, slotName).catch((error: Error) => {
-    failure = error;
-  });
-  await Promise.race([started, subscription]);
-  if (failure) throw failure;
   return {
-    messages,
-    waitForChanges: async (count, timeoutMs = 10000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        if (failure) throw failure;
-        const changes = messages.filter(isChange);
-        if (changes.length >= count) return changes;
-        if (Date.now() > deadline) {
-          throw new Error(
-            `expected ${count} change(s), got ${changes.length}: ${JSON.stringify(changes.map((m) => m.tag))}`,
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+    messages: stream.messages,
+    waitForChanges: async (count, timeoutMs) => {
+      await stream.waitForChanges(count, timeoutMs);
+      return stream.messages.filter(isChangeMessage);
     },
-    stop: async () => {
-      await service.stop();
-      await subscription;
-    },
+    stop: () => stream.stop(),
   };
 }

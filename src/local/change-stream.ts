@@ -1,0 +1,230 @@
+import type { Client, ClientConfig } from 'pg';
+import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
+import type {
+  Message,
+  MessageBegin,
+  MessageDelete,
+  MessageInsert,
+  MessageUpdate,
+} from 'pg-logical-replication/dist/output-plugins/pgoutput/pgoutput.types';
+import { SLOT_PLUGIN } from '../replication';
+
+export type { Message };
+
+/** An insert, update or delete as pgoutput sends it. */
+export type ChangeMessage = MessageInsert | MessageUpdate | MessageDelete;
+
+/** One captured row change, ready to print as a JSON line. */
+export interface CapturedChange {
+  readonly op: ChangeMessage['tag'];
+  readonly schema: string;
+  readonly table: string;
+  /** LSN of the change's WAL record (`%X/%X`, as PostgreSQL prints it). */
+  readonly lsn: string;
+  /** When the change's transaction committed: ISO 8601, UTC, microseconds. */
+  readonly commitTime: string;
+  /**
+   * The old row as the WAL holds it: with REPLICA IDENTITY DEFAULT only the primary key, and for
+   * an update only when the key changed (else null); with FULL the whole old row. Null for inserts.
+   */
+  readonly before: Record<string, unknown> | null;
+  /** The new row; null for deletes. */
+  readonly after: Record<string, unknown> | null;
+}
+
+/** Which slot to stream. */
+export type SlotToStream =
+  /** An existing slot: streaming confirms (consumes) its position, as a real consumer does. */
+  | { readonly name: string; readonly temporary?: false }
+  /**
+   * A slot created on the streaming connection itself and dropped when it closes: sees changes
+   * made after the stream started without moving any other slot (what `npm run local` uses so
+   * that the real slot keeps every change for Airbyte).
+   */
+  | { readonly name: string; readonly temporary: true };
+
+export interface ChangeStreamOptions {
+  /**
+   * Connection settings of a role with the REPLICATION attribute or `rds_replication` (TLS as the
+   * caller configured it). Statement and query timeouts are dropped: the stream runs until stopped.
+   */
+  readonly connection: ClientConfig;
+  readonly slot: SlotToStream;
+  /** Publication whose tables pgoutput sends. */
+  readonly publicationName: string;
+  /** Called for each change as it arrives. */
+  readonly onChange?: (change: CapturedChange) => void;
+}
+
+/** A running pgoutput stream. */
+export interface ChangeStream {
+  /** Every pgoutput message received so far (begin, relation, changes, commit), in order. */
+  readonly messages: readonly Message[];
+  /** The inserts, updates and deletes received so far, in order. */
+  readonly changes: readonly CapturedChange[];
+  /**
+   * Resolves with the changes once at least `count` arrived; rejects after `timeoutMs` (default
+   * 10 000) with what did arrive, or when the stream fails.
+   */
+  waitForChanges(count: number, timeoutMs?: number): Promise<CapturedChange[]>;
+  /** Close the connection (a temporary slot goes with it). Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export function isChangeMessage(message: Message): message is ChangeMessage {
+  return message.tag === 'insert' || message.tag === 'update' || message.tag === 'delete';
+}
+
+/** A string literal for the replication command grammar, which knows no E'' strings. */
+function replicationLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/**
+ * pgoutput that quotes the publication name (the library splices it raw) and can first create
+ * a temporary slot on the same connection, the only connection that may use it.
+ */
+class SlotPlugin extends PgoutputPlugin {
+  constructor(
+    publicationName: string,
+    private readonly slot: SlotToStream,
+  ) {
+    super({ protoVersion: 1, publicationNames: [publicationName] });
+  }
+
+  async start(client: Client, slotName: string, lastLsn: string): Promise<unknown> {
+    const slot = client.escapeIdentifier(slotName);
+    if (this.slot.temporary) {
+      // NOEXPORT_SNAPSHOT: the stream needs no snapshot, and the old spelling works on 14+.
+      await client.query(
+        `CREATE_REPLICATION_SLOT ${slot} TEMPORARY LOGICAL ${SLOT_PLUGIN} NOEXPORT_SNAPSHOT`,
+      );
+    }
+    const publications = replicationLiteral(
+      this.options.publicationNames.map((name) => client.escapeIdentifier(name)).join(','),
+    );
+    return client.query(
+      `START_REPLICATION SLOT ${slot} LOGICAL ${lastLsn} (proto_version '${this.options.protoVersion}', publication_names ${publications})`,
+    );
+  }
+}
+
+/** Microseconds since the Unix epoch as ISO 8601 with all six fractional digits. */
+export function isoFromMicroseconds(microseconds: bigint): string {
+  const milliseconds = Number(microseconds / 1000n);
+  const extra = String(microseconds % 1000n).padStart(3, '0');
+  return new Date(milliseconds).toISOString().replace('Z', `${extra}Z`);
+}
+
+/** A plain copy of a pgoutput tuple (the parser builds key tuples without a prototype). */
+function row(tuple: Record<string, unknown> | null): Record<string, unknown> | null {
+  return tuple === null ? null : { ...tuple };
+}
+
+/** The JSON-ready form of a change, given its LSN and its transaction's BEGIN. */
+export function toCapturedChange(
+  message: ChangeMessage,
+  lsn: string,
+  begin: Pick<MessageBegin, 'commitTime'>,
+): CapturedChange {
+  const common = {
+    op: message.tag,
+    schema: message.relation.schema,
+    table: message.relation.name,
+    lsn,
+    commitTime: isoFromMicroseconds(begin.commitTime as bigint),
+  };
+  switch (message.tag) {
+    case 'insert':
+      return { ...common, before: null, after: row(message.new) };
+    case 'update':
+      return { ...common, before: row(message.old ?? message.key), after: row(message.new) };
+    case 'delete':
+      return { ...common, before: row(message.old ?? message.key), after: null };
+  }
+}
+
+/**
+ * Stream a slot over a replication connection with pgoutput, as Airbyte's Debezium does. Resolves
+ * once the server has started streaming: changes committed after that are seen.
+ */
+export async function openChangeStream(options: ChangeStreamOptions): Promise<ChangeStream> {
+  const service = new LogicalReplicationService(
+    {
+      ...options.connection,
+      replication: 'database',
+      statement_timeout: undefined,
+      query_timeout: undefined,
+    } as ClientConfig,
+    { acknowledge: { auto: true, timeoutSeconds: 0 } },
+  );
+  const messages: Message[] = [];
+  const changes: CapturedChange[] = [];
+  const listeners = new Set<() => void>();
+  let failure: Error | undefined;
+  let begin: MessageBegin | undefined;
+  const notify = (): void => listeners.forEach((listener) => listener());
+
+  service.on('data', (lsn: string, message: Message) => {
+    messages.push(message);
+    if (message.tag === 'begin') begin = message;
+    if (isChangeMessage(message)) {
+      // pgoutput (without streaming) always sends BEGIN before a transaction's changes.
+      const change = toCapturedChange(message, lsn, begin ?? { commitTime: 0n });
+      changes.push(change);
+      options.onChange?.(change);
+    }
+    notify();
+  });
+  const fail = (error: Error): void => {
+    failure ??= error;
+    notify();
+  };
+  service.on('error', fail);
+  const started = new Promise<void>((resolve) => service.on('start', () => resolve()));
+  const subscription = service
+    .subscribe(new SlotPlugin(options.publicationName, options.slot), options.slot.name)
+    .then(() => undefined, fail);
+  await Promise.race([started, subscription]);
+  if (failure) {
+    await service.stop().catch(() => undefined);
+    throw failure;
+  }
+
+  let stopped = false;
+  return {
+    messages,
+    changes,
+    waitForChanges: (count, timeoutMs = 10000) =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (failure) finish(() => reject(failure));
+          else if (changes.length >= count) finish(() => resolve([...changes]));
+        };
+        const timer = setTimeout(
+          () =>
+            finish(() =>
+              reject(
+                new Error(
+                  `Expected ${count} change(s) within ${timeoutMs} ms, got ${changes.length}: ${JSON.stringify(changes.map((change) => change.op))}`,
+                ),
+              ),
+            ),
+          timeoutMs,
+        );
+        const finish = (settle: () => void): void => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          settle();
+        };
+        listeners.add(check);
+        check();
+      }),
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await service.stop();
+      await subscription;
+    },
+  };
+}
