@@ -150,6 +150,7 @@ export class ReplicationSetup extends Construct {
       SlotName: props.replication.slotName,
       PublicationName: props.replication.publicationName,
       CreateDemoTable: String(props.replication.createDemoTable),
+      HeartbeatTable: props.replication.heartbeatTable,
       RebootIfPending: String(props.replication.rebootIfPending),
       RemovalPolicy: props.removalPolicy,
     };

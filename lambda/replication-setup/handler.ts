@@ -13,6 +13,7 @@ import {
   assertLogicalReplicationEnabled,
   connect,
   DatabaseConnectionError,
+  desiredStateFromConfig,
   planReplicationTeardown,
   readCatalog,
   setupReplication,
@@ -168,15 +169,7 @@ export class ReplicationSetupHandler {
         `The replication user secret holds username "${secret.username}" but the configuration says "${request.user}": they must match (the stack generates the secret for the configured user).`,
       );
     }
-    return {
-      schema: request.schema,
-      tables: request.tables,
-      user: request.user,
-      password: secret.password,
-      slotName: request.slotName,
-      publicationName: request.publicationName,
-      createDemoTable: request.createDemoTable,
-    };
+    return desiredStateFromConfig(request, secret.password);
   }
 
   private async setup(

@@ -1,4 +1,5 @@
 import type { ReplicaIdentity } from '../../lib/config/replication';
+import type { ReplicationObjectsConfig } from '../../src/replication/desired-state';
 
 const REPLICA_IDENTITIES: readonly unknown[] = ['default', 'full'] satisfies ReplicaIdentity[];
 
@@ -31,6 +32,8 @@ export interface ReplicationSetupProperties {
   readonly PublicationName: string;
   /** `"true"` to create the tutorial's demo table. */
   readonly CreateDemoTable: string;
+  /** Debezium heartbeat table; absent when none is configured. */
+  readonly HeartbeatTable?: string;
   /** `"true"` to reboot an instance whose parameter group is `pending-reboot`. */
   readonly RebootIfPending: string;
   /** The database's removal policy (`destroy`, `snapshot`, `retain`). */
@@ -38,19 +41,13 @@ export interface ReplicationSetupProperties {
 }
 
 /** The properties, typed. */
-export interface ReplicationSetupRequest {
+export interface ReplicationSetupRequest extends ReplicationObjectsConfig {
   readonly instanceIdentifier: string;
   readonly host: string;
   readonly port: number;
   readonly database: string;
   readonly masterSecretArn: string;
   readonly replicationUserSecretArn: string;
-  readonly schema: string;
-  readonly tables: { name: string; replicaIdentity: ReplicaIdentity }[];
-  readonly user: string;
-  readonly slotName: string;
-  readonly publicationName: string;
-  readonly createDemoTable: boolean;
   readonly rebootIfPending: boolean;
   readonly removalPolicy: 'destroy' | 'snapshot' | 'retain';
 }
@@ -107,6 +104,9 @@ export function parseProperties(raw: Record<string, unknown>): ReplicationSetupR
     slotName: text('SlotName'),
     publicationName: text('PublicationName'),
     createDemoTable: text('CreateDemoTable') === 'true',
+    ...(typeof raw.HeartbeatTable === 'string' && raw.HeartbeatTable !== ''
+      ? { heartbeatTable: raw.HeartbeatTable }
+      : {}),
     rebootIfPending: text('RebootIfPending') === 'true',
     removalPolicy,
   };

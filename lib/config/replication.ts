@@ -48,6 +48,12 @@ export const replicationSchema = z
      */
     maxSlotWalKeepSizeGiB: z.number().int().min(1).default(4),
     /**
+     * A Debezium heartbeat table in `schema` (created, published, and the only table the
+     * replication user may write): Airbyte's heartbeat query updates it so that the slot advances
+     * even when the published tables are idle and other tables write WAL. Default: none.
+     */
+    heartbeatTable: quotedIdentifier.optional(),
+    /**
      * When the parameter group is `pending-reboot` (logical replication not yet on), reboot the
      * instance during deploy instead of failing with the command to run. Default: false.
      */

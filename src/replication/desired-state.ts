@@ -1,18 +1,31 @@
-import type { EnvironmentConfig } from '../../lib/config';
+import type { ReplicationConfig } from '../../lib/config';
 import { ReplicationSetupError } from './errors';
 import type { DesiredReplicationState } from './types';
 
 export interface DesiredStateExtras {
-  /** Debezium heartbeat table to create, publish and let the user write. Default: none. */
+  /** Debezium heartbeat table to create, publish and let the user write. Default: the config's. */
   readonly heartbeatTable?: string;
 }
 
+/** The parts of the `replication` config that say which objects exist in the database. */
+export type ReplicationObjectsConfig = Pick<
+  ReplicationConfig,
+  | 'schema'
+  | 'tables'
+  | 'user'
+  | 'slotName'
+  | 'publicationName'
+  | 'createDemoTable'
+  | 'heartbeatTable'
+>;
+
 /** The desired state for an environment's validated `replication` config and the user's password. */
 export function desiredStateFromConfig(
-  replication: EnvironmentConfig['replication'],
+  replication: ReplicationObjectsConfig,
   password: string,
   extras: DesiredStateExtras = {},
 ): DesiredReplicationState {
+  const heartbeatTable = extras.heartbeatTable ?? replication.heartbeatTable;
   if (password.length === 0) {
     throw new ReplicationSetupError(
       `The password for replication user "${replication.user}" is empty: check its Secrets Manager secret.`,
@@ -29,6 +42,6 @@ export function desiredStateFromConfig(
     slotName: replication.slotName,
     publicationName: replication.publicationName,
     createDemoTable: replication.createDemoTable,
-    ...(extras.heartbeatTable === undefined ? {} : { heartbeatTable: extras.heartbeatTable }),
+    ...(heartbeatTable === undefined ? {} : { heartbeatTable }),
   };
 }

@@ -7,7 +7,11 @@ export * from './errors';
 export { applyPlan, type ApplyOptions } from './apply';
 export { loginProbe, readCatalog, type PasswordCheck, type ReadCatalogOptions } from './catalog';
 export { clientConfig, connect, type ConnectOptions, type TlsOptions } from './connect';
-export { desiredStateFromConfig, type DesiredStateExtras } from './desired-state';
+export {
+  desiredStateFromConfig,
+  type DesiredStateExtras,
+  type ReplicationObjectsConfig,
+} from './desired-state';
 export {
   assertLogicalWalLevel,
   DEMO_TABLE_NAME,

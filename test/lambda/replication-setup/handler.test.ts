@@ -277,6 +277,25 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
     ).toBe(2);
   });
 
+  it('creates and publishes the heartbeat table, the only one the user may write', async () => {
+    const { properties, client } = await freshDatabase({ HeartbeatTable: 'airbyte_heartbeat' });
+    await handler.onEvent(event('Create', properties));
+    expect((await stateOf(client, properties)).publicationTables).toEqual([
+      'airbyte_heartbeat',
+      'data_tbl',
+    ]);
+    const asUser = await pg.connect(properties.Database, {
+      user: properties.User,
+      password: REPLICATION_PASSWORD,
+    });
+    await asUser.query(
+      'INSERT INTO datastore.airbyte_heartbeat (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET last_heartbeat = now()',
+    );
+    await expect(asUser.query("INSERT INTO datastore.data_tbl VALUES (9, 'x')")).rejects.toThrow(
+      'permission denied',
+    );
+  });
+
   it('names the missing table', async () => {
     const { properties } = await freshDatabase({
       Tables: JSON.stringify([{ name: 'no_such_table', replicaIdentity: 'default' }]),
