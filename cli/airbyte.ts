@@ -23,8 +23,8 @@ import {
   replicationTargetOf,
   resolveAirbyteSettings,
 } from '../src/airbyte/settings';
+import { AirbyteStackOutputs } from '../src/airbyte/stack-contract';
 import {
-  AirbyteStackOutputs,
   deployedDatabaseOf,
   readReplicationCredentials,
   readS3AccessKey,
@@ -384,7 +384,6 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
 
-    if (assembler.notes.length > 0) throw new UsageError('Cannot apply with placeholders');
     const result = await applyAirbyte(target, client!, {
       workspaceId,
       refreshSecrets: options.refreshSecrets,

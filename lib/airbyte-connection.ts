@@ -18,12 +18,12 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, type IDependable } from 'constructs';
+import type { AirbyteSettings, ReplicationTarget } from '../src/airbyte/settings';
 import {
   AIRBYTE_RESOURCE_TYPE,
   type AirbyteResourceProperties,
-} from '../src/airbyte/custom-resource';
-import type { AirbyteSettings, ReplicationTarget } from '../src/airbyte/settings';
-import { AirbyteStackOutputs } from '../src/airbyte/stack-inputs';
+  AirbyteStackOutputs,
+} from '../src/airbyte/stack-contract';
 
 /** Where `airbyte.caCertificateFile` is resolved from. */
 const PROJECT_ROOT = path.join(__dirname, '..');

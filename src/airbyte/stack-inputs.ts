@@ -4,19 +4,6 @@ import { StackOutputs } from '../../lib/outputs';
 import { readDatabaseSecret, readSecretJson } from '../aws/secrets';
 import type { S3Target } from './bodies';
 
-/**
- * Stack outputs the Airbyte wiring adds (only when the destination is S3). Kept here so that the
- * construct that writes them and the CLI that reads them agree.
- */
-export const AirbyteStackOutputs = {
-  /** Bucket the S3 destination writes to. */
-  bucketName: 'AirbyteBucketName',
-  /** Region of that bucket. */
-  bucketRegion: 'AirbyteBucketRegion',
-  /** Secrets Manager ARN of the access key Airbyte writes with (`accessKeyId`, `secretAccessKey`). */
-  s3AccessKeySecretArn: 'AirbyteS3AccessKeySecretArn',
-} as const;
-
 export class StackInputError extends Error {
   constructor(message: string) {
     super(message);

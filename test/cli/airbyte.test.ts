@@ -6,7 +6,7 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { main } from '../../cli/airbyte';
 import { StackOutputs } from '../../lib/outputs';
-import { AirbyteStackOutputs } from '../../src/airbyte/stack-inputs';
+import { AirbyteStackOutputs } from '../../src/airbyte/stack-contract';
 import {
   FakeAirbyteServer,
   formatAjvErrors,

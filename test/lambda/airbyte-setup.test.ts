@@ -3,11 +3,9 @@ import type { CdkCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { onEvent } from '../../lambda/airbyte-setup';
 import { parseEnvironment } from '../../lib/config';
-import {
-  type AirbyteResourceProperties,
-  handleAirbyteEvent,
-} from '../../src/airbyte/custom-resource';
+import { handleAirbyteEvent } from '../../src/airbyte/custom-resource';
 import { replicationTargetOf, resolveAirbyteSettings } from '../../src/airbyte/settings';
+import type { AirbyteResourceProperties } from '../../src/airbyte/stack-contract';
 import { FakeAirbyteServer } from '../support/fake-airbyte-server';
 
 const secretsManager = mockClient(SecretsManagerClient);
