@@ -1,0 +1,330 @@
+import {
+  evaluateChecks,
+  formatBytes,
+  isLoopbackHost,
+  printableSql,
+  rdsInstanceIdentifierFromHost,
+  type CheckResult,
+  type DoctorInput,
+  type ServerFacts,
+} from '../../../src/doctor';
+import type { CatalogSnapshot, DesiredReplicationState } from '../../../src/replication';
+
+const desired: DesiredReplicationState = {
+  schema: 'datastore',
+  tables: [{ name: 'data_tbl', replicaIdentity: 'default' }],
+  user: 'airbyte',
+  password: 'never-Printed-42',
+  slotName: 'airbyte_slot',
+  publicationName: 'airbyte_publication',
+  createDemoTable: true,
+};
+
+/** The catalog of a database the setup configured (what readCatalog returns for it). */
+function healthyCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapshot {
+  return {
+    serverVersion: 170006,
+    walLevel: 'logical',
+    currentUser: 'postgres',
+    currentUserIsSuperuser: false,
+    currentDatabase: 'app',
+    schemaExists: true,
+    tables: {
+      data_tbl: { name: 'data_tbl', exists: true, hasPrimaryKey: true, replicaIdentity: 'default' },
+    },
+    role: {
+      canLogin: true,
+      replication: false,
+      superuser: false,
+      memberOfRdsReplication: true,
+      passwordCurrent: true,
+      schemaUsage: true,
+      relationsWithoutSelect: [],
+      defaultSelectGranted: true,
+      heartbeatWriteGranted: false,
+      ownedObjects: 0,
+      currentUserHasPrivileges: true,
+      defaultPrivilegeGrantors: [],
+    },
+    rdsReplicationRoleExists: true,
+    publication: {
+      allTables: false,
+      publishesAllOperations: true,
+      tables: [{ schema: 'datastore', name: 'data_tbl' }],
+    },
+    slot: {
+      plugin: 'pgoutput',
+      slotType: 'logical',
+      database: 'app',
+      active: false,
+      activePid: null,
+      confirmedFlushLsn: '0/1000',
+      walStatus: 'reserved',
+    },
+    ...overrides,
+  };
+}
+
+const setting = (value: string, pendingRestart = false) => ({ value, pendingRestart });
+
+function healthyFacts(overrides: Partial<ServerFacts> = {}): ServerFacts {
+  return {
+    serverVersion: '17.6',
+    walLevel: setting('logical'),
+    maxReplicationSlots: setting('10'),
+    maxWalSenders: setting('10'),
+    rdsLogicalReplication: 'on',
+    isRds: true,
+    slotsUsed: 1,
+    otherInactiveSlots: [],
+    walSendersUsed: 0,
+    connectionSsl: { ssl: true, version: 'TLSv1.3' },
+    serverSsl: true,
+    slotWal: { retainedBytes: 1000, unconfirmedBytes: 100 },
+    userWrites: {
+      superuser: false,
+      databaseCreate: false,
+      schemaCreate: false,
+      schemaCreateViaPublic: false,
+      relations: [],
+    },
+    ...overrides,
+  };
+}
+
+const HOST = 'rds-airbyte-cdc-dev.c1abc2def3gh.eu-west-1.rds.amazonaws.com';
+
+function evaluate(
+  input: { catalog?: Partial<CatalogSnapshot>; facts?: Partial<ServerFacts> } & Partial<
+    Omit<DoctorInput, 'catalog' | 'facts'>
+  > = {},
+): CheckResult[] {
+  const { catalog, facts, ...rest } = input;
+  return evaluateChecks({
+    catalog: healthyCatalog(catalog),
+    facts: healthyFacts(facts),
+    desired,
+    connection: { host: HOST, tlsVerified: true },
+    login: { kind: 'succeeded' },
+    slotLagWarnBytes: 1024 ** 3,
+    rdsInstanceIdentifier: rdsInstanceIdentifierFromHost(HOST),
+    ...rest,
+  });
+}
+
+const find = (checks: CheckResult[], id: string): CheckResult => {
+  const found = checks.find((check) => check.id === id);
+  if (!found) throw new Error(`no check ${id}`);
+  return found;
+};
+const notProblems = (checks: CheckResult[]) =>
+  checks.filter((check) => check.status === 'fail' || check.status === 'warn').map((c) => c.id);
+
+describe('evaluateChecks (pure)', () => {
+  it('a healthy RDS database passes everything', () => {
+    const checks = evaluate();
+    expect(notProblems(checks)).toEqual([]);
+    expect(find(checks, 'ssl').detail).toBe('TLSv1.3, certificate verified');
+  });
+
+  it('server versions: older than supported fails, newer warns', () => {
+    const old = find(
+      evaluate({ catalog: { serverVersion: 130010 }, facts: { serverVersion: '13.10' } }),
+      'server-version',
+    );
+    expect(old.status).toBe('fail');
+    expect(old.fix?.notes.join()).toContain('--engine-version 18 --allow-major-version-upgrade');
+    expect(find(evaluate({ catalog: { serverVersion: 190000 } }), 'server-version').status).toBe(
+      'warn',
+    );
+  });
+
+  it('RDS with rds.logical_replication set but not rebooted: only the reboot is left', () => {
+    const wal = find(
+      evaluate({ catalog: { walLevel: 'replica' }, facts: { walLevel: setting('replica') } }),
+      'wal-level',
+    );
+    expect(wal.status).toBe('fail');
+    expect(wal.detail).toMatch(/waits for a reboot/);
+    expect(wal.fix).toEqual({
+      sql: [],
+      notes: [
+        expect.stringContaining(
+          'aws rds reboot-db-instance --db-instance-identifier rds-airbyte-cdc-dev',
+        ),
+      ],
+    });
+  });
+
+  it('plain TCP: fails for a remote host, not applicable on this machine', () => {
+    const plain = { connectionSsl: { ssl: false, version: null } };
+    const remote = find(evaluate({ facts: plain }), 'ssl');
+    expect(remote.status).toBe('fail');
+    expect(remote.fix?.notes.join()).toMatch(/rds.force_ssl = 1/);
+    const local = find(
+      evaluate({ facts: plain, connection: { host: '127.0.0.1', tlsVerified: false } }),
+      'ssl',
+    );
+    expect(local.status).toBe('skip');
+  });
+
+  it('plain PostgreSQL without TLS gets the statements that turn it on', () => {
+    const ssl = find(
+      evaluate({
+        facts: { connectionSsl: { ssl: false, version: null }, serverSsl: false, isRds: false },
+      }),
+      'ssl',
+    );
+    expect(ssl.fix?.sql.map((statement) => statement.sql)).toEqual([
+      "ALTER SYSTEM SET ssl_cert_file = '<server.crt>';",
+      "ALTER SYSTEM SET ssl_key_file = '<server.key>';",
+      'ALTER SYSTEM SET ssl = on;',
+      'SELECT pg_reload_conf();',
+    ]);
+  });
+
+  it('WAL senders: all busy fails unless our consumer holds one of them', () => {
+    const busy = { walSendersUsed: 10 };
+    expect(find(evaluate({ facts: busy }), 'wal-senders').status).toBe('fail');
+    const streaming = healthyCatalog().slot;
+    expect(
+      find(
+        evaluate({
+          facts: busy,
+          catalog: { slot: { ...streaming!, active: true, activePid: 42 } },
+        }),
+        'wal-senders',
+      ).status,
+    ).toBe('pass');
+  });
+
+  it('replication slots: all used with ours among them is a warning', () => {
+    const full = find(evaluate({ facts: { slotsUsed: 10 } }), 'replication-slots');
+    expect(full.status).toBe('warn');
+    expect(full.fix?.notes.join()).toContain(
+      'ParameterName=max_replication_slots,ParameterValue=11',
+    );
+  });
+
+  it('an unreserved slot warns before it is lost', () => {
+    const slot = { ...healthyCatalog().slot!, walStatus: 'unreserved' };
+    expect(find(evaluate({ catalog: { slot } }), 'slot-wal-status').status).toBe('warn');
+  });
+
+  it('a lost slot with no restart_lsn: lag not applicable, the drop and re-create printed once', () => {
+    const slot = { ...healthyCatalog().slot!, walStatus: 'lost', plugin: 'test_decoding' };
+    const checks = evaluate({
+      catalog: { slot },
+      facts: { slotWal: { retainedBytes: null, unconfirmedBytes: null } },
+    });
+    expect(find(checks, 'slot-plugin').fix?.sql.map((statement) => statement.sql)).toEqual([
+      "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'airbyte_slot';",
+      "SELECT pg_create_logical_replication_slot('airbyte_slot', 'pgoutput');",
+    ]);
+    expect(find(checks, 'slot-wal-status').fix).toEqual({ sql: [], notes: ['See the fix above.'] });
+    expect(find(checks, 'slot-lag').status).toBe('skip');
+  });
+
+  it('masks the password of create-role: psql variable, never the password or a verifier', () => {
+    const checks = evaluate({ catalog: { role: undefined } });
+    const fix = find(checks, 'user-exists').fix;
+    expect(fix?.sql).toEqual([
+      { sql: `CREATE ROLE "airbyte" WITH LOGIN PASSWORD :'replication_password';` },
+    ]);
+    const text = JSON.stringify(checks);
+    expect(text).not.toContain(desired.password);
+    expect(text).not.toContain('SCRAM-SHA-256');
+  });
+
+  it('a login that was not tried warns and says how to try it', () => {
+    const login = find(evaluate({ login: { kind: 'not-tried' } }), 'user-login');
+    expect(login.status).toBe('warn');
+    expect(login.fix?.notes.join()).toContain('--replication-password-env');
+  });
+
+  it('read-only: the heartbeat table may be written, nothing else', () => {
+    const heartbeatDesired = { ...desired, heartbeatTable: 'airbyte_heartbeat' };
+    const facts = {
+      userWrites: {
+        ...healthyFacts().userWrites!,
+        relations: [
+          {
+            name: 'airbyte_heartbeat',
+            privileges: ['INSERT', 'UPDATE', 'DELETE'],
+            ownedByUser: false,
+            grantedToPublic: false,
+          },
+        ],
+      },
+    };
+    const readOnly = find(evaluate({ facts, desired: heartbeatDesired }), 'user-read-only');
+    expect(readOnly.status).toBe('fail');
+    expect(readOnly.detail).toBe('DELETE on "datastore"."airbyte_heartbeat"');
+    expect(readOnly.fix?.sql[0]).toEqual({
+      sql: 'REVOKE DELETE ON TABLE "datastore"."airbyte_heartbeat" FROM "airbyte";',
+    });
+  });
+
+  it('CREATE on the public schema through PUBLIC is revoked from PUBLIC, and says so', () => {
+    const readOnly = find(
+      evaluate({
+        facts: {
+          userWrites: {
+            ...healthyFacts().userWrites!,
+            schemaCreate: true,
+            schemaCreateViaPublic: true,
+          },
+        },
+      }),
+      'user-read-only',
+    );
+    expect(readOnly.fix?.sql.map((statement) => statement.sql)).toEqual([
+      'REVOKE CREATE ON SCHEMA "datastore" FROM PUBLIC;',
+      'REVOKE CREATE ON SCHEMA "datastore" FROM "airbyte";',
+    ]);
+    expect(readOnly.fix?.notes.join()).toMatch(/granted to PUBLIC/);
+  });
+});
+
+describe('helpers', () => {
+  it('isLoopbackHost', () => {
+    expect(['127.0.0.1', '127.1.2.3', 'localhost', '::1'].map(isLoopbackHost)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(isLoopbackHost(HOST)).toBe(false);
+    expect(isLoopbackHost('10.0.0.5')).toBe(false);
+  });
+
+  it('rdsInstanceIdentifierFromHost', () => {
+    expect(rdsInstanceIdentifierFromHost(HOST)).toBe('rds-airbyte-cdc-dev');
+    expect(rdsInstanceIdentifierFromHost('db.example.com')).toBeUndefined();
+  });
+
+  it('formatBytes', () => {
+    expect(formatBytes(512)).toBe('512 bytes');
+    expect(formatBytes(1536)).toBe('1.5 KiB (1536 bytes)');
+    expect(formatBytes(1024 ** 3)).toBe('1.0 GiB (1073741824 bytes)');
+  });
+
+  it('printableSql inlines parameters as quoted literals and refuses an unmaskable secret', () => {
+    expect(
+      printableSql({
+        kind: 'create-slot',
+        description: '',
+        sql: 'SELECT f($1, $2)',
+        params: ["it's", 2],
+      }),
+    ).toBe("SELECT f('it''s', '2');");
+    expect(
+      printableSql({
+        kind: 'create-role',
+        description: '',
+        sql: 'CREATE ROLE x SECRET',
+        sensitive: true,
+      }),
+    ).toBeUndefined();
+  });
+});
