@@ -11,6 +11,16 @@ import { readReplicationCredentials, readS3AccessKey } from './stack-inputs';
 /** Physical ids this function hands out; anything else means Create never succeeded. */
 const PHYSICAL_ID_PREFIX = 'airbyte:';
 
+/**
+ * One id per Airbyte workspace: moving to another workspace or Airbyte is a replacement, so
+ * CloudFormation deletes the old resources there with the old properties. Names are left out on
+ * purpose: a rename within the workspace must not make CloudFormation delete, by the old names,
+ * a source or destination the new properties still use.
+ */
+function physicalIdOf(properties: AirbyteResourceProperties): string {
+  return `${PHYSICAL_ID_PREFIX}${properties.WorkspaceId}@${properties.ApiUrl}`;
+}
+
 export interface HandlerDependencies {
   readonly secretsManager: SecretsManagerClient;
   readonly log?: (line: string) => void;
@@ -134,14 +144,12 @@ export async function handleAirbyteEvent(
     throw error;
   }
 
-  if (event.RequestType === 'Update') {
+  const physicalId = physicalIdOf(properties);
+  if (event.RequestType === 'Update' && physicalId === event.PhysicalResourceId) {
     await removeRenamed(event.OldResourceProperties, properties, settings, client, log);
   }
   return {
-    PhysicalResourceId:
-      event.RequestType === 'Create'
-        ? `${PHYSICAL_ID_PREFIX}${properties.WorkspaceId}:${settings.connectionName}`
-        : event.PhysicalResourceId,
+    PhysicalResourceId: physicalId,
     Data: {
       SourceId: result.source.id,
       DestinationId: result.destination.id,
@@ -169,7 +177,7 @@ async function removeCreated(
   }
 }
 
-/** After an update that renamed something (or moved workspace), delete the old-named resources. */
+/** After an update that renamed something in the same workspace, delete the old-named resources. */
 async function removeRenamed(
   oldRaw: Record<string, unknown>,
   properties: AirbyteResourceProperties,
@@ -177,10 +185,8 @@ async function removeRenamed(
   client: AirbyteClient,
   log: (line: string) => void,
 ): Promise<void> {
-  if (typeof oldRaw.Settings !== 'string' || typeof oldRaw.WorkspaceId !== 'string') return;
+  if (typeof oldRaw.Settings !== 'string') return;
   const old = JSON.parse(oldRaw.Settings) as AirbyteSettings;
-  const sameWorkspace =
-    oldRaw.WorkspaceId === properties.WorkspaceId && oldRaw.ApiUrl === properties.ApiUrl;
   const kinds = (
     [
       ['connection', old.connectionName, settings.connectionName],
@@ -188,15 +194,8 @@ async function removeRenamed(
       ['destination', old.destinationName, settings.destinationName],
     ] as Array<[ResourceKind, string, string]>
   )
-    .filter(([, oldName, newName]) => !sameWorkspace || oldName !== newName)
+    .filter(([, oldName, newName]) => oldName !== newName)
     .map(([kind]) => kind);
   if (kinds.length === 0) return;
-  if (!sameWorkspace) {
-    // Another Airbyte or workspace: the old resources live where the old properties point.
-    log(
-      'Airbyte workspace or URL changed: the resources in the old workspace are left for you to delete',
-    );
-    return;
-  }
   await destroyAirbyte(old, client, { workspaceId: properties.WorkspaceId, kinds, log });
 }

@@ -102,7 +102,7 @@ describe('airbyte-setup onEvent', () => {
   it('Create applies the three resources from secrets read by ARN', async () => {
     const response = await onEvent(createEvent());
 
-    expect(response.PhysicalResourceId).toBe(`airbyte:${fake.workspaceId}:rds-airbyte-cdc-dev`);
+    expect(response.PhysicalResourceId).toBe(`airbyte:${fake.workspaceId}@${fake.apiUrl}`);
     expect(response.Data).toEqual({
       SourceId: [...fake.sources.keys()][0],
       DestinationId: [...fake.destinations.keys()][0],
@@ -146,6 +146,30 @@ describe('airbyte-setup onEvent', () => {
     ]);
     expect(fake.sources.size).toBe(1);
     expect(fake.destinations.size).toBe(1);
+  });
+
+  it('Update to another workspace is a replacement: new id, old resources deleted by the Delete that follows', async () => {
+    await fake.stop();
+    fake = await new FakeAirbyteServer({ workspaceCount: 2 }).start();
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: CREDENTIALS_SECRET_ARN })
+      .resolves({
+        SecretString: JSON.stringify({ clientId: fake.clientId, clientSecret: fake.clientSecret }),
+      });
+    const first = propertiesFor();
+    const created = await onEvent(createEvent(first));
+    const moved = { ...first, WorkspaceId: fake.workspaceIds[1] };
+
+    const updated = await onEvent(updateEvent(created.PhysicalResourceId!, moved, first));
+    expect(updated.PhysicalResourceId).not.toBe(created.PhysicalResourceId);
+    expect(fake.sources.size).toBe(2);
+
+    // CloudFormation then deletes the replaced resource with its old properties.
+    await onEvent(deleteEvent(created.PhysicalResourceId!, first));
+    expect([...fake.sources.values()].map((source) => source.workspaceId)).toEqual([
+      fake.workspaceIds[1],
+    ]);
+    expect(fake.connections.size).toBe(1);
   });
 
   it('Delete removes the connection, the source and the destination', async () => {
