@@ -61,11 +61,6 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   readonly cdkJsonPath?: string;
   readonly projectRoot?: string;
-  /** AWS clients (tests pass mocked ones). Default: clients for the environment's region. */
-  readonly aws?: {
-    readonly cloudFormation: CloudFormationClient;
-    readonly secretsManager: SecretsManagerClient;
-  };
 }
 
 class UsageError extends Error {}
@@ -225,7 +220,7 @@ async function resolveTarget(
 
   const stackName = stackNameFor(config.name);
   const region = config.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
-  const aws = io.aws ?? {
+  const aws = {
     cloudFormation: new CloudFormationClient(region ? { region } : {}),
     secretsManager: new SecretsManagerClient(region ? { region } : {}),
   };
