@@ -165,7 +165,8 @@ export const airbyteSchema = z
     invalidCdcCursorPositionBehavior: z.enum(['Fail sync', 'Re-sync data']).default('Fail sync'),
     /**
      * SQL the connector runs on each heartbeat so that an idle database still advances the slot,
-     * e.g. an insert into a heartbeat table that is in the publication. Default: none.
+     * e.g. an insert into a heartbeat table that is in the publication. Default: an upsert into
+     * `replication.heartbeatTable` when that is set, else none.
      */
     heartbeatActionQuery: z.string().min(1).optional(),
   })

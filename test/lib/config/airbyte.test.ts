@@ -79,3 +79,29 @@ describe('airbyte config', () => {
     expect(() => parseEnvironment('dev', { airbyte })).toThrow(message);
   });
 });
+
+describe('heartbeat query', () => {
+  it('defaults to an upsert into replication.heartbeatTable, quoted', () => {
+    const settings = resolveAirbyteSettings(
+      parseEnvironment('dev', {
+        replication: { schema: 'Sales "EU"', heartbeatTable: 'airbyte_heartbeat' },
+      }),
+    );
+    expect(settings.heartbeatActionQuery).toBe(
+      'INSERT INTO "Sales ""EU"""."airbyte_heartbeat" (id, last_heartbeat) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET last_heartbeat = EXCLUDED.last_heartbeat',
+    );
+  });
+
+  it('keeps an explicit query, and has none without a heartbeat table', () => {
+    const explicit = resolveAirbyteSettings(
+      parseEnvironment('dev', {
+        replication: { heartbeatTable: 'hb' },
+        airbyte: { heartbeatActionQuery: 'SELECT 1' },
+      }),
+    );
+    expect(explicit.heartbeatActionQuery).toBe('SELECT 1');
+    expect(
+      resolveAirbyteSettings(parseEnvironment('dev', {})).heartbeatActionQuery,
+    ).toBeUndefined();
+  });
+});
