@@ -1,0 +1,55 @@
+import { parseEnvironment } from '../../../lib/config';
+import { localAirbyteSource } from '../../../src/local/airbyte-source';
+import { formatAjvErrors, loadConnectorValidators } from '../../support/fake-airbyte-server';
+
+const endpoint = {
+  host: '127.0.0.1',
+  port: 54321,
+  database: 'app',
+  username: 'airbyte',
+  passwordFile: '/tmp/x/airbyte.password',
+  caCertificateFile: '/tmp/x/tls/ca.crt',
+};
+
+describe('localAirbyteSource', () => {
+  const source = localAirbyteSource(parseEnvironment('dev', {}), endpoint);
+
+  it("fills Airbyte's create-source form with CDC over verify-full and secrets by location", () => {
+    expect(Object.fromEntries(source.form)).toEqual({
+      Host: '127.0.0.1',
+      Port: '54321',
+      'Database Name': 'app',
+      Schemas: 'datastore',
+      Username: 'airbyte',
+      Password: '<contents of /tmp/x/airbyte.password>',
+      'SSL Modes': 'verify-full',
+      'CA Certificate': '<contents of /tmp/x/tls/ca.crt>',
+      'Update Method': 'Read Changes using Write-Ahead Log (CDC)',
+      Plugin: 'pgoutput',
+      'Replication Slot': 'airbyte_slot',
+      Publication: 'airbyte_publication',
+      'LSN commit behaviour': 'After loading Data in the destination',
+    });
+  });
+
+  it('is a configuration both reference schemas of the Postgres source accept', () => {
+    const validators = loadConnectorValidators();
+    validators.sourcePostgresApi(source.configuration);
+    expect(formatAjvErrors(validators.sourcePostgresApi.errors)).toBe('');
+    validators.sourcePostgresConnector(source.configuration);
+    expect(formatAjvErrors(validators.sourcePostgresConnector.errors)).toBe('');
+  });
+
+  it('follows the environment: schema, slot and publication names', () => {
+    const renamed = localAirbyteSource(
+      parseEnvironment('dev', {
+        replication: { schema: 'cdc', slotName: 'my_slot', publicationName: 'my_pub' },
+      }),
+      endpoint,
+    );
+    expect(renamed.configuration).toMatchObject({
+      schemas: ['cdc'],
+      replication_method: { replication_slot: 'my_slot', publication: 'my_pub' },
+    });
+  });
+});
