@@ -40,7 +40,8 @@ outputs, the master user's secret to connect, the replication user's secret to t
   --replication-user NAME     the replication user to check (default: replication.user)
   --replication-password-env VAR
                               its password, to try its login when --user is another role
-  --heartbeat-table NAME      Debezium heartbeat table the user may write (default: none)
+  --heartbeat-table NAME      Debezium heartbeat table the user may write (default:
+                              replication.heartbeatTable)
   --ssl verify-full|disable   TLS (default: verify-full, except plain TCP for 127.0.0.1/localhost
                               without --ca-file)
   --ca-file PATH              CA bundle the server certificate must chain to (for RDS, the RDS

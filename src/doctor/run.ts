@@ -23,7 +23,7 @@ export interface DoctorOptions {
    * else. Without it that login is not tried (a warning).
    */
   readonly replicationPassword?: string;
-  /** Debezium heartbeat table the user may write. Default: none. */
+  /** Debezium heartbeat table the user may write. Default: `replication.heartbeatTable`. */
   readonly heartbeatTable?: string;
   /** Retained WAL above this many bytes is a warning. */
   readonly slotLagWarnBytes: number;

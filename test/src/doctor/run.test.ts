@@ -22,23 +22,19 @@ interface Fixture {
   readonly database: string;
   readonly admin: Client;
   readonly replication: EnvironmentConfig['replication'];
-  readonly heartbeatTable?: string;
 }
 
 /** A database in the state `npm run local` / the Lambda leave behind. */
 async function goodState(
   overrides: Record<string, unknown> = {},
-  options: { heartbeatTable?: string; prepare?: (admin: Client) => Promise<void> } = {},
+  options: { prepare?: (admin: Client) => Promise<void> } = {},
 ): Promise<Fixture> {
   const database = await pg.createDatabase('doctor');
   const admin = await pg.connect(database);
   await options.prepare?.(admin);
   const replication = replicationConfig(overrides);
-  await setupReplication(
-    admin,
-    desiredStateFromConfig(replication, PASSWORD, { heartbeatTable: options.heartbeatTable }),
-  );
-  return { database, admin, replication, heartbeatTable: options.heartbeatTable };
+  await setupReplication(admin, desiredStateFromConfig(replication, PASSWORD));
+  return { database, admin, replication };
 }
 
 function connectionTo(server: TestPostgres['server'] | RunningPostgres, database: string) {
@@ -57,7 +53,6 @@ function doctor(fixture: Fixture, options: Partial<DoctorOptions> = {}): Promise
     connection: connectionTo(pg.server, fixture.database),
     replication: fixture.replication,
     replicationPassword: PASSWORD,
-    heartbeatTable: fixture.heartbeatTable,
     slotLagWarnBytes: GIB,
     ...options,
   });
@@ -116,7 +111,7 @@ describe('a database set up by the replication setup', () => {
   });
 
   it('lets the heartbeat table be written and checks that it can be', async () => {
-    const fixture = await goodState({}, { heartbeatTable: 'airbyte_heartbeat' });
+    const fixture = await goodState({ heartbeatTable: 'airbyte_heartbeat' });
     expectHealthy(await doctor(fixture));
     await fixture.admin.query(
       `REVOKE INSERT, UPDATE ON datastore.airbyte_heartbeat FROM ${fixture.admin.escapeIdentifier(fixture.replication.user)}`,
