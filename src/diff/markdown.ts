@@ -100,6 +100,8 @@ function securitySection(diff: StackDiff): string[] {
 }
 
 function countSummary(diff: StackDiff): string {
+  if (diff.status === 'removed') return 'no longer synthesized';
+  if (diff.status === 'unchanged' && diff.assetOnly.length === 0) return 'no changes';
   const count = (kind: ResourceChange['kind']) =>
     diff.resources.filter((resource) => resource.kind === kind).length;
   return `${count('added')} added, ${count('removed')} removed, ${count('changed')} changed, ${diff.assetOnly.length} asset-only`;
@@ -184,7 +186,7 @@ export function renderReport(diffs: readonly StackDiff[], heading: ReportHeading
       diff.openToInternet.length > 0 ? '**open to the internet**' : '',
     ].filter(Boolean);
     lines.push(
-      `| ${diff.stackName} | ${diff.status === 'removed' ? 'no longer synthesized' : countSummary(diff)} | ` +
+      `| ${diff.stackName} | ${countSummary(diff)} | ` +
         `${diff.destructive.length > 0 ? `**${diff.destructive.length}**` : 'none'} | ${security.join(', ') || 'none'} |`,
     );
   }

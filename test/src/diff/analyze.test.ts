@@ -305,7 +305,11 @@ describe('diff of handcrafted templates', () => {
   it('summarises every stack at the top of the report, destructive ones first in a caution block', () => {
     const calm = diffStack('Calm', lambda(hashA), lambda(hashA, 512));
     const loud = diffStack('Loud', setup('ReplicationSetup', {}), { Resources: {} });
-    const report = renderReport([calm, loud], { base: 'main (abc1234)', head: 'working tree' });
+    const same = diffStack('Same', lambda(hashA), lambda(hashA));
+    const report = renderReport([calm, loud, same], {
+      base: 'main (abc1234)',
+      head: 'working tree',
+    });
     expect(report).toContain('Base: main (abc1234) · Head: working tree');
     expect(report).toContain('> **1 destructive change:** Loud: replication setup deleted.');
     expect(report).toContain(
@@ -314,6 +318,7 @@ describe('diff of handcrafted templates', () => {
     expect(report).toContain(
       '| Loud | 0 added, 1 removed, 0 changed, 0 asset-only | **1** | none |',
     );
+    expect(report).toContain('| Same | no changes | none | none |');
   });
 });
 
