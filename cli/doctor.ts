@@ -44,6 +44,7 @@ outputs, the master user's secret to connect, the replication user's secret to t
                               replication.heartbeatTable)
   --ssl verify-full|disable   TLS (default: verify-full, except plain TCP for 127.0.0.1/localhost
                               without --ca-file)
+  --require-tls               fail the TLS check for plain TCP to 127.0.0.1/localhost too
   --ca-file PATH              CA bundle the server certificate must chain to (for RDS, the RDS
                               global bundle; default: airbyte.caCertificateFile, else the Node.js
                               trust store and NODE_EXTRA_CA_CERTS)
@@ -78,6 +79,7 @@ interface CliOptions {
   readonly heartbeatTable?: string;
   readonly ssl?: TlsOptions['mode'];
   readonly caFile?: string;
+  readonly requireTls: boolean;
   readonly lagWarnBytes?: number;
   readonly json: boolean;
   readonly failOnWarning: boolean;
@@ -109,6 +111,7 @@ function parseCli(argv: string[]): CliOptions {
         'heartbeat-table': { type: 'string' },
         ssl: { type: 'string' },
         'ca-file': { type: 'string' },
+        'require-tls': { type: 'boolean', default: false },
         'lag-warn-bytes': { type: 'string' },
         json: { type: 'boolean', default: false },
         'fail-on-warning': { type: 'boolean', default: false },
@@ -154,6 +157,7 @@ function parseCli(argv: string[]): CliOptions {
     heartbeatTable: values['heartbeat-table'],
     ssl,
     caFile: values['ca-file'],
+    requireTls: values['require-tls'] ?? false,
     lagWarnBytes: positiveInteger(
       'lag-warn-bytes',
       values['lag-warn-bytes'],
@@ -267,6 +271,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     const report = await runDoctor({
       ...target,
       heartbeatTable: options.heartbeatTable,
+      requireTls: options.requireTls,
       slotLagWarnBytes: options.lagWarnBytes ?? config.monitoring.oldestReplicationSlotLagBytes,
       rdsInstanceIdentifier: rdsInstanceIdentifierFromHost(target.connection.host),
     });

@@ -36,7 +36,12 @@ export interface DoctorInput {
   readonly facts: ServerFacts;
   readonly desired: DesiredReplicationState;
   /** Where the doctor connected: the host decides whether plain TCP is acceptable. */
-  readonly connection: { readonly host: string; readonly tlsVerified: boolean };
+  readonly connection: {
+    readonly host: string;
+    readonly tlsVerified: boolean;
+    /** Plain TCP fails the TLS check even to this machine. Default: false. */
+    readonly requireTls?: boolean;
+  };
   readonly login: LoginOutcome;
   /** Retained WAL above this many bytes is a warning (monitoring.oldestReplicationSlotLagBytes). */
   readonly slotLagWarnBytes: number;
@@ -288,7 +293,7 @@ function serverChecks(input: DoctorInput, checks: CheckList): void {
       'pass',
       `${connectionSsl.version ?? 'TLS'}${input.connection.tlsVerified ? ', certificate verified' : ''}`,
     );
-  } else if (isLoopbackHost(input.connection.host)) {
+  } else if (isLoopbackHost(input.connection.host) && !input.connection.requireTls) {
     checks.add(
       'ssl',
       sslTitle,

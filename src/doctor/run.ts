@@ -27,6 +27,8 @@ export interface DoctorOptions {
   readonly heartbeatTable?: string;
   /** Retained WAL above this many bytes is a warning. */
   readonly slotLagWarnBytes: number;
+  /** Fail the TLS check for plain TCP even to 127.0.0.1/localhost. Default: false. */
+  readonly requireTls?: boolean;
   /** RDS instance identifier for printed reboot commands. */
   readonly rdsInstanceIdentifier?: string;
 }
@@ -100,7 +102,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       catalog,
       facts,
       desired,
-      connection: { host: connection.host, tlsVerified: connection.tls.mode === 'verify-full' },
+      connection: {
+        host: connection.host,
+        tlsVerified: connection.tls.mode === 'verify-full',
+        requireTls: options.requireTls,
+      },
       login,
       slotLagWarnBytes: options.slotLagWarnBytes,
       rdsInstanceIdentifier: options.rdsInstanceIdentifier,

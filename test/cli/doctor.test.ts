@@ -154,6 +154,18 @@ describe('npm run doctor with explicit flags', () => {
     expect(result.stdout).not.toContain(pg.server.password);
   });
 
+  it('--require-tls: plain TCP to 127.0.0.1 fails the TLS check too', async () => {
+    const setup = await configuredDatabase();
+    const result = await run(setup, [...flags(setup, setup.user), '--require-tls'], {
+      DOCTOR_PASSWORD: PASSWORD,
+    });
+    expect(result.code).toBe(1);
+    expect(checkLines(result.stdout).filter((line) => line.startsWith('❌'))).toEqual([
+      '❌ connection uses TLS: not encrypted (server ssl = on)',
+    ]);
+    expect(result.stdout).toContain('The server offers TLS: connect with --ssl verify-full');
+  });
+
   it('a broken database: exit 1; running the printed SQL makes it pass', async () => {
     const setup = await configuredDatabase();
     const admin = await pg.connect(setup.database);

@@ -1,3 +1,4 @@
+import * as path from 'path';
 import { Client } from 'pg';
 import type { EnvironmentConfig } from '../../../lib/config';
 import { startPostgres, type RunningPostgres } from '../../../src/local/postgres-server';
@@ -514,6 +515,42 @@ describe('servers configured wrongly', () => {
     const after = await serverDoctor(server, replication);
     expect(withStatus(after, 'fail')).toEqual([]);
     expect(check(after, 'slot-wal-status').detail).toBe('reserved');
+  });
+
+  it('no TLS (--require-tls): the printed statements, certificate paths filled in, turn it on', async () => {
+    server = await startPostgres();
+    // Only lends its certificate for 127.0.0.1, signed by its throwaway CA.
+    const donor = await startPostgres({ ssl: true });
+    try {
+      const ca = donor.certificateAuthority;
+      if (!ca) throw new Error('the donor server has no CA');
+      const options: DoctorOptions = {
+        connection: connectionTo(server, 'postgres'),
+        replication: replicationConfig(),
+        replicationPassword: PASSWORD,
+        slotLagWarnBytes: GIB,
+        requireTls: true,
+      };
+      const ssl = check(await runDoctor(options), 'ssl');
+      expect(ssl).toMatchObject({ status: 'fail', detail: 'not encrypted (server ssl = off)' });
+      const tlsDir = path.dirname(ca.certPath);
+      await applyAndReload(
+        server,
+        (ssl.fix?.sql ?? []).map((statement) => ({
+          sql: statement.sql
+            .replace('<server.crt>', path.join(tlsDir, 'server.crt'))
+            .replace('<server.key>', path.join(tlsDir, 'server.key')),
+        })),
+      );
+      const verified = await runDoctor({
+        ...options,
+        connection: { ...options.connection, tls: { mode: 'verify-full', ca: ca.certPem } },
+      });
+      expect(check(verified, 'ssl')).toMatchObject({ status: 'pass' });
+      expect(check(verified, 'ssl').detail).toMatch(/^TLSv1\.\d, certificate verified$/);
+    } finally {
+      await donor.stop();
+    }
   });
 
   it('a server that cannot be reached: one failed connection check saying why', async () => {
