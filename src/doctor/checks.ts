@@ -595,7 +595,13 @@ function publicationChecks(input: DoctorInput, checks: CheckList, steps: readonl
       `publication ${name} exists`,
       'fail',
       'no such publication',
-      plannedFix(steps, ['create-publication']),
+      plannedFix(
+        steps,
+        ['create-publication'],
+        steps.some((step) => step.kind === 'create-publication')
+          ? []
+          : ['None of the configured tables exists: create them first (see "tables").'],
+      ),
     );
   }
 

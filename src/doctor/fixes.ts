@@ -95,19 +95,12 @@ export function planFixSteps(catalog: CatalogSnapshot, desired: DesiredReplicati
     slot: slotIsUnusable(catalog) ? undefined : catalog.slot,
     publication: catalog.publication?.allTables ? undefined : catalog.publication,
   };
-  if (tables.length === 0 && desired.heartbeatTable === undefined) {
-    // Nothing to publish: plan the rest, publication steps would name no table.
-    return planReplicationSetup(plannable, {
-      ...desired,
-      tables: desired.tables.slice(0, 1),
-    }).filter(
-      (step) =>
-        step.kind !== 'create-publication' &&
-        step.kind !== 'set-publication-tables' &&
-        step.kind !== 'set-replica-identity',
-    );
-  }
-  return planReplicationSetup(plannable, { ...desired, tables });
+  const steps = planReplicationSetup(plannable, { ...desired, tables });
+  if (tables.length > 0 || desired.heartbeatTable !== undefined) return steps;
+  // No configured table exists: the publication statements would name no table.
+  return steps.filter(
+    (step) => step.kind !== 'create-publication' && step.kind !== 'set-publication-tables',
+  );
 }
 
 /** planFixSteps, or the planner's refusal as the reason no statement can be offered. */

@@ -236,6 +236,19 @@ describe('evaluateChecks (pure)', () => {
     expect(text).not.toContain('SCRAM-SHA-256');
   });
 
+  it('no configured table exists: the other fixes are still planned, the publication waits', () => {
+    const checks = evaluate({
+      catalog: { role: undefined, publication: undefined, tables: {} },
+      desired: { ...desired, createDemoTable: false },
+    });
+    expect(find(checks, 'tables').detail).toBe('"datastore"."data_tbl" does not exist');
+    expect(find(checks, 'user-exists').fix?.sql).toHaveLength(1);
+    expect(find(checks, 'publication-exists').fix).toEqual({
+      sql: [],
+      notes: ['None of the configured tables exists: create them first (see "tables").'],
+    });
+  });
+
   it('a login that was not tried warns and says how to try it', () => {
     const login = find(evaluate({ login: { kind: 'not-tried' } }), 'user-login');
     expect(login.status).toBe('warn');
