@@ -44,8 +44,15 @@ function policiesOf(
 const holdsGeneratedPassword = (properties: Record<string, unknown>) =>
   properties.GenerateSecretString !== undefined;
 
+/** Each cdk.json environment synthesized once for the whole file (bundling makes synth slow). */
+const synthesized = {
+  dev: synthesizeEnvironment('dev'),
+  staging: synthesizeEnvironment('staging'),
+  prod: synthesizeEnvironment('prod'),
+};
+
 describe.each(Object.entries(expectations))('cdk destroy in %s', (name, expected) => {
-  const { template } = synthesizeEnvironment(name);
+  const { template } = synthesized[name as keyof typeof expectations];
 
   it('removes password secrets and log groups with the stack only when the database goes too', () => {
     // A snapshot restored later needs the master password: those secrets live as long as the data.
@@ -106,7 +113,7 @@ describe.each(Object.entries(expectations))('cdk destroy in %s', (name, expected
 
 describe('cdk destroy in dev', () => {
   it('leaves nothing behind: no resource is retained or snapshotted', () => {
-    const { template } = synthesizeEnvironment('dev');
+    const { template } = synthesized.dev;
     const leftBehind = Object.entries(resourcesOf(template))
       .filter(([, resource]) =>
         [resource.DeletionPolicy, resource.UpdateReplacePolicy].some(
