@@ -13,6 +13,7 @@ import {
 } from '../../../src/doctor';
 import { desiredStateFromConfig, setupReplication } from '../../../src/replication';
 import { applyFixStatements, replicationConfig } from '../../support/doctor';
+import { streamSlot } from '../replication/fixtures';
 import { usePostgres, type TestPostgres } from '../../support/postgres';
 
 const pg = usePostgres();
@@ -487,6 +488,49 @@ describe('servers configured wrongly', () => {
     expect(check(await serverDoctor(server), 'replication-slots').detail).toMatch(
       /waits for a restart/,
     );
+  });
+
+  it('every WAL sender busy: fails unless our own consumer holds it', async () => {
+    server = await startPostgres({ settings: { max_wal_senders: 1 } });
+    const replication = replicationConfig();
+    const admin = new Client(server.connectionConfig());
+    await admin.connect();
+    try {
+      await setupReplication(admin, desiredStateFromConfig(replication, PASSWORD));
+      await admin.query("SELECT pg_create_logical_replication_slot('someone_elses', 'pgoutput')");
+    } finally {
+      await admin.end();
+    }
+    const other = await streamSlot(
+      server.connectionConfig(),
+      'someone_elses',
+      'airbyte_publication',
+    );
+    try {
+      const senders = check(await serverDoctor(server, replication), 'wal-senders');
+      expect(senders).toMatchObject({
+        status: 'fail',
+        detail: '1 of 1 in use: Airbyte could not start streaming',
+      });
+      expect(senders.fix?.sql).toEqual([{ sql: "ALTER SYSTEM SET max_wal_senders = '10';" }]);
+    } finally {
+      await other.stop();
+    }
+    const ours = await streamSlot(
+      server.connectionConfig(),
+      replication.slotName,
+      replication.publicationName,
+    );
+    try {
+      const report = await serverDoctor(server, replication);
+      expect(check(report, 'wal-senders')).toMatchObject({
+        status: 'pass',
+        detail: '1 of 1 in use',
+      });
+      expect(check(report, 'slot-active').detail).toMatch(/^streaming now \(pid \d+\)$/);
+    } finally {
+      await ours.stop();
+    }
   });
 
   it('an invalidated slot (wal_status lost): drop and re-create it, with the resync warning', async () => {
