@@ -23,14 +23,9 @@ import {
   replicationTargetOf,
   resolveAirbyteSettings,
 } from '../src/airbyte/settings';
+import { readReplicationCredentials, readS3AccessKey } from '../src/airbyte/secrets';
 import { AirbyteStackOutputs } from '../src/airbyte/stack-contract';
-import {
-  deployedDatabaseOf,
-  readReplicationCredentials,
-  readS3AccessKey,
-  readStackOutputs,
-  requireOutput,
-} from '../src/airbyte/stack-inputs';
+import { deployedDatabaseOf, readStackOutputs, requireOutput } from '../src/airbyte/stack-inputs';
 
 const USAGE = `Usage: npm run airbyte -- <plan|apply|destroy> --env <name> [options]
 

@@ -6,7 +6,7 @@ import { AirbyteClient, type ResourceKind } from './client';
 import { readAirbyteCredentialsSecret } from './credentials';
 import type { AirbyteSettings, ReplicationTarget } from './settings';
 import type { AirbyteResourceProperties } from './stack-contract';
-import { readReplicationCredentials, readS3AccessKey } from './stack-inputs';
+import { readReplicationCredentials, readS3AccessKey } from './secrets';
 
 /** Physical ids this function hands out; anything else means Create never succeeded. */
 const PHYSICAL_ID_PREFIX = 'airbyte:';

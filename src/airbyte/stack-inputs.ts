@@ -1,8 +1,5 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { StackOutputs } from '../../lib/outputs';
-import { readDatabaseSecret, readSecretJson } from '../aws/secrets';
-import type { S3Target } from './bodies';
 
 export class StackInputError extends Error {
   constructor(message: string) {
@@ -46,39 +43,6 @@ export function requireOutput(
     );
   }
   return value;
-}
-
-/** The replication user's name and password from its secret. */
-export async function readReplicationCredentials(
-  secretsManager: SecretsManagerClient,
-  secretArn: string,
-): Promise<{ username: string; password: string }> {
-  const { username, password } = await readDatabaseSecret(
-    secretsManager,
-    secretArn,
-    'replication user secret',
-  );
-  return { username, password };
-}
-
-/** The S3 access key Airbyte writes with, from the secret the stack created. */
-export async function readS3AccessKey(
-  secretsManager: SecretsManagerClient,
-  secretArn: string,
-): Promise<NonNullable<S3Target['accessKey']>> {
-  const value = await readSecretJson(secretsManager, secretArn, 'Airbyte S3 access key secret');
-  const { accessKeyId, secretAccessKey } = value;
-  if (
-    typeof accessKeyId !== 'string' ||
-    typeof secretAccessKey !== 'string' ||
-    !accessKeyId ||
-    !secretAccessKey
-  ) {
-    throw new StackInputError(
-      `The Airbyte S3 access key secret ${secretArn} must hold "accessKeyId" and "secretAccessKey" (keys found: ${Object.keys(value).join(', ') || 'none'})`,
-    );
-  }
-  return { accessKeyId, secretAccessKey };
 }
 
 /** What the CLI reads from a deployed stack for the database side of the source. */
