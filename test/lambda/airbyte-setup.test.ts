@@ -151,11 +151,9 @@ describe('airbyte-setup onEvent', () => {
   it('Update to another workspace is a replacement: new id, old resources deleted by the Delete that follows', async () => {
     await fake.stop();
     fake = await new FakeAirbyteServer({ workspaceCount: 2 }).start();
-    secretsManager
-      .on(GetSecretValueCommand, { SecretId: CREDENTIALS_SECRET_ARN })
-      .resolves({
-        SecretString: JSON.stringify({ clientId: fake.clientId, clientSecret: fake.clientSecret }),
-      });
+    secretsManager.on(GetSecretValueCommand, { SecretId: CREDENTIALS_SECRET_ARN }).resolves({
+      SecretString: JSON.stringify({ clientId: fake.clientId, clientSecret: fake.clientSecret }),
+    });
     const first = propertiesFor();
     const created = await onEvent(createEvent(first));
     const moved = { ...first, WorkspaceId: fake.workspaceIds[1] };
