@@ -383,6 +383,12 @@ function tableChecks(
       warnings.push(
         `${name} has REPLICA IDENTITY ${state.replicaIdentity?.toUpperCase()}, the configuration says ${table.replicaIdentity.toUpperCase()}`,
       );
+      if (!state.hasPrimaryKey) {
+        // Without a key the planner refuses "default": the SQL fix would break the next deploy.
+        notes.push(
+          `${name} has no primary key: set "replicaIdentity": "full" for it in replication.tables (the setup refuses DEFAULT without a key), or add a primary key.`,
+        );
+      }
     }
   }
   const title = 'each table exists with a primary key or REPLICA IDENTITY FULL';

@@ -349,6 +349,14 @@ describe('each broken state fails its check, and the printed fix repairs it', ()
     const fixture = await goodState();
     await q(fixture, 'ALTER TABLE datastore.data_tbl DROP CONSTRAINT data_tbl_pkey');
     await applyFixStatements(pg, fixture.database, printedFixes(await doctor(fixture)), PASSWORD);
+    const tables = check(await doctor(fixture), 'tables');
+    expect(tables.status).toBe('warn');
+    expect(tables.fix).toEqual({
+      sql: [],
+      notes: [
+        expect.stringContaining('set "replicaIdentity": "full" for it in replication.tables'),
+      ],
+    });
     const report = await doctor({
       ...fixture,
       replication: {
