@@ -195,22 +195,59 @@ export async function findFreePort(): Promise<number> {
   });
 }
 
-function runOpenssl(args: string[], cwd: string): void {
+/** initdb and openssl while they run, so that Ctrl-C can kill them before removing their files. */
+const helperProcesses = new Set<ChildProcess>();
+
+/**
+ * Run a helper program to completion; rejects with its stderr. Asynchronous because a blocked
+ * event loop cannot answer Ctrl-C (tsx SIGKILLs a child that does not react within 30 ms, and
+ * then nothing cleans up). Its own process group, so that initdb's backend dies with it.
+ */
+function runHelper(
+  file: string,
+  args: readonly string[],
+  options: { readonly cwd?: string; readonly uid?: number; readonly gid?: number } = {},
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      ...options,
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    helperProcesses.add(child);
+    let stderr = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', (error) => {
+      helperProcesses.delete(child);
+      reject(error);
+    });
+    child.once('close', (code, signal) => {
+      helperProcesses.delete(child);
+      if (code === 0) resolve();
+      else reject(new Error(stderr.trim() || `exited with ${signal ?? `code ${code}`}`));
+    });
+  });
+}
+
+async function runOpenssl(args: string[], cwd: string): Promise<void> {
   try {
-    execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    await runHelper('openssl', args, { cwd });
   } catch (error) {
-    const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? String(error);
     throw new PostgresStartError(
-      `openssl ${args[0]} failed (is openssl installed?): ${stderr.trim()}`,
+      `openssl ${args[0]} failed (is openssl installed?): ${(error as Error).message}`,
     );
   }
 }
 
 /** Create a self-signed CA in `dir` (files `<name>.crt`, `<name>.key`). */
-export function createCertificateAuthority(dir: string, name = 'ca'): CertificateAuthority {
+export async function createCertificateAuthority(
+  dir: string,
+  name = 'ca',
+): Promise<CertificateAuthority> {
   const keyPath = path.join(dir, `${name}.key`);
   const certPath = path.join(dir, `${name}.crt`);
-  runOpenssl(
+  await runOpenssl(
     [
       'req',
       '-x509',
@@ -238,10 +275,10 @@ export function createCertificateAuthority(dir: string, name = 'ca'): Certificat
 }
 
 /** A server key and certificate for 127.0.0.1 and localhost, signed by `ca`. */
-function createServerCertificate(
+async function createServerCertificate(
   dir: string,
   ca: CertificateAuthority,
-): { certPath: string; keyPath: string } {
+): Promise<{ certPath: string; keyPath: string }> {
   const keyPath = path.join(dir, 'server.key');
   const csrPath = path.join(dir, 'server.csr');
   const certPath = path.join(dir, 'server.crt');
@@ -250,7 +287,7 @@ function createServerCertificate(
     extPath,
     'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
   );
-  runOpenssl(
+  await runOpenssl(
     [
       'req',
       '-newkey',
@@ -267,7 +304,7 @@ function createServerCertificate(
     ],
     dir,
   );
-  runOpenssl(
+  await runOpenssl(
     [
       'x509',
       '-req',
@@ -346,6 +383,16 @@ export async function stopDetachedPostgres(pid: number, rootDir: string): Promis
 
 /** Synchronous cleanup: an 'exit' handler cannot wait for events. */
 function killAllSync(): void {
+  for (const helper of helperProcesses) {
+    if (helper.pid === undefined) continue;
+    try {
+      process.kill(-helper.pid, 'SIGKILL'); // the whole group: initdb runs a postgres backend
+    } catch {
+      // already gone
+    }
+    for (let waited = 0; waited < 2000 && isAlive(helper.pid); waited += 10) sleepSync(10);
+    helperProcesses.delete(helper);
+  }
   for (const [rootDir, { pid }] of cleanupOnExit) {
     if (pid !== undefined) {
       try {
@@ -444,44 +491,50 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     const passwordFile = path.join(rootDir, 'pwfile');
     writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
     chown(passwordFile);
-    try {
-      execFileSync(
-        path.join(binDir, 'initdb'),
-        [
-          '-D',
-          dataDir,
-          '-U',
-          user,
-          `--pwfile=${passwordFile}`,
-          '--auth=scram-sha-256',
-          '--encoding=UTF8',
-          '--locale=C',
-          '--no-sync',
-          '--no-instructions',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'], uid: runAs?.uid, gid: runAs?.gid },
-      );
-    } catch (error) {
-      const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? String(error);
-      throw new PostgresStartError(`initdb failed: ${stderr.trim()}`);
-    } finally {
-      rmSync(passwordFile, { force: true });
-    }
+    const initdb = async (): Promise<void> => {
+      try {
+        await runHelper(
+          path.join(binDir, 'initdb'),
+          [
+            '-D',
+            dataDir,
+            '-U',
+            user,
+            `--pwfile=${passwordFile}`,
+            '--auth=scram-sha-256',
+            '--encoding=UTF8',
+            '--locale=C',
+            '--no-sync',
+            '--no-instructions',
+          ],
+          { uid: runAs?.uid, gid: runAs?.gid },
+        );
+      } catch (error) {
+        throw new PostgresStartError(`initdb failed: ${(error as Error).message}`);
+      } finally {
+        rmSync(passwordFile, { force: true });
+      }
+    };
 
     let certificateAuthority: CertificateAuthority | undefined;
     const tlsSettings: Record<string, PostgresSettingValue> = {};
-    if (options.ssl) {
+    const createTls = async (): Promise<void> => {
       const tlsDir = path.join(rootDir, 'tls');
       mkdirSync(tlsDir, { mode: 0o700 });
-      certificateAuthority = createCertificateAuthority(tlsDir);
-      const server = createServerCertificate(tlsDir, certificateAuthority);
+      certificateAuthority = await createCertificateAuthority(tlsDir);
+      const server = await createServerCertificate(tlsDir, certificateAuthority);
       for (const file of [tlsDir, server.certPath, server.keyPath]) chown(file);
       Object.assign(tlsSettings, {
         ssl: true,
         ssl_cert_file: server.certPath,
         ssl_key_file: server.keyPath,
       });
-    }
+    };
+    // initdb takes most of the start-up time; the certificates are made meanwhile. allSettled:
+    // neither may still be writing when a failure removes the directory.
+    const results = await Promise.allSettled([initdb(), options.ssl ? createTls() : undefined]);
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
 
     // A free port found now may be taken before postgres binds it (parallel test workers):
     // retry with another one unless the caller asked for a specific port.

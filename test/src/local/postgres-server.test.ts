@@ -31,7 +31,7 @@ describe('startPostgres', () => {
   it('refuses a server certificate signed by another CA', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'other-ca-'));
     try {
-      const otherCa = createCertificateAuthority(dir, 'other');
+      const otherCa = await createCertificateAuthority(dir, 'other');
       const client = new Client({
         ...pg.config(),
         ssl: { ca: otherCa.certPem, rejectUnauthorized: true },

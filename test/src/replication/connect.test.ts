@@ -73,7 +73,7 @@ describe('connect', () => {
   it('refuses a server whose certificate another CA signed', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'wrong-ca-'));
     try {
-      const wrongCa = createCertificateAuthority(dir, 'wrong');
+      const wrongCa = await createCertificateAuthority(dir, 'wrong');
       const error = await connectionError(
         connect(options({ tls: { mode: 'verify-full', ca: wrongCa.certPem } })),
       );
