@@ -120,11 +120,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `npm run local` runs this file with `node --import tsx`, not the tsx CLI: one process that gets
+// Ctrl-C itself, where tsx would SIGKILL a child that does not acknowledge it within 30 ms (a busy
+// machine), leaving the server and its directory behind.
 if (require.main === module) {
-  const started = Date.now();
   main(process.argv.slice(2)).then(
     (code) => {
-      process.stderr.write(`(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
       process.exitCode = code;
     },
     (error: unknown) => {
