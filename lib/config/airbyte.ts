@@ -13,6 +13,10 @@ export const quartzCron = z
       'must be a Quartz cron expression with 6 or 7 fields, seconds first (e.g. "0 0 * * * ?" for hourly)',
   });
 
+/** Hosts the custom resource (a function outside any VPC) can never reach. */
+const PRIVATE_HOST =
+  /^(localhost|127\.\d+\.\d+\.\d+|10\.\d+\.\d+\.\d+|192\.168\.\d+\.\d+|172\.(1[6-9]|2\d|3[01])\.\d+\.\d+|169\.254\.\d+\.\d+|\[::1\]|.*\.local|.*\.internal)$/i;
+
 /** Hourly: frequent enough that the slot never holds much WAL between syncs. */
 export const DEFAULT_SCHEDULE_CRON = '0 0 * * * ?';
 
@@ -85,14 +89,19 @@ export const airbyteSchema = z
   .strictObject({
     /**
      * Base URL of the Airbyte public API: `https://api.airbyte.com/v1` (Cloud) or
-     * `http://HOST:8000/api/public/v1` (self-managed). When set, the stack manages the source,
-     * destination and connection with a custom resource, which must be able to reach this URL.
-     * Default: none (use `npm run airbyte -- apply` instead).
+     * `https://HOST/api/public/v1` (self-managed behind TLS). When set, the stack manages the
+     * source, destination and connection with a custom resource that runs outside any VPC, so the
+     * URL must be public and https. Default: none (use `npm run airbyte -- apply` instead).
      */
     apiUrl: z
       .url({
-        protocol: /^https?$/,
-        message: 'must be an http(s) URL such as https://api.airbyte.com/v1',
+        protocol: /^https$/,
+        message:
+          'must be an https URL such as https://api.airbyte.com/v1: the stack sends Airbyte application credentials to it over the internet (for an Airbyte on plain http, e.g. abctl on a laptop, use npm run airbyte instead)',
+      })
+      .refine((url) => !PRIVATE_HOST.test(new URL(url).hostname), {
+        message:
+          'must be an address the custom resource can reach from outside any VPC, not localhost or a private address (for an Airbyte on your machine or network, use npm run airbyte instead)',
       })
       .transform((url) => url.replace(/\/+$/, ''))
       .optional(),

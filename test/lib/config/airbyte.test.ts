@@ -53,7 +53,23 @@ describe('airbyte config', () => {
       { apiUrl: 'https://api.airbyte.com/v1' },
       /airbyte\.workspaceId: is required when apiUrl is set[\s\S]*airbyte\.credentialsSecret/,
     ],
-    [{ apiUrl: 'ftp://x' }, /airbyte\.apiUrl: must be an http\(s\) URL/],
+    [{ apiUrl: 'ftp://x' }, /airbyte\.apiUrl: must be an https URL/],
+    [
+      { apiUrl: 'http://airbyte.example.com:8000/api/public/v1' },
+      /airbyte\.apiUrl: must be an https URL .* over the internet/,
+    ],
+    [
+      { apiUrl: 'https://localhost:8000/api/public/v1' },
+      /airbyte\.apiUrl: must be an address the custom resource can reach/,
+    ],
+    [
+      { apiUrl: 'https://10.0.3.7/api/public/v1' },
+      /airbyte\.apiUrl: must be an address the custom resource can reach/,
+    ],
+    [
+      { apiUrl: 'https://ip-10-0-0-1.ec2.internal/v1' },
+      /airbyte\.apiUrl: must be an address the custom resource can reach/,
+    ],
     [{ workspaceId: 'nope' }, /airbyte\.workspaceId: must be a workspace UUID/],
     [
       { sslMode: 'verify-full' },
