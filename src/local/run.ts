@@ -209,7 +209,6 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     });
     const master = await connect(endpoint(LOCAL_MASTER_USER, masterPassword));
     let changes: readonly CapturedChange[];
-    let slotUntouched: boolean;
     try {
       print(
         `Replication setup for --env ${config.name}, as the Lambda runs it (same planner, as the master user):`,
@@ -234,26 +233,29 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         },
       });
       const tutorial = tutorialChanges(desired.schema);
+      let streamFailure: Error | undefined;
       try {
         print(
           `Streaming publication "${desired.publicationName}" with pgoutput as "${desired.user}" (not a superuser) from the temporary slot "${DEMO_SLOT_NAME}", so that "${desired.slotName}" keeps these changes for Airbyte. The tutorial's changes and what CDC captured:`,
         );
         await runTutorialChanges(master, tutorial, (change) => print(`  ${change.description}`));
-        await stream.waitForChanges(tutorial.length, CHANGE_TIMEOUT_MS).catch(() => undefined);
+        await stream.waitForChanges(tutorial.length, CHANGE_TIMEOUT_MS).catch((error: Error) => {
+          streamFailure = error;
+        });
       } finally {
         await stream.stop();
       }
       changes = [...stream.changes];
       const missing = missingChanges(changes, tutorial, desired.schema);
       const slotAfter = await confirmedFlushLsn(master, desired.slotName);
-      slotUntouched = slotAfter === slotBefore;
+      const slotUntouched = slotAfter === slotBefore;
       if (missing.length === 0) {
         print(
           `✅ Captured all ${tutorial.length} changes; written to ${options.changesFile} (one JSON object per line).`,
         );
       } else {
         print(
-          `❌ Not captured within ${CHANGE_TIMEOUT_MS} ms: ${missing.map((change) => change.description).join(', ')}. Captured changes are in ${options.changesFile}.`,
+          `❌ Not captured: ${missing.map((change) => change.description).join(', ')} (${streamFailure?.message ?? 'other changes arrived instead'}). Captured changes are in ${options.changesFile}.`,
         );
       }
       print(
@@ -266,8 +268,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           'Note: with REPLICA IDENTITY DEFAULT a delete carries only the primary key as "before", and an update carries no "before" unless its key changed. Set replication.replicaIdentity (or the table\'s) to "full" for whole old rows.',
         );
       }
-      if (missing.length > 0) return { success: false, changes };
-      if (!slotUntouched) return { success: false, changes };
+      if (missing.length > 0 || !slotUntouched) return { success: false, changes };
     } finally {
       await master.end().catch(() => undefined);
     }
