@@ -8,6 +8,7 @@ import { readFileSync } from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { type EnvironmentConfig, loadEnvironmentFromCdkJson } from '../lib/config';
+import { PRIVATE_HOST } from '../lib/config/airbyte';
 import { stackNameFor, StackOutputs } from '../lib/outputs';
 import { applyAirbyte, destroyAirbyte, planAirbyte, type PlanResult } from '../src/airbyte/apply';
 import type { AirbyteTarget, DatabaseEndpoint, S3Target } from '../src/airbyte/bodies';
@@ -330,6 +331,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       options.apiUrl ?? io.env[AIRBYTE_ENV.apiUrl] ?? settings.apiUrl ?? LOCAL_AIRBYTE_API_URL;
     const workspaceId =
       options.workspaceId ?? io.env[AIRBYTE_ENV.workspaceId] ?? settings.workspaceId;
+    const { protocol, hostname } = new URL(apiUrl);
+    if (protocol === 'http:' && !PRIVATE_HOST.test(hostname)) {
+      log(
+        `Warning: ${apiUrl} is plain http on a public address; the Airbyte credentials cross the network unencrypted. Put Airbyte behind https.`,
+      );
+    }
     const lenient = options.command === 'plan';
     let auth: AirbyteAuth | undefined;
     try {

@@ -14,7 +14,7 @@ export const quartzCron = z
   });
 
 /** Hosts the custom resource (a function outside any VPC) can never reach. */
-const PRIVATE_HOST =
+export const PRIVATE_HOST =
   /^(localhost|127\.\d+\.\d+\.\d+|10\.\d+\.\d+\.\d+|192\.168\.\d+\.\d+|172\.(1[6-9]|2\d|3[01])\.\d+\.\d+|169\.254\.\d+\.\d+|\[::1\]|.*\.local|.*\.internal)$/i;
 
 /** Hourly: frequent enough that the slot never holds much WAL between syncs. */

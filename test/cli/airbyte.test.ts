@@ -285,6 +285,28 @@ describe('errors', () => {
     expect(result.stderr).toMatch(message);
   });
 
+  it('warns before sending credentials over plain http to a public address', async () => {
+    const result = await run([
+      'plan',
+      '--env',
+      'dev',
+      '--api-url',
+      'http://airbyte.example.com:8000/api/public/v1',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(
+      /Warning: http:\/\/airbyte\.example\.com:8000\/api\/public\/v1 is plain http on a public address/,
+    );
+    const local = await run([
+      'plan',
+      '--env',
+      'dev',
+      '--api-url',
+      'http://localhost:8000/api/public/v1',
+    ]);
+    expect(local.stderr).not.toMatch(/Warning/);
+  });
+
   it('apply without Airbyte credentials says where to put them', async () => {
     const result = await run(['apply', '--env', 'dev', '--host', 'h', '--password-env', 'P'], {
       P: 'x',
