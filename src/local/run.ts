@@ -9,6 +9,7 @@ import {
   connect,
   DEMO_TABLE_NAME,
   desiredStateFromConfig,
+  readCatalog,
   scramSha256Verifier,
   setupReplication,
   type ConnectOptions,
@@ -135,12 +136,15 @@ async function createMasterUser(
   }
 }
 
-async function confirmedFlushLsn(client: ClientBase, slotName: string): Promise<string | null> {
-  const { rows } = await client.query<{ lsn: string | null }>(
-    'SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1',
-    [slotName],
-  );
-  return rows[0]?.lsn ?? null;
+/** The configured slot's confirmed_flush_lsn, read by the setup's own catalog query. */
+async function slotPosition(
+  client: ClientBase,
+  desired: DesiredReplicationState,
+): Promise<string | null> {
+  // A ReplicationTarget rather than the desired state: no password, so no login probe.
+  const { user, slotName, publicationName, schema } = desired;
+  const catalog = await readCatalog(client, { user, slotName, publicationName, schema });
+  return catalog.slot?.confirmedFlushLsn ?? null;
 }
 
 /** A secret file only the current user can read. */
@@ -220,7 +224,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         `The replication user's password is in ${replicationPasswordFile} (readable by you only; never printed).`,
       );
 
-      const slotBefore = await confirmedFlushLsn(master, desired.slotName);
+      const slotBefore = await slotPosition(master, desired);
       writeFileSync(options.changesFile, '');
       const stream = await openChangeStream({
         connection: clientConfig(endpoint(desired.user, replicationPassword)),
@@ -247,7 +251,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       }
       changes = [...stream.changes];
       const missing = missingChanges(changes, tutorial, desired.schema);
-      const slotAfter = await confirmedFlushLsn(master, desired.slotName);
+      const slotAfter = await slotPosition(master, desired);
       const slotUntouched = slotAfter === slotBefore;
       if (missing.length === 0) {
         print(
