@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'child_process';
+import { execFile, execFileSync, spawn } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
@@ -103,8 +103,25 @@ export async function withWorktree<T>(
   const topLevel = await git(projectDir, 'rev-parse', '--show-toplevel');
   const scratch = mkdtempSync(path.join(tmpdir(), 'cdk-diff-base-'));
   const worktree = path.join(scratch, 'tree');
-  await git(topLevel, 'worktree', 'add', '--quiet', '--detach', worktree, commit);
+  // Ctrl-C ends the process without running `finally`: remove the worktree on the way out.
+  const onSignal = (signal: NodeJS.Signals) => {
+    try {
+      // Twice forced: `worktree add` keeps the worktree locked until its checkout is done.
+      execFileSync('git', ['worktree', 'remove', '--force', '--force', worktree], {
+        cwd: topLevel,
+        stdio: 'ignore',
+      });
+    } catch {
+      // `git worktree prune` clears the registration once the directory is gone.
+    }
+    rmSync(scratch, { recursive: true, force: true });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  // Listening before the worktree exists: a signal during `worktree add` must clean up too.
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
+    await git(topLevel, 'worktree', 'add', '--quiet', '--detach', worktree, commit);
     const worktreeProjectDir = path.join(worktree, path.relative(topLevel, projectDir));
     const nodeModules = path.join(projectDir, 'node_modules');
     if (existsSync(nodeModules) && !existsSync(path.join(worktreeProjectDir, 'node_modules'))) {
@@ -112,6 +129,8 @@ export async function withWorktree<T>(
     }
     return await use(worktreeProjectDir);
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await git(topLevel, 'worktree', 'remove', '--force', worktree).catch(() =>
       git(topLevel, 'worktree', 'prune'),
     );

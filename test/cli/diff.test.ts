@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync, spawn, spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
@@ -13,6 +13,11 @@ const CLI = path.join(ROOT, 'cli', 'diff.ts');
  */
 const APP = `
 const { App, Stack, CfnResource } = require('aws-cdk-lib');
+// Lets a test interrupt the diff while a side is synthesizing: say so, then take a while.
+if (process.env.SLOW_SYNTH_MARKER) {
+  require('fs').appendFileSync(process.env.SLOW_SYNTH_MARKER, process.cwd() + '\\n');
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20000);
+}
 const app = new App();
 const stack = new Stack(app, 'Tiny-dev');
 new CfnResource(stack, 'ParameterGroup', {
@@ -119,6 +124,27 @@ describe('npm run diff', () => {
       '"no-such-ref" is neither a cdk.out directory (manifest.json), a project directory (cdk.json) nor a git ref',
     );
     expect(existsSync(path.join(repo, 'cdk.out'))).toBe(false);
+  });
+
+  it('removes its worktree when interrupted', async () => {
+    const marker = path.join(repo, 'synth-started');
+    const child = spawn(TSX, [CLI, '--base', 'HEAD', '--out', out], {
+      cwd: repo,
+      env: { ...process.env, SLOW_SYNTH_MARKER: marker },
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const worktrees = () => git(repo, 'worktree', 'list').trim().split('\n').length;
+    // Both sides synthesize at once; the base's app runs in the worktree.
+    const baseStarted = () =>
+      existsSync(marker) && readFileSync(marker, 'utf8').includes('cdk-diff-base-');
+    for (let waited = 0; !baseStarted(); waited += 100) {
+      if (waited > 30000) throw new Error('the base never started synthesizing');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(worktrees()).toBe(2);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(worktrees()).toBe(1);
   });
 
   it('requires --base', () => {
