@@ -276,10 +276,8 @@ export class AirbyteClient {
           undefined,
         );
       }
-      if (response.ok) {
-        const text = await response.text();
-        return text === '' ? {} : (JSON.parse(text) as unknown);
-      }
+      if (response.ok)
+        return this.parseBody(await response.text(), options.resource, response.status);
       const airbyteMessage = await readAirbyteMessage(response);
       const status = response.status;
       if (
@@ -310,6 +308,21 @@ export class AirbyteClient {
         options.resource,
         status,
         airbyteMessage,
+      );
+    }
+  }
+
+  /** A 2xx body; HTML here usually means the URL points at Airbyte's web UI, not its API. */
+  private parseBody(text: string, resource: string, status: number): unknown {
+    if (text === '') return {};
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new AirbyteApiError(
+        `Cannot ${resource}: ${this.apiUrl} answered HTTP ${status} with something that is not JSON (${JSON.stringify(text.slice(0, 40))}…). Check the API URL: http://HOST:8000/api/public/v1 for a self-managed Airbyte, https://api.airbyte.com/v1 for Cloud.`,
+        resource,
+        status,
+        undefined,
       );
     }
   }

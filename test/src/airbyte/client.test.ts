@@ -83,4 +83,18 @@ describe('AirbyteClient', () => {
       await server.close();
     }
   });
+
+  it('explains an HTML answer as a wrong API URL', async () => {
+    const server = await scripted([
+      { status: 200, body: '<!doctype html><html><title>Airbyte</title>' },
+    ]);
+    try {
+      const client = new AirbyteClient({ apiUrl: server.apiUrl, auth: { token: 't' } });
+      await expect(client.listWorkspaces()).rejects.toThrow(
+        /Cannot list workspaces: .* answered HTTP 200 with something that is not JSON \("<!doctype html>.*Check the API URL: http:\/\/HOST:8000\/api\/public\/v1/,
+      );
+    } finally {
+      await server.close();
+    }
+  });
 });
