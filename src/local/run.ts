@@ -287,7 +287,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     });
     print('');
     print(
-      `Airbyte source for this database (New source > Postgres; the same configuration "npm run airbyte" sends for --env ${config.name}):`,
+      `Airbyte source for this database (New source > Postgres; built like the one "npm run airbyte" sends for --env ${config.name}, with SSL verify-full against the local CA):`,
     );
     const width = Math.max(...source.form.map(([label]) => label.length));
     for (const [label, value] of source.form) print(`  ${label.padEnd(width)}  ${value}`);

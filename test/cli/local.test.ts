@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import {
   chmodSync,
   existsSync,
@@ -242,6 +242,21 @@ describe('npm run local', () => {
       } finally {
         await client.end();
       }
+
+      // The printed doctor line, run as printed: every check passes against the kept server.
+      const doctorArgs = doctor.split(' npm run doctor -- ')[1].split(' ');
+      const report = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', path.join(ROOT, 'cli', 'doctor.ts'), ...doctorArgs],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+          env: { ...process.env, LOCAL_REPLICATION_PASSWORD: password },
+        },
+      );
+      expect(report.stdout).not.toMatch(/^❌/m);
+      expect(report.stdout).toMatch(/ 0 ❌/);
+      expect(report.status).toBe(0);
     } finally {
       const stopped = await runCli(dir, '--stop', '--port', String(port));
       expect(stopped.code).toBe(0);
