@@ -33,15 +33,16 @@ export interface CapturedChange {
 }
 
 /** Which slot to stream. */
-export type SlotToStream =
-  /** An existing slot: streaming confirms (consumes) its position, as a real consumer does. */
-  | { readonly name: string; readonly temporary?: false }
+export interface SlotToStream {
+  readonly name: string;
   /**
-   * A slot created on the streaming connection itself and dropped when it closes: sees changes
+   * Create the slot on the streaming connection itself, dropped when it closes: it sees changes
    * made after the stream started without moving any other slot (what `npm run local` uses so
-   * that the real slot keeps every change for Airbyte).
+   * that the real slot keeps every change for Airbyte). Default: false, stream an existing slot,
+   * confirming (consuming) its position as a real consumer does.
    */
-  | { readonly name: string; readonly temporary: true };
+  readonly temporary?: boolean;
+}
 
 export interface ChangeStreamOptions {
   /**
