@@ -10,6 +10,7 @@ import {
   Stack,
   Validations,
 } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -67,6 +68,13 @@ export interface AirbyteConnectionProps {
   readonly bucketRemovalPolicy?: 'destroy' | 'snapshot' | 'retain';
   /** What happens to the function's log groups on `cdk destroy`. Default: RemovalPolicy.RETAIN. */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * The VPC and subnets for the function when `airbyte.runInVpc` is set (required then). The
+   * subnets need a path to Secrets Manager: give the function to the VPC endpoints' security
+   * groups (CdcNetwork.allowEndpointAccessFrom). Default: none.
+   */
+  readonly vpc?: ec2.IVpc;
+  readonly vpcSubnets?: ec2.SubnetSelection;
 }
 
 /**
@@ -208,6 +216,33 @@ export class AirbyteConnection extends Construct {
     return secret;
   }
 
+  /**
+   * Where the function runs: nowhere in particular by default, or in the VPC with a security
+   * group that may only open connections to Airbyte's port (AWS endpoints are added by the stack).
+   */
+  private functionNetwork(props: AirbyteConnectionProps): {
+    vpc?: ec2.IVpc;
+    vpcSubnets?: ec2.SubnetSelection;
+    securityGroups?: ec2.ISecurityGroup[];
+  } {
+    if (!props.settings.runInVpc) return {};
+    if (!props.vpc) {
+      throw new Error(
+        'AirbyteConnection: airbyte.runInVpc is set but no vpc was given (a bug in the stack)',
+      );
+    }
+    const url = new URL(props.settings.apiUrl!);
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: `Airbyte setup function: the Airbyte API (port ${port}) and the AWS API endpoints only`,
+      allowAllOutbound: false,
+    });
+    // Airbyte's address can change (a pod, a load balancer): the port is the boundary.
+    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), 'Airbyte public API');
+    return { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: [securityGroup] };
+  }
+
   /** The logical id a construct's CloudFormation resource gets (stable: derived from its path). */
   private logicalIdOf(construct: Construct): string {
     return Stack.of(this).resolve((construct.node.defaultChild as CfnElement).logicalId) as string;
@@ -250,9 +285,12 @@ export class AirbyteConnection extends Construct {
     // Validated by config: apiUrl implies workspaceId and credentialsSecret.
     const credentials = this.credentialsSecret(settings.credentialsSecret!);
 
-    // Outside any VPC: Airbyte Cloud and a public self-managed Airbyte are on the internet, and
-    // Secrets Manager is reached through its public endpoint.
+    const network = this.functionNetwork(props);
+    // Outside any VPC (the default) Airbyte Cloud and a public self-managed Airbyte are on the
+    // internet and Secrets Manager is reached through its public endpoint; inside, a private
+    // Airbyte is reached directly and Secrets Manager through the VPC endpoint.
     const handler = new NodejsFunction(this, 'Function', {
+      ...network,
       description: 'Creates or updates the Airbyte source, destination and connection',
       entry: path.join(__dirname, '..', 'lambda', 'airbyte-setup', 'index.ts'),
       handler: 'onEvent',
@@ -314,8 +352,15 @@ export class AirbyteConnection extends Construct {
 
     Validations.of(handler).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'AWS-managed minimum for a function outside a VPC: write its logs.',
+      reason: 'AWS-managed minimum for a function: write its logs.',
     });
+    if (network.vpc) {
+      Validations.of(handler).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        reason:
+          'AWS-managed minimum for a function in a VPC: create and delete its network interfaces.',
+      });
+    }
     Validations.of(provider).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       reason: 'The CDK Provider framework functions only write their logs.',

@@ -69,7 +69,7 @@ export class RdsAirbyteCdcStack extends Stack {
 
     // Airbyte: the S3 destination's bucket and writer key when the destination is S3, and the
     // source, destination and connection themselves when airbyte.apiUrl is set, after the setup.
-    new AirbyteConnection(this, 'Airbyte', {
+    const airbyte = new AirbyteConnection(this, 'Airbyte', {
       settings: resolveAirbyteSettings(config),
       replication: replicationTargetOf(config),
       host: this.database.instance.dbInstanceEndpointAddress,
@@ -79,7 +79,12 @@ export class RdsAirbyteCdcStack extends Stack {
       dependsOn: [this.replicationSetup.resource],
       bucketRemovalPolicy: config.lifecycle.removalPolicy,
       logRemovalPolicy: removeWithStack ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      vpc: this.network.vpc,
+      vpcSubnets: this.network.functionSubnets,
     });
+    if (airbyte.handler && config.airbyte.runInVpc) {
+      this.network.allowEndpointAccessFrom(airbyte.handler);
+    }
 
     if (config.monitoring.enabled) {
       new CdcMonitoring(this, 'Monitoring', {

@@ -89,22 +89,24 @@ export const airbyteSchema = z
   .strictObject({
     /**
      * Base URL of the Airbyte public API: `https://api.airbyte.com/v1` (Cloud) or
-     * `https://HOST/api/public/v1` (self-managed behind TLS). When set, the stack manages the
-     * source, destination and connection with a custom resource that runs outside any VPC, so the
-     * URL must be public and https. Default: none (use `npm run airbyte -- apply` instead).
+     * `https://HOST/api/public/v1` (self-managed). When set, the stack manages the source,
+     * destination and connection with a custom resource. Outside the VPC (default) the URL must be
+     * public and https; with `runInVpc` it may be a private address, plain http included.
+     * Default: none (use `npm run airbyte -- apply` instead).
      */
     apiUrl: z
       .url({
-        protocol: /^https$/,
-        message:
-          'must be an https URL such as https://api.airbyte.com/v1: the stack sends Airbyte application credentials to it over the internet (for an Airbyte on plain http, e.g. abctl on a laptop, use npm run airbyte instead)',
-      })
-      .refine((url) => !PRIVATE_HOST.test(new URL(url).hostname), {
-        message:
-          'must be an address the custom resource can reach from outside any VPC, not localhost or a private address (for an Airbyte on your machine or network, use npm run airbyte instead)',
+        protocol: /^https?$/,
+        message: 'must be an http(s) URL such as https://api.airbyte.com/v1',
       })
       .transform((url) => url.replace(/\/+$/, ''))
       .optional(),
+    /**
+     * Run the custom resource in the database's VPC (isolated subnets, AWS APIs through the VPC
+     * endpoints), to reach a self-managed Airbyte on a private address. It then has no internet
+     * path (unless an existing VPC gives one), so Airbyte Cloud is out of reach. Default: false.
+     */
+    runInVpc: z.boolean().default(false),
     /** Airbyte workspace (UUID) that owns the three resources. Required when `apiUrl` is set. */
     workspaceId: z.uuid({ message: 'must be a workspace UUID' }).optional(),
     /**
@@ -180,6 +182,24 @@ export const airbyteSchema = z
     heartbeatActionQuery: z.string().min(1).optional(),
   })
   .superRefine((airbyte, ctx) => {
+    if (airbyte.apiUrl !== undefined && !airbyte.runInVpc) {
+      const { protocol, hostname } = new URL(airbyte.apiUrl);
+      if (PRIVATE_HOST.test(hostname)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['apiUrl'],
+          message:
+            'is a private address the custom resource cannot reach from outside the VPC: set airbyte.runInVpc for an Airbyte inside the VPC, or use npm run airbyte for one on your machine',
+        });
+      } else if (protocol !== 'https:') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['apiUrl'],
+          message:
+            'must be https: the custom resource sends the Airbyte application credentials to it over the internet (or set airbyte.runInVpc for an Airbyte inside the VPC)',
+        });
+      }
+    }
     if (airbyte.apiUrl !== undefined) {
       if (airbyte.workspaceId === undefined) {
         ctx.addIssue({

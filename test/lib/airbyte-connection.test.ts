@@ -3,6 +3,7 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AirbyteConnection, type AirbyteConnectionProps } from '../../lib/airbyte-connection';
@@ -21,7 +22,7 @@ const MANAGED = {
 function synthesize(
   environment: string,
   raw: Record<string, unknown> = {},
-  extra: Partial<AirbyteConnectionProps> = {},
+  extra: Partial<AirbyteConnectionProps> | ((stack: Stack) => Partial<AirbyteConnectionProps>) = {},
   app = new App({ context: { 'aws:cdk:bundling-stacks': [] } }),
 ) {
   const config = parseEnvironment(environment, raw);
@@ -45,7 +46,7 @@ function synthesize(
     databaseName: config.database.databaseName,
     replicationUserSecret,
     dependsOn: [replicationSetup],
-    ...extra,
+    ...(typeof extra === 'function' ? extra(stack) : extra),
   });
   return {
     stack,
@@ -229,6 +230,53 @@ describe('AirbyteConnection', () => {
     expect(properties).not.toMatch(/SecretAccessKey/);
   });
 
+  it('runs outside any VPC by default', () => {
+    const { template } = synthesize('dev', { airbyte: MANAGED });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.onEvent',
+      VpcConfig: Match.absent(),
+    });
+  });
+
+  it('with runInVpc, runs in the given subnets and may only open connections to the Airbyte port', () => {
+    const { template } = synthesize(
+      'dev',
+      { airbyte: { ...MANAGED, apiUrl: 'http://10.0.5.5:8000/api/public/v1', runInVpc: true } },
+      (stack) => ({
+        vpc: new ec2.Vpc(stack, 'Vpc', {
+          maxAzs: 2,
+          natGateways: 0,
+          subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+        }),
+        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      }),
+    );
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.onEvent',
+      VpcConfig: { SubnetIds: Match.anyValue(), SecurityGroupIds: Match.anyValue() },
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('^Airbyte setup function'),
+      SecurityGroupEgress: [
+        {
+          CidrIp: '0.0.0.0/0',
+          FromPort: 8000,
+          ToPort: 8000,
+          IpProtocol: 'tcp',
+          Description: 'Airbyte public API',
+        },
+      ],
+    });
+  });
+
+  it('refuses runInVpc without a VPC', () => {
+    expect(() =>
+      synthesize('dev', {
+        airbyte: { ...MANAGED, apiUrl: 'http://10.0.5.5:8000/api/public/v1', runInVpc: true },
+      }),
+    ).toThrow(/airbyte\.runInVpc is set but no vpc was given/);
+  });
+
   it('accepts the credentials secret by name and grants it with the name-suffix wildcard', () => {
     const { template } = synthesize('dev', {
       airbyte: { ...MANAGED, credentialsSecret: 'airbyte/app' },
@@ -302,6 +350,38 @@ function nagFindings(
     rmSync(outdir, { recursive: true, force: true });
   }
 }
+
+describe('AirbyteConnection in the VPC of the environment stack', () => {
+  const { stack, template } = synthesizeEnvironment('dev', {
+    ...CDK_JSON_ENVIRONMENTS.dev,
+    airbyte: { ...MANAGED, apiUrl: 'http://10.0.5.5:8000/api/public/v1', runInVpc: true },
+  });
+
+  it('reaches Secrets Manager through the VPC endpoint', () => {
+    const [functionGroup] = Object.keys(
+      template.findResources('AWS::EC2::SecurityGroup', {
+        Properties: { GroupDescription: Match.stringLikeRegexp('^Airbyte setup function') },
+      }),
+    );
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 443,
+      SourceSecurityGroupId: { 'Fn::GetAtt': [functionGroup, 'GroupId'] },
+      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('SecretsManagerEndpoint'), 'GroupId'] },
+    });
+  });
+
+  it('adds no cdk-nag finding', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    expect(
+      report.violations.flatMap((violation) =>
+        violation.violatingResources
+          .map((resource) => (resource as { constructPath?: string }).constructPath ?? '')
+          .filter((constructPath) => constructPath.includes('/Airbyte/'))
+          .map((constructPath) => `${violation.ruleName} at ${constructPath}`),
+      ),
+    ).toEqual([]);
+  });
+});
 
 describe('AirbyteConnection in the environment stack', () => {
   const { stack, template } = synthesizeEnvironment('staging', {

@@ -2,6 +2,7 @@ import { ConfigError, parseEnvironment } from '../../../lib/config';
 import { resolveAirbyteSettings } from '../../../src/airbyte/settings';
 
 const WORKSPACE = '1d3c5f0e-7a2b-4c8d-9e1f-2a3b4c5d6e7f';
+const MANAGED = { workspaceId: WORKSPACE, credentialsSecret: 'airbyte/app' };
 
 describe('airbyte config', () => {
   it('needs nothing and documents sensible defaults', () => {
@@ -14,6 +15,7 @@ describe('airbyte config', () => {
       initialWaitingSeconds: 1200,
       lsnCommitBehaviour: 'After loading Data in the destination',
       invalidCdcCursorPositionBehavior: 'Fail sync',
+      runInVpc: false,
     });
   });
 
@@ -35,6 +37,13 @@ describe('airbyte config', () => {
     expect(staging.destinationName).toBe('rds-airbyte-cdc-staging-s3');
   });
 
+  it('lets a custom resource in the VPC reach a private, plain-http Airbyte', () => {
+    const { airbyte } = parseEnvironment('dev', {
+      airbyte: { ...MANAGED, apiUrl: 'http://10.0.5.5:8000/api/public/v1', runInVpc: true },
+    });
+    expect(airbyte).toMatchObject({ apiUrl: 'http://10.0.5.5:8000/api/public/v1', runInVpc: true });
+  });
+
   it('keeps explicit names and strips a trailing slash from apiUrl', () => {
     const { airbyte } = parseEnvironment('dev', {
       airbyte: {
@@ -53,23 +62,24 @@ describe('airbyte config', () => {
       { apiUrl: 'https://api.airbyte.com/v1' },
       /airbyte\.workspaceId: is required when apiUrl is set[\s\S]*airbyte\.credentialsSecret/,
     ],
-    [{ apiUrl: 'ftp://x' }, /airbyte\.apiUrl: must be an https URL/],
+    [{ apiUrl: 'ftp://x' }, /airbyte\.apiUrl: must be an http\(s\) URL/],
     [
-      { apiUrl: 'http://airbyte.example.com:8000/api/public/v1' },
-      /airbyte\.apiUrl: must be an https URL .* over the internet/,
+      { ...MANAGED, apiUrl: 'http://airbyte.example.com:8000/api/public/v1' },
+      /airbyte\.apiUrl: must be https: .* over the internet/,
     ],
     [
-      { apiUrl: 'https://localhost:8000/api/public/v1' },
-      /airbyte\.apiUrl: must be an address the custom resource can reach/,
+      { ...MANAGED, apiUrl: 'https://localhost:8000/api/public/v1' },
+      /airbyte\.apiUrl: is a private address .* set airbyte\.runInVpc/,
     ],
     [
-      { apiUrl: 'https://10.0.3.7/api/public/v1' },
-      /airbyte\.apiUrl: must be an address the custom resource can reach/,
+      { ...MANAGED, apiUrl: 'https://10.0.3.7/api/public/v1' },
+      /airbyte\.apiUrl: is a private address/,
     ],
     [
-      { apiUrl: 'https://ip-10-0-0-1.ec2.internal/v1' },
-      /airbyte\.apiUrl: must be an address the custom resource can reach/,
+      { ...MANAGED, apiUrl: 'https://ip-10-0-0-1.ec2.internal/v1' },
+      /airbyte\.apiUrl: is a private address/,
     ],
+    [{ runInVpc: 'yes' }, /airbyte\.runInVpc/],
     [{ workspaceId: 'nope' }, /airbyte\.workspaceId: must be a workspace UUID/],
     [
       { sslMode: 'verify-full' },
