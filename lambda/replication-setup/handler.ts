@@ -248,17 +248,33 @@ export class ReplicationSetupHandler {
               owner.split('/')[position] === name && owner.split('/')[1] === request.database,
           );
         const userOwner = owners.get(request.user);
-        await this.teardown(client, targetOf(request), {
+        const selection = {
           slot: !usedByOthers(request.slotName, 2),
           publication: !usedByOthers(request.publicationName, 3),
           user: userOwner === undefined || userOwner === physicalId,
-        });
+        };
+        if (selection.slot && selection.user) await this.refuseIfInstanceProtected(request);
+        await this.teardown(client, targetOf(request), selection);
       });
     } catch (error) {
       if (!(error instanceof DatabaseConnectionError) || error.reason === 'authentication')
         throw error;
       await this.deleteUnreachable(request, error);
     }
+  }
+
+  /**
+   * `cdk destroy` deletes this resource before the instance. With deletion protection on, the
+   * instance would survive but the slot would already be gone, forcing Airbyte into a full
+   * resync for nothing: refuse before dropping anything.
+   */
+  private async refuseIfInstanceProtected(request: ReplicationSetupRequest): Promise<void> {
+    const instance = request.instanceIdentifier;
+    const status = await describeInstanceParameters(this.dependencies.rds, instance);
+    if (!status?.deletionProtection) return;
+    throw new Error(
+      `RDS instance ${instance} has deletion protection on, so deleting the stack would stop at the instance after the replication slot "${request.slotName}" was dropped (Airbyte would then need a full resync). Nothing was dropped. To delete it, take a final snapshot if you want one, turn protection off (aws rds modify-db-instance --db-instance-identifier ${instance} --no-deletion-protection --apply-immediately) and retry; to remove only the replication setup from a protected database, do the same and turn protection back on afterwards.`,
+    );
   }
 
   /**

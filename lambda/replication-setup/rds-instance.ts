@@ -12,6 +12,8 @@ export interface InstanceParameterStatus {
   readonly parameterGroupName: string;
   /** `in-sync`, `applying` or `pending-reboot`. */
   readonly parameterApplyStatus: string;
+  /** RDS refuses to delete the instance while this is on. */
+  readonly deletionProtection: boolean;
 }
 
 /** Describe the instance; undefined when it does not exist (any more). */
@@ -35,6 +37,7 @@ export async function describeInstanceParameters(
     instanceStatus: instance.DBInstanceStatus ?? 'unknown',
     parameterGroupName: group?.DBParameterGroupName ?? 'unknown',
     parameterApplyStatus: group?.ParameterApplyStatus ?? 'unknown',
+    deletionProtection: instance.DeletionProtection ?? false,
   };
 }
 

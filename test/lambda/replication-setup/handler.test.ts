@@ -95,12 +95,17 @@ function serveSecrets(
     .resolves({ SecretString: JSON.stringify({ username: replicationUser, password }) });
 }
 
-function rdsSays(instanceStatus: string, parameterApplyStatus: string): void {
+function rdsSays(
+  instanceStatus: string,
+  parameterApplyStatus: string,
+  deletionProtection = false,
+): void {
   rds.on(DescribeDBInstancesCommand).resolves({
     DBInstances: [
       {
         DBInstanceIdentifier: INSTANCE,
         DBInstanceStatus: instanceStatus,
+        DeletionProtection: deletionProtection,
         DBParameterGroups: [
           { DBParameterGroupName: 'cdc-params', ParameterApplyStatus: parameterApplyStatus },
         ],
@@ -147,6 +152,8 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
 
   beforeEach(() => {
     rds.reset();
+    // By default the instance is up and unprotected, as in dev.
+    rdsSays('available', 'in-sync');
   });
 
   async function freshDatabase(overrides: Partial<ReplicationSetupProperties> = {}) {
@@ -257,6 +264,23 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
     expect(current.slot?.plugin).toBe('pgoutput');
     expect(current.publicationTables).toEqual(['data_tbl']);
     expect(current.roleExists).toBe(true);
+  });
+
+  it('Delete refuses, dropping nothing, while the instance has deletion protection', async () => {
+    const { properties, client } = await freshDatabase();
+    const created = await handler.onEvent(event('Create', properties));
+    rdsSays('available', 'in-sync', true);
+    await expect(
+      handler.onEvent(
+        event('Delete', properties, { PhysicalResourceId: created.PhysicalResourceId }),
+      ),
+    ).rejects.toThrow(/has deletion protection on.*Nothing was dropped.*--no-deletion-protection/s);
+    expect((await stateOf(client, properties)).slot?.plugin).toBe('pgoutput');
+    rdsSays('available', 'in-sync', false);
+    await handler.onEvent(
+      event('Delete', properties, { PhysicalResourceId: created.PhysicalResourceId }),
+    );
+    expect((await stateOf(client, properties)).slot).toBeUndefined();
   });
 
   it('Delete removes slot, publication and user, keeps the data, and is fine twice', async () => {
