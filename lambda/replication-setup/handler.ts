@@ -26,7 +26,11 @@ import {
 } from '../../src/replication';
 import { markOwner, readOwners } from './ownership';
 import { parseProperties, physicalIdFor, type ReplicationSetupRequest } from './properties';
-import { describeInstanceParameters, rebootCommand, rebootInstance } from './rds-instance';
+import {
+  describeInstanceParameters,
+  rebootCommand,
+  rebootInstance,
+} from '../../src/aws/rds-instance';
 
 export interface ReplicationSetupDependencies {
   readonly rds: RDSClient;

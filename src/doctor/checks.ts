@@ -1,5 +1,5 @@
 import { escapeIdentifier, escapeLiteral } from 'pg';
-import { rebootCommand } from '../../lambda/replication-setup/rds-instance';
+import { rebootCommand } from '../aws/rds-instance';
 import { SUPPORTED_ENGINE_MAJORS } from '../../lib/config/database';
 import {
   DEMO_TABLE_NAME,
