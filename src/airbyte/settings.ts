@@ -1,5 +1,6 @@
 import type { EnvironmentConfig, ReplicaIdentity } from '../../lib/config';
 import type { AirbyteConfig, AirbyteDestinationConfig } from '../../lib/config/airbyte';
+import { heartbeatUpsertSql } from '../replication/heartbeat';
 
 /** The name of the environment whose Airbyte destination defaults to dev-null. */
 const DEV_ENVIRONMENT = 'dev';
@@ -38,24 +39,6 @@ export interface ReplicationTarget {
   }>;
 }
 
-/**
- * A double-quoted SQL identifier (PostgreSQL's rule, as pg's escapeIdentifier; pg itself stays out
- * of the Airbyte function's bundle). Names were validated by the config: no control characters.
- */
-function quoteIdentifier(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-/**
- * The heartbeat query for the replication setup's heartbeat table (`id integer PRIMARY KEY,
- * last_heartbeat timestamptz`): one row, rewritten on every heartbeat, so that an idle database
- * still produces a change in the publication and the slot's confirmed LSN advances.
- */
-export function heartbeatQueryFor(schema: string, table: string): string {
-  const qualified = `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`;
-  return `INSERT INTO ${qualified} (id, last_heartbeat) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET last_heartbeat = EXCLUDED.last_heartbeat`;
-}
-
 /** Resolve the defaults of `config.airbyte` that depend on the environment's name. */
 export function resolveAirbyteSettings(config: EnvironmentConfig): AirbyteSettings {
   const { airbyte, name, replication } = config;
@@ -77,7 +60,7 @@ export function resolveAirbyteSettings(config: EnvironmentConfig): AirbyteSettin
     connectionName: airbyte.connectionName ?? prefix,
     destination,
     ...(airbyte.heartbeatActionQuery === undefined && replication.heartbeatTable !== undefined
-      ? { heartbeatActionQuery: heartbeatQueryFor(replication.schema, replication.heartbeatTable) }
+      ? { heartbeatActionQuery: heartbeatUpsertSql(replication.schema, replication.heartbeatTable) }
       : {}),
   };
 }

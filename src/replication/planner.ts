@@ -7,6 +7,7 @@ import {
   SlotConflictError,
   WalLevelError,
 } from './errors';
+import { createHeartbeatTableSql } from './heartbeat';
 import { scramSha256Verifier } from './scram';
 import type {
   CatalogSnapshot,
@@ -191,7 +192,7 @@ export function planReplicationSetup(
     steps.push({
       kind: 'create-heartbeat-table',
       description: `create heartbeat table ${display(desired.schema, desired.heartbeatTable)}`,
-      sql: `CREATE TABLE IF NOT EXISTS ${qualifiedName(desired.schema, desired.heartbeatTable)} (id integer PRIMARY KEY, last_heartbeat timestamptz NOT NULL DEFAULT now())`,
+      sql: createHeartbeatTableSql(desired.schema, desired.heartbeatTable),
     });
   }
 

@@ -1,11 +1,11 @@
 import { setupReplication } from '../../../src/replication';
-import { heartbeatQueryFor } from '../../../src/airbyte/settings';
+import { heartbeatUpsertSql } from '../../../src/replication/heartbeat';
 import { usePostgres } from '../../support/postgres';
-import { streamSlot, tutorialState } from '../replication/fixtures';
+import { streamSlot, tutorialState } from './fixtures';
 
 const pg = usePostgres();
 
-describe('heartbeatQueryFor on a real PostgreSQL', () => {
+describe('heartbeatUpsertSql on a real PostgreSQL', () => {
   it('runs as the replication user, repeatedly, and each run is a change on the slot', async () => {
     const database = await pg.createDatabase();
     const admin = await pg.connect(database);
@@ -16,7 +16,7 @@ describe('heartbeatQueryFor on a real PostgreSQL', () => {
     const user = await pg.connect(database, { user: desired.user, password: desired.password });
     const stream = await streamSlot(userConfig, desired.slotName, desired.publicationName);
     try {
-      const query = heartbeatQueryFor(desired.schema, 'airbyte_heartbeat');
+      const query = heartbeatUpsertSql(desired.schema, 'airbyte_heartbeat');
       await user.query(query);
       await user.query(query);
 
