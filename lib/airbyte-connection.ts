@@ -12,13 +12,12 @@ import {
 } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, type IDependable } from 'constructs';
+import { HandlerFunction } from './handler-function';
 import type { AirbyteSettings, ReplicationTarget } from '../src/airbyte/settings';
 import {
   AIRBYTE_RESOURCE_TYPE,
@@ -90,7 +89,7 @@ export class AirbyteConnection extends Construct {
   /** The custom resource, when `apiUrl` is set. */
   public readonly resource?: CustomResource;
   /** The function behind the custom resource, when `apiUrl` is set. */
-  public readonly handler?: NodejsFunction;
+  public readonly handler?: HandlerFunction;
 
   constructor(scope: Construct, id: string, props: AirbyteConnectionProps) {
     super(scope, id);
@@ -289,26 +288,13 @@ export class AirbyteConnection extends Construct {
     // Outside any VPC (the default) Airbyte Cloud and a public self-managed Airbyte are on the
     // internet and Secrets Manager is reached through its public endpoint; inside, a private
     // Airbyte is reached directly and Secrets Manager through the VPC endpoint.
-    const handler = new NodejsFunction(this, 'Function', {
+    const handler = new HandlerFunction(this, 'Function', {
       ...network,
+      handlerDirectory: 'airbyte-setup',
       description: 'Creates or updates the Airbyte source, destination and connection',
-      entry: path.join(__dirname, '..', 'lambda', 'airbyte-setup', 'index.ts'),
-      handler: 'onEvent',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
       // Five retried calls of at most 30 s each per resource fit with room to spare.
       timeout: Duration.minutes(5),
-      logGroup: new logs.LogGroup(this, 'FunctionLogs', {
-        retention: logs.RetentionDays.ONE_MONTH,
-        removalPolicy: logRemovalPolicy,
-      }),
-      bundling: {
-        minify: true,
-        sourceMap: false,
-        target: 'node24',
-        externalModules: ['@aws-sdk/*'],
-      },
+      logRemovalPolicy,
     });
     credentials.grantRead(handler);
     props.replicationUserSecret.grantRead(handler);

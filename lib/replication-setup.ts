@@ -1,15 +1,14 @@
-import * as path from 'path';
 import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { HandlerFunction } from './handler-function';
 import type { LifecycleConfig, ReplicationConfig } from './config';
 import type { ReplicationSetupProperties } from '../lambda/replication-setup/properties';
 
@@ -53,7 +52,7 @@ export class ReplicationSetup extends Construct {
   /** The custom resource. */
   public readonly resource: CustomResource;
   /** The function that runs the SQL (its security group is the one the database admits). */
-  public readonly handler: NodejsFunction;
+  public readonly handler: HandlerFunction;
 
   constructor(scope: Construct, id: string, props: ReplicationSetupProps) {
     super(scope, id);
@@ -68,33 +67,20 @@ export class ReplicationSetup extends Construct {
     props.instance.connections.allowDefaultPortFrom(securityGroup, 'Replication setup function');
 
     const newFunction = (id: string, handler: 'onEvent' | 'isComplete', description: string) =>
-      new NodejsFunction(this, id, {
-        description,
-        entry: path.join(__dirname, '..', 'lambda', 'replication-setup', 'index.ts'),
+      new HandlerFunction(this, id, {
+        handlerDirectory: 'replication-setup',
         handler,
-        runtime: lambda.Runtime.NODEJS_24_X,
-        architecture: lambda.Architecture.ARM_64,
-        memorySize: 256,
+        description,
         // Connect and statement timeouts inside are seconds; this bounds a whole run so that a
         // hung database fails the deploy in minutes instead of CloudFormation's hour.
         timeout: Duration.minutes(2),
+        logRemovalPolicy,
         vpc: props.vpc,
         vpcSubnets: props.vpcSubnets,
         securityGroups: [securityGroup],
         // The Lambda runtime ships the Amazon RDS CA bundle here; the handler verifies the
         // database's certificate against it.
         environment: { NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' },
-        logGroup: new logs.LogGroup(this, `${id}Logs`, {
-          retention: logs.RetentionDays.ONE_MONTH,
-          removalPolicy: logRemovalPolicy,
-        }),
-        bundling: {
-          minify: true,
-          sourceMap: false,
-          target: 'node24',
-          // The runtime provides the AWS SDK v3; pg-native is optional in pg and never used.
-          externalModules: ['pg-native', '@aws-sdk/*'],
-        },
       });
     this.handler = newFunction(
       'Function',

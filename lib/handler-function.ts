@@ -1,0 +1,65 @@
+import * as path from 'path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export interface HandlerFunctionProps {
+  /** Directory under `lambda/` holding the handler's `index.ts`. */
+  readonly handlerDirectory: string;
+  /** Exported function to invoke. Default: `onEvent`. */
+  readonly handler?: string;
+  /** What the function does, shown in the console. */
+  readonly description: string;
+  /** Upper bound of one invocation. */
+  readonly timeout: Duration;
+  /** What happens to the function's log group on `cdk destroy`. Default: RemovalPolicy.RETAIN. */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** Run in this VPC. Default: outside any VPC. */
+  readonly vpc?: ec2.IVpc;
+  /** Subnets when in a VPC. */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** Security groups when in a VPC. */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /** Environment variables. Default: none. */
+  readonly environment?: Record<string, string>;
+  /** Use this role instead of a new one (two handlers of one resource share it). */
+  readonly role?: lambda.FunctionProps['role'];
+}
+
+/**
+ * A custom-resource handler from `lambda/<dir>/index.ts`: current Node.js runtime on Graviton,
+ * bundled and minified by esbuild with the runtime's own AWS SDK left out, logging to a log
+ * group the stack owns (so `cdk destroy` can remove it) with a month's retention.
+ */
+export class HandlerFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
+    super(scope, id, {
+      description: props.description,
+      entry: path.join(__dirname, '..', 'lambda', props.handlerDirectory, 'index.ts'),
+      handler: props.handler ?? 'onEvent',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: props.timeout,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: props.securityGroups,
+      environment: props.environment,
+      role: props.role,
+      logGroup: new logs.LogGroup(scope, `${id}Logs`, {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+      }),
+      bundling: {
+        minify: true,
+        sourceMap: false,
+        target: 'node24',
+        // The runtime provides the AWS SDK v3; pg-native is optional in pg and never used.
+        externalModules: ['pg-native', '@aws-sdk/*'],
+      },
+    });
+  }
+}
