@@ -26,7 +26,7 @@ import {
 } from '../src/airbyte/settings';
 import { readReplicationCredentials, readS3AccessKey } from '../src/airbyte/secrets';
 import { AirbyteStackOutputs } from '../src/airbyte/stack-contract';
-import { deployedDatabaseOf, readStackOutputs, requireOutput } from '../src/airbyte/stack-inputs';
+import { deployedDatabaseOf, readStackOutputs, requireOutput } from '../src/aws/stack-outputs';
 
 const USAGE = `Usage: npm run airbyte -- <plan|apply|destroy> --env <name> [options]
 

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { type EnvironmentConfig, loadEnvironmentFromCdkJson } from '../lib/config';
 import { stackNameFor, StackOutputs } from '../lib/outputs';
-import { readStackOutputs, requireOutput } from '../src/airbyte/stack-inputs';
+import { deployedDatabaseOf, readStackOutputs, requireOutput } from '../src/aws/stack-outputs';
 import { readDatabaseSecret } from '../src/aws/secrets';
 import {
   exitCodeOf,
@@ -230,7 +230,7 @@ async function resolveTarget(
     secretsManager: new SecretsManagerClient(region ? { region } : {}),
   };
   const outputs = await readStackOutputs(aws.cloudFormation, stackName);
-  const host = requireOutput(outputs, StackOutputs.databaseEndpoint, stackName);
+  const deployed = deployedDatabaseOf(outputs, stackName);
   const master = await readDatabaseSecret(
     aws.secretsManager,
     requireOutput(outputs, StackOutputs.masterUserSecretArn, stackName),
@@ -238,17 +238,17 @@ async function resolveTarget(
   );
   const replicationSecret = await readDatabaseSecret(
     aws.secretsManager,
-    requireOutput(outputs, StackOutputs.replicationUserSecretArn, stackName),
+    deployed.replicationUserSecretArn,
     'replication user secret',
   );
   return {
     connection: {
-      host,
-      port: Number(requireOutput(outputs, StackOutputs.databasePort, stackName)),
-      database: requireOutput(outputs, StackOutputs.databaseName, stackName),
+      host: deployed.host,
+      port: deployed.port,
+      database: deployed.database,
       user: master.username,
       password: master.password,
-      tls: tlsFor(host, options, config, io),
+      tls: tlsFor(deployed.host, options, config, io),
     },
     // The deployed user is the one to check, should cdk.json have changed since.
     replication: { ...replication, user: options.replicationUser ?? replicationSecret.username },

@@ -328,7 +328,13 @@ describe('npm run doctor --env (the deployed stack)', () => {
           StackName: stackNameFor('dev'),
           CreationTime: new Date(),
           StackStatus: 'CREATE_COMPLETE',
-          Outputs: [{ OutputKey: StackOutputs.databaseEndpoint, OutputValue: '127.0.0.1' }],
+          // Everything but the master secret, as a stack deployed by an older version.
+          Outputs: [
+            { OutputKey: StackOutputs.databaseEndpoint, OutputValue: '127.0.0.1' },
+            { OutputKey: StackOutputs.databasePort, OutputValue: '5432' },
+            { OutputKey: StackOutputs.databaseName, OutputValue: 'app' },
+            { OutputKey: StackOutputs.replicationUserSecretArn, OutputValue: 'arn:replication' },
+          ],
         },
       ],
     });

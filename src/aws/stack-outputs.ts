@@ -1,6 +1,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { StackOutputs } from '../../lib/outputs';
 
+/** A deployed stack could not be read, or lacks an output this version needs. */
 export class StackInputError extends Error {
   constructor(message: string) {
     super(message);
@@ -45,7 +46,7 @@ export function requireOutput(
   return value;
 }
 
-/** What the CLI reads from a deployed stack for the database side of the source. */
+/** Where a deployed environment's database is, and which secrets hold its users. */
 export interface DeployedDatabase {
   readonly host: string;
   readonly port: number;
