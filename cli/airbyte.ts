@@ -27,6 +27,7 @@ import {
 import { readReplicationCredentials, readS3AccessKey } from '../src/airbyte/secrets';
 import { AirbyteStackOutputs } from '../src/airbyte/stack-contract';
 import { deployedDatabaseOf, readStackOutputs, requireOutput } from '../src/aws/stack-outputs';
+import { type CliIo, processIo, runMain } from './support';
 
 const USAGE = `Usage: npm run airbyte -- <plan|apply|destroy> --env <name> [options]
 
@@ -49,13 +50,6 @@ Airbyte credentials: $${AIRBYTE_ENV.clientId} + $${AIRBYTE_ENV.clientSecret} (ab
 Settings > Applications), or $${AIRBYTE_ENV.token}, or the secret named by airbyte.credentialsSecret.`;
 
 /** Process boundaries, replaceable in tests. */
-export interface CliIo {
-  readonly env: NodeJS.ProcessEnv;
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly cdkJsonPath?: string;
-  readonly projectRoot?: string;
-}
 
 class UsageError extends Error {}
 
@@ -401,18 +395,4 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2), {
-    env: process.env,
-    stdout: (text) => process.stdout.write(`${text}\n`),
-    stderr: (text) => process.stderr.write(`${text}\n`),
-  }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runMain(() => main(process.argv.slice(2), processIo));

@@ -21,6 +21,7 @@ import {
   type DoctorOptions,
 } from '../src/doctor';
 import type { ConnectOptions, TlsOptions } from '../src/replication';
+import { type CliIo, processIo, runMain } from './support';
 
 const USAGE = `Usage: npm run doctor -- [--env NAME] [options]
 
@@ -57,13 +58,6 @@ Exit code: 0 when no check failed (warnings included, unless --fail-on-warning),
 or the database could not be read, 2 for a usage error.`;
 
 /** Process boundaries, replaceable in tests. */
-export interface CliIo {
-  readonly env: NodeJS.ProcessEnv;
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly cdkJsonPath?: string;
-  readonly projectRoot?: string;
-}
 
 class UsageError extends Error {}
 
@@ -292,18 +286,4 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2), {
-    env: process.env,
-    stdout: (text) => process.stdout.write(`${text}\n`),
-    stderr: (text) => process.stderr.write(`${text}\n`),
-  }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runMain(() => main(process.argv.slice(2), processIo));

@@ -7,6 +7,7 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { keptServersDir, stopKeptServers } from '../src/local/kept-servers';
 import { prepareChangesFile, runLocal } from '../src/local/run';
+import { runMain } from './support';
 
 const DEFAULT_CHANGES_FILE = path.join(tmpdir(), 'rds-airbyte-cdc-local-changes.jsonl');
 
@@ -123,14 +124,4 @@ export async function main(argv: string[]): Promise<number> {
 // `npm run local` runs this file with `node --import tsx`, not the tsx CLI: one process that gets
 // Ctrl-C itself, where tsx would SIGKILL a child that does not acknowledge it within 30 ms (a busy
 // machine), leaving the server and its directory behind.
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runMain(() => main(process.argv.slice(2)));
