@@ -36,10 +36,12 @@ export class RdsAirbyteCdcStack extends Stack {
     Tags.of(this).add('project', 'rds-airbyte-cdc');
     Tags.of(this).add('environment', config.name);
 
-    const removeWithStack = config.lifecycle.removalPolicy === 'destroy';
+    // Logs of the network and functions go with the stack only when the database does.
+    const logRemovalPolicy =
+      config.lifecycle.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
     this.network = new CdcNetwork(this, 'Network', {
       config: config.network,
-      logRemovalPolicy: removeWithStack ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      logRemovalPolicy,
     });
 
     this.database = new CdcDatabase(this, 'Database', {
@@ -63,7 +65,7 @@ export class RdsAirbyteCdcStack extends Stack {
       removalPolicy: config.lifecycle.removalPolicy,
       vpc: this.network.vpc,
       vpcSubnets: this.network.functionSubnets,
-      logRemovalPolicy: removeWithStack ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      logRemovalPolicy,
     });
     this.network.allowEndpointAccessFrom(this.replicationSetup.handler);
 
@@ -78,7 +80,7 @@ export class RdsAirbyteCdcStack extends Stack {
       replicationUserSecret: this.database.replicationUserSecret,
       dependsOn: [this.replicationSetup.resource],
       bucketRemovalPolicy: config.lifecycle.removalPolicy,
-      logRemovalPolicy: removeWithStack ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      logRemovalPolicy,
       vpc: this.network.vpc,
       vpcSubnets: this.network.functionSubnets,
     });
