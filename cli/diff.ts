@@ -54,6 +54,9 @@ async function main(): Promise<number> {
   const outDir = path.resolve(values.out ?? path.join('cdk.out', 'diff'));
   const context = values.env ? { [SELECTED_ENVIRONMENT_CONTEXT_KEY]: values.env } : {};
   const scratch = mkdtempSync(path.join(tmpdir(), 'cdk-diff-'));
+  // Ctrl-C exits through the worktree's signal handler, skipping `finally`; 'exit' still runs.
+  const removeScratch = () => rmSync(scratch, { recursive: true, force: true });
+  process.once('exit', removeScratch);
   try {
     const started = performance.now();
     const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
@@ -90,7 +93,8 @@ async function main(): Promise<number> {
     }
     return 0;
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    process.off('exit', removeScratch);
+    removeScratch();
   }
 }
 

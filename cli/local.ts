@@ -102,7 +102,11 @@ export async function main(argv: string[]): Promise<number> {
     options = parseCli(argv);
   } catch (error) {
     const message = (error as Error).message;
-    process.stderr.write(`${message ? `${message}\n\n` : ''}${USAGE}\n`);
+    if (!message) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    process.stderr.write(`${message}\n\n${USAGE}\n`);
     return 2;
   }
   if (options.stop) return stop(options.port, print);

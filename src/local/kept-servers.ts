@@ -14,9 +14,14 @@ export interface KeptServer {
   readonly startedAt: string;
 }
 
-/** Where kept servers are recorded: one JSON file per port. Default: `<tmpdir>/rds-airbyte-cdc-local`. */
+/**
+ * Where kept servers are recorded: one JSON file per port, in a directory of this user's own
+ * (`<tmpdir>/rds-airbyte-cdc-local-<uid>`, mode 0700), so no other user can plant a record
+ * that `--stop` would act on.
+ */
 export function keptServersDir(): string {
-  return path.join(tmpdir(), 'rds-airbyte-cdc-local');
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
+  return path.join(tmpdir(), `rds-airbyte-cdc-local-${uid}`);
 }
 
 function recordPath(port: number, dir: string): string {
@@ -39,6 +44,7 @@ function isKeptServer(value: unknown): value is KeptServer {
     Number.isInteger(record.pid) &&
     Number.isInteger(record.port) &&
     typeof record.rootDir === 'string' &&
+    path.dirname(record.rootDir) === tmpdir() &&
     path.basename(record.rootDir).startsWith('rds-airbyte-cdc-pg-')
   );
 }

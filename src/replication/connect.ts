@@ -122,6 +122,10 @@ function explain(
 export async function connect(options: ConnectOptions): Promise<Client> {
   const config = clientConfig(options);
   const client = new Client(config);
+  // A connection that dies between queries (failover, reboot, terminated backend) emits
+  // 'error'; unheard, that kills the process before callers can clean up or explain. The next
+  // query on the client rejects with the cause instead.
+  client.on('error', () => undefined);
   try {
     await client.connect();
   } catch (error) {

@@ -1,5 +1,13 @@
 import { execFileSync, spawn, spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 
@@ -128,9 +136,10 @@ describe('npm run diff', () => {
 
   it('removes its worktree when interrupted', async () => {
     const marker = path.join(repo, 'synth-started');
+    const scratchParent = mkdtempSync(path.join(tmpdir(), 'diff-interrupt-'));
     const child = spawn(TSX, [CLI, '--base', 'HEAD', '--out', out], {
       cwd: repo,
-      env: { ...process.env, SLOW_SYNTH_MARKER: marker },
+      env: { ...process.env, SLOW_SYNTH_MARKER: marker, TMPDIR: scratchParent },
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     const worktrees = () => git(repo, 'worktree', 'list').trim().split('\n').length;
@@ -145,6 +154,9 @@ describe('npm run diff', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     expect(worktrees()).toBe(1);
+    // Neither the worktree's scratch nor the report's is left in the temporary directory.
+    expect(readdirSync(scratchParent).filter((name) => name.startsWith('cdk-diff'))).toEqual([]);
+    rmSync(scratchParent, { recursive: true, force: true });
   });
 
   it('requires --base', () => {

@@ -69,6 +69,17 @@ describe('kept servers', () => {
       path.join(dir, '2.json'),
       JSON.stringify({ pid: 1, port: 2, rootDir: '/home', environment: 'dev', startedAt: '' }),
     );
+    // Named like ours, but outside the temporary directory: a planted record.
+    writeFileSync(
+      path.join(dir, '4.json'),
+      JSON.stringify({
+        pid: 1,
+        port: 4,
+        rootDir: '/home/someone/rds-airbyte-cdc-pg-x',
+        environment: 'dev',
+        startedAt: '',
+      }),
+    );
     writeFileSync(path.join(dir, '3.json'), 'not json');
     expect(listKeptServers(dir)).toEqual([]);
   });
