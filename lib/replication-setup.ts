@@ -71,9 +71,10 @@ export class ReplicationSetup extends Construct {
         handlerDirectory: 'replication-setup',
         handler,
         description,
-        // Connect and statement timeouts inside are seconds; this bounds a whole run so that a
-        // hung database fails the deploy in minutes instead of CloudFormation's hour.
-        timeout: Duration.minutes(2),
+        // Above the client's own limits (10 s connect, 60 s statement, 120 s query) so that they,
+        // not Lambda, end a stuck run with an explanation and the clean-up of a failed Create;
+        // still minutes, never CloudFormation's hour.
+        timeout: Duration.minutes(5),
         logRemovalPolicy,
         vpc: props.vpc,
         vpcSubnets: props.vpcSubnets,

@@ -6,7 +6,7 @@ import type {
   CdkCustomResourceIsCompleteResponse,
   CdkCustomResourceResponse,
 } from 'aws-lambda';
-import type { Client } from 'pg';
+import { escapeIdentifier, escapeLiteral, type Client } from 'pg';
 import { readDatabaseSecret } from '../../src/aws/secrets';
 import {
   applyPlan,
@@ -25,7 +25,12 @@ import {
   type StepKind,
 } from '../../src/replication';
 import { markOwner, readOwners } from './ownership';
-import { parseProperties, physicalIdFor, type ReplicationSetupRequest } from './properties';
+import {
+  parsePhysicalId,
+  parseProperties,
+  physicalIdFor,
+  type ReplicationSetupRequest,
+} from './properties';
 import {
   describeInstanceParameters,
   rebootCommand,
@@ -245,16 +250,14 @@ export class ReplicationSetupHandler {
       await this.withMasterConnection(request, async (client) => {
         // A replacement's Delete comes after the new resource was created: keep what it uses.
         const owners = await readOwners(client);
-        const others = [...owners.values()].filter((owner) => owner !== physicalId);
-        const usedByOthers = (name: string, position: number) =>
-          others.some(
-            (owner) =>
-              owner.split('/')[position] === name && owner.split('/')[1] === request.database,
-          );
+        const others = [...owners.values()]
+          .filter((owner) => owner !== physicalId)
+          .map(parsePhysicalId)
+          .filter((owner) => owner?.database === request.database);
         const userOwner = owners.get(request.user);
         const selection = {
-          slot: !usedByOthers(request.slotName, 2),
-          publication: !usedByOthers(request.publicationName, 3),
+          slot: !others.some((owner) => owner?.slotName === request.slotName),
+          publication: !others.some((owner) => owner?.publicationName === request.publicationName),
           user: userOwner === undefined || userOwner === physicalId,
         };
         if (selection.slot && selection.user) await this.refuseIfInstanceProtected(request);
@@ -299,14 +302,18 @@ export class ReplicationSetupHandler {
       );
       return;
     }
-    if (request.removalPolicy === 'destroy') {
+    if (request.removalPolicy === 'destroy' && !status.deletionProtection) {
       this.dependencies.log(
         `Could not reach ${request.instanceIdentifier} (${error.message}); its removal policy is destroy, so the slot goes with the instance.`,
       );
       return;
     }
+    const outlives =
+      request.removalPolicy === 'snapshot'
+        ? 'is deleted after a final snapshot, and every restore of that snapshot would bring the slot back'
+        : `is kept after this stack (removal policy ${request.removalPolicy}${status.deletionProtection ? ', deletion protection on' : ''})`;
     throw new Error(
-      `${error.message} The instance ${request.instanceIdentifier} (status ${status.instanceStatus}) is kept after this stack (removal policy ${request.removalPolicy}), and an unread replication slot would fill its disk with WAL. Make it reachable and retry the deletion, or drop the slot yourself: SELECT pg_drop_replication_slot('${request.slotName}'); DROP PUBLICATION IF EXISTS "${request.publicationName}"; then retry.`,
+      `${error.message} The instance ${request.instanceIdentifier} (status ${status.instanceStatus}) ${outlives}, and an unread replication slot fills its disk with WAL. Make it reachable and retry the deletion, or drop the slot yourself: SELECT pg_drop_replication_slot(${escapeLiteral(request.slotName)}); DROP PUBLICATION IF EXISTS ${escapeIdentifier(request.publicationName)}; then retry.`,
     );
   }
 

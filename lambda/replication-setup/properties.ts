@@ -115,13 +115,21 @@ export function parseProperties(raw: Record<string, unknown>): ReplicationSetupR
 /**
  * The physical id names the slot and publication: renaming either is a replacement, so the new
  * one is created first and CloudFormation's follow-up Delete drops the old one. Anything else
- * (tables, identities, password) is updated in place and keeps the slot's position.
+ * (tables, identities, password) is updated in place and keeps the slot's position. Each part is
+ * URI-encoded: a publication may be called `a/b`.
  */
 export function physicalIdFor(request: ReplicationSetupRequest): string {
-  return [
-    request.instanceIdentifier,
-    request.database,
-    request.slotName,
-    request.publicationName,
-  ].join('/');
+  return [request.instanceIdentifier, request.database, request.slotName, request.publicationName]
+    .map(encodeURIComponent)
+    .join('/');
+}
+
+/** What a physical id names; undefined for an id this resource did not make. */
+export function parsePhysicalId(
+  physicalId: string,
+): { database: string; slotName: string; publicationName: string } | undefined {
+  const parts = physicalId.split('/');
+  if (parts.length !== 4) return undefined;
+  const [, database, slotName, publicationName] = parts.map(decodeURIComponent);
+  return { database, slotName, publicationName };
 }

@@ -245,7 +245,8 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
   });
 
   it('renaming the slot is a replacement: the follow-up Delete drops only the old slot', async () => {
-    const { properties, client } = await freshDatabase();
+    // A publication name with a slash and a quote must not confuse the ownership bookkeeping.
+    const { properties, client } = await freshDatabase({ PublicationName: 'cdc/pub "eu"' });
     const created = await handler.onEvent(event('Create', properties));
     const renamed = { ...properties, SlotName: uniqueName('airbyte_slot_v2') };
     const updated = await handler.onEvent(
@@ -372,10 +373,17 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
       });
     });
 
+    it('fails when a destroy-policy instance is protected: it would stay, with the slot', async () => {
+      rdsSays('stopped', 'in-sync', true);
+      await expect(handler.onEvent(await unreachable('destroy'))).rejects.toThrow(
+        /deletion protection on.*pg_drop_replication_slot/,
+      );
+    });
+
     it('fails with what to do when the instance is retained', async () => {
       rdsSays('stopped', 'in-sync');
       await expect(handler.onEvent(await unreachable('retain'))).rejects.toThrow(
-        /an unread replication slot would fill its disk.*pg_drop_replication_slot/,
+        /is kept after this stack.*an unread replication slot fills its disk.*pg_drop_replication_slot/,
       );
     });
   });
