@@ -127,7 +127,7 @@ export const airbyteSchema = z
     sslMode: z.enum(['require', 'verify-full']).default('require'),
     /**
      * PEM file with the CA bundle for `verify-full`, relative to the project root, e.g. the RDS
-     * global bundle saved as `certs/rds-global-bundle.pem`. Required when `sslMode` is `verify-full`.
+     * bundle of your region saved as `certs/eu-west-1-bundle.pem`. Required when `sslMode` is `verify-full`.
      */
     caCertificateFile: z.string().min(1).optional(),
     /**

@@ -78,6 +78,14 @@ export const environmentSchema = z
         message: `must be less than database.allocatedStorageGiB (${env.database.allocatedStorageGiB}): a stalled slot could otherwise fill the disk`,
       });
     }
+    if (env.network.publiclyAccessible && env.airbyte.sslMode === 'require') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['airbyte', 'sslMode'],
+        message:
+          'must be verify-full when network.publiclyAccessible is true: across the internet, require encrypts but lets anyone on the path pose as the database and read the replicated rows. Save the RDS CA bundle for your region (https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem) in the project and set airbyte.caCertificateFile to it',
+      });
+    }
     if (env.database.maxWalSenders < env.database.maxReplicationSlots) {
       ctx.addIssue({
         code: 'custom',

@@ -34,10 +34,16 @@ describe('existing VPC', () => {
 
 describe('publicly accessible for an Airbyte outside the VPC', () => {
   const allowedCidrs = ['203.0.113.10/32', '198.51.100.0/24'];
+  // A public database requires Airbyte to verify its certificate (see the config test).
+  const airbyte = {
+    sslMode: 'verify-full',
+    caCertificateFile: 'certs/eu-west-1-bundle.pem',
+  } as const;
 
   it('gives the instance a public address in public subnets and admits only the allowed CIDRs', () => {
     const { template } = synthesizeEnvironment('dev', {
       network: { publiclyAccessible: true, allowedCidrs },
+      airbyte,
     });
     template.hasResourceProperties('AWS::RDS::DBInstance', { PubliclyAccessible: true });
     template.resourceCountIs('AWS::EC2::InternetGateway', 1);
@@ -58,6 +64,7 @@ describe('publicly accessible for an Airbyte outside the VPC', () => {
   it('uses the public subnets of an existing VPC', () => {
     const { template } = synthesizeEnvironment('dev', {
       network: { existingVpc, publiclyAccessible: true, allowedCidrs },
+      airbyte,
     });
     template.hasResourceProperties('AWS::RDS::DBSubnetGroup', {
       SubnetIds: existingVpc.publicSubnetIds,
@@ -67,6 +74,7 @@ describe('publicly accessible for an Airbyte outside the VPC', () => {
   it('keeps SSL forced and passes validation with the public address acknowledged', () => {
     const { stack, template, validationFindings } = synthesizeEnvironment('dev', {
       network: { publiclyAccessible: true, allowedCidrs },
+      airbyte,
     });
     expect(validationFindings).toEqual([]);
     expect(new AwsSolutionsChecks().validateScope(stack).violations).toEqual([]);

@@ -254,6 +254,19 @@ describe('invalid configuration fails with the environment and the field', () =>
     expect(message).toContain(expected);
   });
 
+  it('public database with an Airbyte that does not verify the certificate', () => {
+    const network = { publiclyAccessible: true, allowedCidrs: ['203.0.113.10/32'] };
+    expect(errorFor({ network })).toContain(
+      'airbyte.sslMode: must be verify-full when network.publiclyAccessible is true',
+    );
+    expect(() =>
+      parseEnvironment('dev', {
+        network,
+        airbyte: { sslMode: 'verify-full', caCertificateFile: 'certs/eu-west-1-bundle.pem' },
+      }),
+    ).not.toThrow();
+  });
+
   it('prod with retain but without deletion protection', () => {
     expect(
       errorFor({ lifecycle: { removalPolicy: 'retain', deletionProtection: false } }, 'prod'),
