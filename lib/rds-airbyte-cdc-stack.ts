@@ -28,10 +28,12 @@ export class RdsAirbyteCdcStack extends Stack {
 
   constructor(scope: Construct, id: string, props: RdsAirbyteCdcStackProps) {
     const { config } = props;
-    // An environment without account/region synthesizes an environment-agnostic stack.
+    // An environment without account and region synthesizes an environment-agnostic stack.
     const env =
       props.env ??
-      (config.account ? { account: config.account, region: config.region } : undefined);
+      (config.account || config.region
+        ? { account: config.account, region: config.region }
+        : undefined);
     super(scope, id, { ...props, env });
     Tags.of(this).add('project', 'rds-airbyte-cdc');
     Tags.of(this).add('environment', config.name);

@@ -139,6 +139,8 @@ describe('stack shape', () => {
     const pinned = synthesizeEnvironment('dev', { account: '123456789012', region: 'eu-west-1' });
     expect(pinned.stack.account).toBe('123456789012');
     expect(pinned.stack.region).toBe('eu-west-1');
+    const regionOnly = synthesizeEnvironment('dev', { region: 'eu-west-1' });
+    expect(regionOnly.stack.region).toBe('eu-west-1');
   });
 
   it('names the stack after the environment', () => {
