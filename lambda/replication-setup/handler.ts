@@ -189,27 +189,40 @@ export class ReplicationSetupHandler {
   ): Promise<void> {
     const desired = await this.desiredState(request);
     const log = this.dependencies.log;
-    const before = previous ? undefined : await readCatalog(client, targetOf(request));
+    const before = await readCatalog(client, targetOf(request));
+    const owners = await readOwners(client);
+    // A role that existed before this stack touched it stays the user's: it is configured, but
+    // never dropped. The mark carries that over replacements and updates.
+    const adopted = owners.get(request.user)?.adopted ?? before.role !== undefined;
+    if (adopted && !owners.has(request.user)) {
+      log(
+        `Role "${request.user}" exists already: configuring it for CDC; it will be kept on delete.`,
+      );
+    }
     try {
       const steps = await setupReplication(client, desired, {
         onStep: (step, index, total) => log(`[${index + 1}/${total}] ${step.description}`),
       });
       if (steps.length === 0) log('The database already matches the configuration: nothing to do.');
-      await markOwner(client, request.user, physicalId);
+      await markOwner(client, request.user, { physicalId, adopted });
     } catch (error) {
-      if (before) await this.cleanUpFailedCreate(client, request, before);
+      if (!previous) await this.cleanUpFailedCreate(client, request, before);
       throw error;
     }
     if (previous && previous.user !== request.user) {
       // Same resource, new user: the old one would otherwise keep its privileges forever.
-      log(
-        `Replication user renamed from "${previous.user}" to "${request.user}": dropping "${previous.user}"`,
-      );
-      await this.teardown(client, targetOf(previous), {
-        slot: false,
-        publication: false,
-        user: true,
-      });
+      if (owners.get(previous.user)?.adopted) {
+        log(`Replication user renamed from "${previous.user}", which existed before: kept.`);
+      } else {
+        log(
+          `Replication user renamed from "${previous.user}" to "${request.user}": dropping "${previous.user}"`,
+        );
+        await this.teardown(client, targetOf(previous), {
+          slot: false,
+          publication: false,
+          user: true,
+        });
+      }
     }
   }
 
@@ -251,16 +264,21 @@ export class ReplicationSetupHandler {
         // A replacement's Delete comes after the new resource was created: keep what it uses.
         const owners = await readOwners(client);
         const others = [...owners.values()]
-          .filter((owner) => owner !== physicalId)
-          .map(parsePhysicalId)
+          .filter((owner) => owner.physicalId !== physicalId)
+          .map((owner) => parsePhysicalId(owner.physicalId))
           .filter((owner) => owner?.database === request.database);
         const userOwner = owners.get(request.user);
+        // This resource still manages the user, i.e. this is not the Delete of a replaced one.
+        const current = userOwner === undefined || userOwner.physicalId === physicalId;
         const selection = {
           slot: !others.some((owner) => owner?.slotName === request.slotName),
           publication: !others.some((owner) => owner?.publicationName === request.publicationName),
-          user: userOwner === undefined || userOwner === physicalId,
+          user: current && !userOwner?.adopted,
         };
-        if (selection.slot && selection.user) await this.refuseIfInstanceProtected(request);
+        if (current && userOwner?.adopted) {
+          this.dependencies.log(`Keeping role "${request.user}": it existed before this stack.`);
+        }
+        if (current && selection.slot) await this.refuseIfInstanceProtected(request);
         await this.teardown(client, targetOf(request), selection);
       });
     } catch (error) {

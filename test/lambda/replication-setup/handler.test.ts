@@ -321,6 +321,22 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
     );
   });
 
+  it('configures a role that existed before, and keeps it on Delete', async () => {
+    const { properties, client } = await freshDatabase();
+    await client.query(`CREATE ROLE ${client.escapeIdentifier(properties.User)} LOGIN`);
+    const created = await handler.onEvent(event('Create', properties));
+    const asUser = await pg.connect(properties.Database, {
+      user: properties.User,
+      password: REPLICATION_PASSWORD,
+    });
+    await expect(asUser.query('SELECT count(*) FROM datastore.data_tbl')).resolves.toBeDefined();
+    await handler.onEvent(
+      event('Delete', properties, { PhysicalResourceId: created.PhysicalResourceId }),
+    );
+    const state = await stateOf(client, properties);
+    expect(state).toEqual({ slot: undefined, publicationTables: [], roleExists: true });
+  });
+
   it('names the missing table', async () => {
     const { properties } = await freshDatabase({
       Tables: JSON.stringify([{ name: 'no_such_table', replicaIdentity: 'default' }]),
