@@ -13,20 +13,25 @@ import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
 
-export const AIRBYTE_REFERENCE_DIR = path.join(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  'shared',
-  'reference',
-  'airbyte',
-);
+/**
+ * The team's unchanged copies of Airbyte's OpenAPI spec and connector schemas: `../shared` beside
+ * the project (as CI lays it out), or wherever AIRBYTE_REFERENCE_DIR points.
+ */
+export const AIRBYTE_REFERENCE_DIR =
+  process.env.AIRBYTE_REFERENCE_DIR ??
+  path.join(__dirname, '..', '..', '..', 'shared', 'reference', 'airbyte');
 
 type Json = Record<string, unknown>;
 
 function readReference(file: string): string {
-  return readFileSync(path.join(AIRBYTE_REFERENCE_DIR, file), 'utf8');
+  const location = path.join(AIRBYTE_REFERENCE_DIR, file);
+  try {
+    return readFileSync(location, 'utf8');
+  } catch {
+    throw new Error(
+      `Airbyte reference file ${location} not found: the Airbyte tests validate against the shared reference copies (../shared/reference/airbyte beside the project); put them there or set AIRBYTE_REFERENCE_DIR.`,
+    );
+  }
 }
 
 /** The reference OpenAPI document. */
