@@ -10,7 +10,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { HandlerFunction } from './handler-function';
 import type { LifecycleConfig, ReplicationConfig } from './config';
-import type { ReplicationSetupProperties } from '../lambda/replication-setup/properties';
+import type { ReplicationSetupProperties } from '../src/replication-resource/properties';
 
 /** CloudFormation type of the resource, so that diffs and consoles name it for what it is. */
 export const REPLICATION_SETUP_RESOURCE_TYPE = 'Custom::ReplicationSetup';

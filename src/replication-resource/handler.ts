@@ -7,7 +7,7 @@ import type {
   CdkCustomResourceResponse,
 } from 'aws-lambda';
 import { escapeIdentifier, escapeLiteral, type Client } from 'pg';
-import { readDatabaseSecret } from '../../src/aws/secrets';
+import { readDatabaseSecret } from '../aws/secrets';
 import {
   applyPlan,
   assertLogicalReplicationEnabled,
@@ -23,7 +23,7 @@ import {
   type ReplicationTarget,
   type Step,
   type StepKind,
-} from '../../src/replication';
+} from '../replication';
 import { markOwner, readOwners } from './ownership';
 import {
   parsePhysicalId,
@@ -31,11 +31,7 @@ import {
   physicalIdFor,
   type ReplicationSetupRequest,
 } from './properties';
-import {
-  describeInstanceParameters,
-  rebootCommand,
-  rebootInstance,
-} from '../../src/aws/rds-instance';
+import { describeInstanceParameters, rebootCommand, rebootInstance } from '../aws/rds-instance';
 
 export interface ReplicationSetupDependencies {
   readonly rds: RDSClient;

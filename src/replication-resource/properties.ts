@@ -1,5 +1,5 @@
 import type { ReplicaIdentity } from '../../lib/config/replication';
-import type { ReplicationObjectsConfig } from '../../src/replication/desired-state';
+import type { ReplicationObjectsConfig } from '../replication/desired-state';
 
 const REPLICA_IDENTITIES: readonly unknown[] = ['default', 'full'] satisfies ReplicaIdentity[];
 
