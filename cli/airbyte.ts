@@ -27,7 +27,7 @@ import {
 import { readReplicationCredentials, readS3AccessKey } from '../src/airbyte/secrets';
 import { AirbyteStackOutputs } from '../src/airbyte/stack-contract';
 import { deployedDatabaseOf, readStackOutputs, requireOutput } from '../src/aws/stack-outputs';
-import { type CliIo, processIo, runMain } from './support';
+import { type CliIo, parseArguments, processIo, runMain, UsageError } from './support';
 
 const USAGE = `Usage: npm run airbyte -- <plan|apply|destroy> --env <name> [options]
 
@@ -50,8 +50,6 @@ Airbyte credentials: $${AIRBYTE_ENV.clientId} + $${AIRBYTE_ENV.clientSecret} (ab
 Settings > Applications), or $${AIRBYTE_ENV.token}, or the secret named by airbyte.credentialsSecret.`;
 
 /** Process boundaries, replaceable in tests. */
-
-class UsageError extends Error {}
 
 interface CliOptions {
   readonly command: 'plan' | 'apply' | 'destroy';
@@ -304,14 +302,9 @@ function printPlan(plan: PlanResult, apiUrl: string, environment: string, io: Cl
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
-  let options: CliOptions;
-  try {
-    options = parseCli(argv);
-  } catch (error) {
-    const message = (error as Error).message;
-    io.stderr(message ? `${message}\n\n${USAGE}` : USAGE);
-    return message ? 2 : 0;
-  }
+  const parsed = parseArguments(() => parseCli(argv), USAGE, io);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { options } = parsed;
   const log = (line: string) => io.stderr(line);
   try {
     const config = loadEnvironmentFromCdkJson(options.env, io.cdkJsonPath);

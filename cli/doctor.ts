@@ -21,7 +21,7 @@ import {
   type DoctorOptions,
 } from '../src/doctor';
 import type { ConnectOptions, TlsOptions } from '../src/replication';
-import { type CliIo, processIo, runMain } from './support';
+import { type CliIo, parseArguments, processIo, runMain, UsageError } from './support';
 
 const USAGE = `Usage: npm run doctor -- [--env NAME] [options]
 
@@ -58,8 +58,6 @@ Exit code: 0 when no check failed (warnings included, unless --fail-on-warning),
 or the database could not be read, 2 for a usage error.`;
 
 /** Process boundaries, replaceable in tests. */
-
-class UsageError extends Error {}
 
 interface CliOptions {
   readonly env: string;
@@ -251,14 +249,9 @@ async function resolveTarget(
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
-  let options: CliOptions;
-  try {
-    options = parseCli(argv);
-  } catch (error) {
-    const message = (error as Error).message;
-    io.stderr(message ? `${message}\n\n${USAGE}` : USAGE);
-    return message ? 2 : 0;
-  }
+  const parsed = parseArguments(() => parseCli(argv), USAGE, io);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { options } = parsed;
   try {
     const config = loadEnvironmentFromCdkJson(options.env, io.cdkJsonPath);
     const target = await resolveTarget(options, config, io);

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { keptServersDir, stopKeptServers } from '../src/local/kept-servers';
 import { prepareChangesFile, runLocal } from '../src/local/run';
-import { runMain } from './support';
+import { parseArguments, processIo, runMain, UsageError } from './support';
 
 const DEFAULT_CHANGES_FILE = path.join(tmpdir(), 'rds-airbyte-cdc-local-changes.jsonl');
 
@@ -27,8 +27,6 @@ change as a JSON line and the Airbyte source settings, then stops and removes th
   --stop                stop the servers --keep left running (all, or the one on --port)
 
 Exit code: 0 when all three changes were captured, 1 otherwise, 2 for a usage error.`;
-
-class UsageError extends Error {}
 
 interface CliOptions {
   readonly env: string;
@@ -97,18 +95,9 @@ export async function main(argv: string[]): Promise<number> {
   const print = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };
-  let options: CliOptions;
-  try {
-    options = parseCli(argv);
-  } catch (error) {
-    const message = (error as Error).message;
-    if (!message) {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    process.stderr.write(`${message}\n\n${USAGE}\n`);
-    return 2;
-  }
+  const parsed = parseArguments(() => parseCli(argv), USAGE, processIo);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { options } = parsed;
   if (options.stop) return stop(options.port, print);
   try {
     const result = await runLocal({

@@ -31,3 +31,28 @@ export function runMain(main: () => Promise<number>): void {
     },
   );
 }
+
+/**
+ * A command-line mistake: shown with the usage, exit code 2. An empty message asks for the
+ * usage alone (`--help`), exit code 0.
+ */
+export class UsageError extends Error {}
+
+/** Parse the arguments, or print the usage and say which exit code to end with. */
+export function parseArguments<T>(
+  parse: () => T,
+  usage: string,
+  io: Pick<CliIo, 'stdout' | 'stderr'>,
+): { readonly options: T } | { readonly exitCode: number } {
+  try {
+    return { options: parse() };
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    if (!error.message) {
+      io.stdout(usage);
+      return { exitCode: 0 };
+    }
+    io.stderr(`${error.message}\n\n${usage}`);
+    return { exitCode: 2 };
+  }
+}
