@@ -8,17 +8,10 @@ import {
   type DoctorInput,
   type ServerFacts,
 } from '../../../src/doctor';
-import type { CatalogSnapshot, DesiredReplicationState } from '../../../src/replication';
+import type { CatalogSnapshot } from '../../../src/replication';
+import { TUTORIAL_STATE } from '../replication/fixtures';
 
-const desired: DesiredReplicationState = {
-  schema: 'datastore',
-  tables: [{ name: 'data_tbl', replicaIdentity: 'default' }],
-  user: 'airbyte',
-  password: 'never-Printed-42',
-  slotName: 'airbyte_slot',
-  publicationName: 'airbyte_publication',
-  createDemoTable: true,
-};
+const desired = TUTORIAL_STATE;
 
 /** The catalog of a database the setup configured (what readCatalog returns for it). */
 function healthyCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapshot {

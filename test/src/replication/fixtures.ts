@@ -8,6 +8,30 @@ import {
 import type { DesiredReplicationState } from '../../../src/replication';
 import { uniqueName } from '../../support/postgres';
 
+/** The tutorial's desired state with the tutorial's own names, for tests that need no server. */
+export const TUTORIAL_STATE: DesiredReplicationState = {
+  schema: 'datastore',
+  tables: [{ name: 'data_tbl', replicaIdentity: 'default' }],
+  user: 'airbyte',
+  password: 'first-Secret-1',
+  slotName: 'airbyte_slot',
+  publicationName: 'airbyte_publication',
+  createDemoTable: true,
+};
+
+/** The steps the setup plans for TUTORIAL_STATE on an empty plain-PostgreSQL database. */
+export const TUTORIAL_SETUP_STEPS = [
+  'create-schema',
+  'create-demo-table',
+  'create-role',
+  'grant-schema-usage',
+  'grant-select',
+  'grant-default-select',
+  'grant-replication-attribute',
+  'create-publication',
+  'create-slot',
+] as const;
+
 /**
  * The tutorial's desired state with cluster-unique role and slot names (roles and slots are
  * shared by every database of the test server; schema and publication live in the database).
@@ -16,13 +40,9 @@ export function tutorialState(
   overrides: Partial<DesiredReplicationState> = {},
 ): DesiredReplicationState {
   return {
-    schema: 'datastore',
-    tables: [{ name: 'data_tbl', replicaIdentity: 'default' }],
+    ...TUTORIAL_STATE,
     user: uniqueName('airbyte'),
-    password: 'first-Secret-1',
     slotName: uniqueName('airbyte_slot'),
-    publicationName: 'airbyte_publication',
-    createDemoTable: true,
     ...overrides,
   };
 }
@@ -54,4 +74,16 @@ export async function streamSlot(
     },
     stop: () => stream.stop(),
   };
+}
+
+/** Stream the desired state's slot as its replication user, the way Airbyte connects. */
+export function streamAsReplicationUser(
+  config: ClientConfig,
+  desired: DesiredReplicationState,
+): Promise<SlotStream> {
+  return streamSlot(
+    { ...config, user: desired.user, password: desired.password },
+    desired.slotName,
+    desired.publicationName,
+  );
 }

@@ -12,16 +12,9 @@ import {
   SlotConflictError,
   WalLevelError,
 } from '../../../src/replication';
+import { TUTORIAL_SETUP_STEPS, TUTORIAL_STATE } from './fixtures';
 
-const desired: DesiredReplicationState = {
-  schema: 'datastore',
-  tables: [{ name: 'data_tbl', replicaIdentity: 'default' }],
-  user: 'airbyte',
-  password: 'plain-Secret-9',
-  slotName: 'airbyte_slot',
-  publicationName: 'airbyte_publication',
-  createDemoTable: true,
-};
+const desired = TUTORIAL_STATE;
 
 /** A database nothing was done to. */
 function emptyCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapshot {
@@ -83,17 +76,7 @@ const kinds = (steps: { kind: string }[]): string[] => steps.map((step) => step.
 
 describe('planReplicationSetup', () => {
   it('orders the steps schema, table, user, grants, replication right, publication, slot', () => {
-    expect(kinds(planReplicationSetup(emptyCatalog(), desired))).toEqual([
-      'create-schema',
-      'create-demo-table',
-      'create-role',
-      'grant-schema-usage',
-      'grant-select',
-      'grant-default-select',
-      'grant-replication-attribute',
-      'create-publication',
-      'create-slot',
-    ]);
+    expect(kinds(planReplicationSetup(emptyCatalog(), desired))).toEqual([...TUTORIAL_SETUP_STEPS]);
   });
 
   it('plans nothing when the database already matches', () => {

@@ -17,7 +17,7 @@ import {
   WalLevelError,
 } from '../../../src/replication';
 import { uniqueName, usePostgres } from '../../support/postgres';
-import { streamSlot, tutorialState } from './fixtures';
+import { streamAsReplicationUser, tutorialState, TUTORIAL_SETUP_STEPS } from './fixtures';
 
 const pg = usePostgres();
 
@@ -50,17 +50,7 @@ describe('setupReplication on an empty database', () => {
     const { database, admin } = await freshDatabase();
     const desired = tutorialState();
     const applied = await setupReplication(admin, desired);
-    expect(applied.map((step) => step.kind)).toEqual([
-      'create-schema',
-      'create-demo-table',
-      'create-role',
-      'grant-schema-usage',
-      'grant-select',
-      'grant-default-select',
-      'grant-replication-attribute',
-      'create-publication',
-      'create-slot',
-    ]);
+    expect(applied.map((step) => step.kind)).toEqual([...TUTORIAL_SETUP_STEPS]);
     expect(await inspect(admin, desired)).toEqual({
       schemas: 1,
       role: {
@@ -122,11 +112,7 @@ describe('the replication user', () => {
     const desired = tutorialState();
     await setupReplication(admin, desired);
 
-    const stream = await streamSlot(
-      { ...pg.config(database), user: desired.user, password: desired.password },
-      desired.slotName,
-      desired.publicationName,
-    );
+    const stream = await streamAsReplicationUser(pg.config(database), desired);
     try {
       await admin.query("INSERT INTO datastore.data_tbl VALUES (3, 'c')");
       await admin.query('DELETE FROM datastore.data_tbl WHERE id = 2');

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { setupReplication, teardownReplication } from '../../../src/replication';
 import { uniqueName, usePostgres } from '../../support/postgres';
-import { streamSlot, tutorialState } from './fixtures';
+import { streamAsReplicationUser, tutorialState } from './fixtures';
 
 const pg = usePostgres();
 
@@ -55,11 +55,7 @@ describe('teardownReplication', () => {
     const { database, admin } = await freshDatabase();
     const desired = tutorialState();
     await setupReplication(admin, desired);
-    const stream = await streamSlot(
-      { ...pg.config(database), user: desired.user, password: desired.password },
-      desired.slotName,
-      desired.publicationName,
-    );
+    const stream = await streamAsReplicationUser(pg.config(database), desired);
     try {
       const active = await admin.query(
         'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
