@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-rds';
 
 /** What RDS says about the instance and its parameter group. */
-export interface InstanceParameterStatus {
+export interface InstanceStatus {
   /** `available`, `rebooting`, `modifying`, `deleting`, ... */
   readonly instanceStatus: string;
   /** The attached parameter group. */
@@ -17,10 +17,10 @@ export interface InstanceParameterStatus {
 }
 
 /** Describe the instance; undefined when it does not exist (any more). */
-export async function describeInstanceParameters(
+export async function describeInstance(
   rds: RDSClient,
   instanceIdentifier: string,
-): Promise<InstanceParameterStatus | undefined> {
+): Promise<InstanceStatus | undefined> {
   let instances;
   try {
     ({ DBInstances: instances } = await rds.send(

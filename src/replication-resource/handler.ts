@@ -31,7 +31,7 @@ import {
   physicalIdFor,
   type ReplicationSetupRequest,
 } from './properties';
-import { describeInstanceParameters, rebootCommand, rebootInstance } from '../aws/rds-instance';
+import { describeInstance, rebootCommand, rebootInstance } from '../aws/rds-instance';
 
 export interface ReplicationSetupDependencies {
   readonly rds: RDSClient;
@@ -109,10 +109,7 @@ export class ReplicationSetupHandler {
     if (event.RequestType === 'Delete' || event.Data?.Status !== REBOOTING)
       return { IsComplete: true };
     const request = parseProperties(event.ResourceProperties);
-    const status = await describeInstanceParameters(
-      this.dependencies.rds,
-      request.instanceIdentifier,
-    );
+    const status = await describeInstance(this.dependencies.rds, request.instanceIdentifier);
     if (!status)
       throw new Error(`RDS instance ${request.instanceIdentifier} disappeared during its reboot`);
     if (status.instanceStatus !== 'available' || status.parameterApplyStatus !== 'in-sync') {
@@ -291,7 +288,7 @@ export class ReplicationSetupHandler {
    */
   private async refuseIfInstanceProtected(request: ReplicationSetupRequest): Promise<void> {
     const instance = request.instanceIdentifier;
-    const status = await describeInstanceParameters(this.dependencies.rds, instance);
+    const status = await describeInstance(this.dependencies.rds, instance);
     if (!status?.deletionProtection) return;
     throw new Error(
       `RDS instance ${instance} has deletion protection on, so deleting the stack would stop at the instance after the replication slot "${request.slotName}" was dropped (Airbyte would then need a full resync). Nothing was dropped. To delete it, take a final snapshot if you want one, turn protection off (aws rds modify-db-instance --db-instance-identifier ${instance} --no-deletion-protection --apply-immediately) and retry; to remove only the replication setup from a protected database, do the same and turn protection back on afterwards.`,
@@ -306,10 +303,7 @@ export class ReplicationSetupHandler {
     request: ReplicationSetupRequest,
     error: DatabaseConnectionError,
   ): Promise<void> {
-    const status = await describeInstanceParameters(
-      this.dependencies.rds,
-      request.instanceIdentifier,
-    );
+    const status = await describeInstance(this.dependencies.rds, request.instanceIdentifier);
     if (!status || status.instanceStatus === 'deleting') {
       this.dependencies.log(
         `${request.instanceIdentifier} is ${status ? 'being deleted' : 'gone'}: its slot, publication and user go with it.`,
@@ -337,7 +331,7 @@ export class ReplicationSetupHandler {
     walLevelError: WalLevelError,
   ): Promise<void> {
     const instance = request.instanceIdentifier;
-    const status = await describeInstanceParameters(this.dependencies.rds, instance);
+    const status = await describeInstance(this.dependencies.rds, instance);
     if (!status)
       throw new Error(`${walLevelError.message} RDS instance ${instance} was not found.`);
     if (status.parameterApplyStatus !== 'pending-reboot') {
