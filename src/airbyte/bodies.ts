@@ -71,8 +71,9 @@ export class AirbyteTargetError extends Error {
 }
 
 /**
- * The Postgres source in CDC mode. Valid against both the API's typed `source-postgres` schema
- * and the connector's own spec (tested against the reference copies).
+ * The Postgres source in CDC mode. Valid against the API's typed `source-postgres` schema and
+ * the connector's own spec both before and since 3.8 (tested against copies of all three in
+ * test/fixtures/airbyte). `plugin` is only read by connectors before 3.8; 3.8 ignores it.
  */
 export function buildSourceConfiguration(target: AirbyteTarget): JsonObject {
   const { settings, replication, database } = target;

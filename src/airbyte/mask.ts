@@ -5,8 +5,8 @@
 export const SECRET_MASK = '**********';
 
 /**
- * Configuration keys the connector specs mark `airbyte_secret` (source-postgres, destination-s3;
- * a test checks this list against the reference schemas).
+ * Configuration keys the connector specs mark `airbyte_secret` (source-postgres before and since
+ * 3.8, destination-s3; a test checks this list against the schemas in test/fixtures/airbyte).
  */
 export const SECRET_FIELDS: ReadonlySet<string> = new Set([
   'password',

@@ -1,8 +1,8 @@
 /**
  * A stand-in for the Airbyte public API v1 for tests: plain node http on 127.0.0.1 (random port).
- * Every request body is validated against the OpenAPI spec in ../shared/reference/airbyte (and
- * Postgres source / S3 destination configurations against the connector schemas), state is kept
- * in memory, tokens expire, and failures can be injected.
+ * Every request body is validated against the OpenAPI spec in test/fixtures/airbyte (and Postgres
+ * source / S3 destination configurations against the connector schemas), state is kept in
+ * memory, tokens expire, and failures can be injected.
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -14,29 +14,42 @@ import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
 
 /**
- * The team's unchanged copies of Airbyte's OpenAPI spec and connector schemas: `../shared` beside
- * the project (as CI lays it out), or wherever AIRBYTE_REFERENCE_DIR points.
+ * Unchanged copies of Airbyte's OpenAPI spec and connector schemas, kept in the repository (their
+ * sources are in its README.md) so that a fresh clone tests with nothing beside it.
  */
-export const AIRBYTE_REFERENCE_DIR =
-  process.env.AIRBYTE_REFERENCE_DIR ??
-  path.join(__dirname, '..', '..', '..', 'shared', 'reference', 'airbyte');
+export const AIRBYTE_FIXTURES_DIR = path.join(__dirname, '..', 'fixtures', 'airbyte');
 
 type Json = Record<string, unknown>;
 
-function readReference(file: string): string {
-  const location = path.join(AIRBYTE_REFERENCE_DIR, file);
+/** The text of one Airbyte fixture file, by name. */
+export function readAirbyteFixture(file: string): string {
+  const location = path.join(AIRBYTE_FIXTURES_DIR, file);
   try {
     return readFileSync(location, 'utf8');
   } catch {
     throw new Error(
-      `Airbyte reference file ${location} not found: the Airbyte tests validate against the shared reference copies (../shared/reference/airbyte beside the project); put them there or set AIRBYTE_REFERENCE_DIR.`,
+      `Airbyte fixture ${location} not found: it is part of the repository (see test/fixtures/airbyte/README.md); restore it from git.`,
     );
   }
 }
 
-/** The reference OpenAPI document. */
+function readJsonFixture(file: string): Json {
+  return JSON.parse(readAirbyteFixture(file)) as Json;
+}
+
+/**
+ * A connector's connectionSpecification without its `$schema`: it names draft-07 by URL, which
+ * the Ajv instance has not registered; Ajv 8 speaks draft-07 anyway.
+ */
+function withoutSchemaKeyword(specification: Json): Json {
+  const copy = { ...specification };
+  delete copy.$schema;
+  return copy;
+}
+
+/** The OpenAPI document of Airbyte's public API. */
 export function loadOpenApiSpec(): Json {
-  return parseYaml(readReference('public-api.openapi.yaml')) as Json;
+  return parseYaml(readAirbyteFixture('public-api.openapi.yaml')) as Json;
 }
 
 function collectFormats(node: unknown, into: Set<string>): Set<string> {
@@ -65,31 +78,68 @@ export function createAirbyteAjv(documents: unknown[]): Ajv {
   return ajv;
 }
 
+/** Compiled validators for the connector configurations the tests check. */
 export interface SchemaValidators {
   /** The API's typed `source-postgres` configuration schema. */
   readonly sourcePostgresApi: ValidateFunction;
-  /** The source-postgres connector's own spec (connectionSpecification). */
+  /** The spec of the source-postgres connector before 3.8 (connectionSpecification). */
   readonly sourcePostgresConnector: ValidateFunction;
+  /**
+   * The spec of the current source-postgres connector (the Kotlin rewrite, 3.8 and later): it
+   * requires `tunnel_method` and `replication_method` at the top level.
+   */
+  readonly sourcePostgresConnector38: ValidateFunction;
   /** The API's typed `destination-s3` configuration schema. */
   readonly destinationS3Api: ValidateFunction;
 }
 
-/** Validators for the connector configuration schemas in the reference directory. */
+/** Validators for the connector configuration schemas in the fixtures directory. */
 export function loadConnectorValidators(): SchemaValidators {
-  const sourceApi = JSON.parse(readReference('source-postgres.api-schema.json')) as Json;
-  const connectorSpec = JSON.parse(readReference('source-postgres.connector-spec.json')) as {
-    connectionSpecification: Json;
-  };
-  const destinationS3 = JSON.parse(readReference('destination-s3.api-schema.json')) as Json;
-  // Its $schema names draft-07 by URL, which this Ajv instance has not registered; Ajv 8 speaks draft-07 anyway.
-  const connectionSpecification = { ...connectorSpec.connectionSpecification };
-  delete connectionSpecification.$schema;
-  const ajv = createAirbyteAjv([sourceApi, connectionSpecification, destinationS3]);
+  const sourceApi = readJsonFixture('source-postgres.api-schema.json');
+  // The older spec is the connector's whole `spec` answer; the 3.8 snapshot is only its
+  // connectionSpecification.
+  const connectorSpec = withoutSchemaKeyword(
+    readJsonFixture('source-postgres.connector-spec.json').connectionSpecification as Json,
+  );
+  const connectorSpec38 = withoutSchemaKeyword(
+    readJsonFixture('source-postgres.connector-spec-3.8.json'),
+  );
+  const destinationS3 = readJsonFixture('destination-s3.api-schema.json');
+  const ajv = createAirbyteAjv([sourceApi, connectorSpec, connectorSpec38, destinationS3]);
   return {
     sourcePostgresApi: ajv.compile(sourceApi),
-    sourcePostgresConnector: ajv.compile(connectionSpecification),
+    sourcePostgresConnector: ajv.compile(connectorSpec),
+    sourcePostgresConnector38: ajv.compile(connectorSpec38),
     destinationS3Api: ajv.compile(destinationS3),
   };
+}
+
+/**
+ * Every schema a Postgres source configuration must satisfy, with a name for messages: the API
+ * checks the typed schema, and the connector checks its own spec, which depends on the version
+ * the Airbyte server runs, so a body must pass both specs.
+ */
+export function postgresSourceSchemas(
+  validators: SchemaValidators,
+): ReadonlyArray<readonly [string, ValidateFunction]> {
+  return [
+    ['source-postgres API schema', validators.sourcePostgresApi],
+    ['source-postgres connector spec (before 3.8)', validators.sourcePostgresConnector],
+    ['source-postgres 3.8 connector spec', validators.sourcePostgresConnector38],
+  ];
+}
+
+/**
+ * Why each Postgres source schema rejects `configuration`, one line per rejecting schema (named);
+ * empty when all of them accept it.
+ */
+export function postgresSourceErrors(
+  validators: SchemaValidators,
+  configuration: unknown,
+): string[] {
+  return postgresSourceSchemas(validators).flatMap(([name, validate]) =>
+    validate(configuration) ? [] : [`${name}: ${formatAjvErrors(validate.errors)}`],
+  );
 }
 
 /** Every property name marked `airbyte_secret` in a schema. */
@@ -106,6 +156,7 @@ export function secretFieldsOf(schema: unknown, into = new Set<string>()): Set<s
   return into;
 }
 
+/** Ajv's errors on one line, each as `path message`, for test failures and 422 answers. */
 export function formatAjvErrors(errors: ErrorObject[] | null | undefined): string {
   return (errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message}`).join('; ');
 }
@@ -199,10 +250,15 @@ export class FakeAirbyteServer {
       }
     }
     this.connectors = loadConnectorValidators();
-    this.secretFields = secretFieldsOf([
-      JSON.parse(readReference('source-postgres.api-schema.json')),
-      JSON.parse(readReference('destination-s3.api-schema.json')),
-    ]);
+    // Masked like Airbyte would, whichever of the schemas marks a field secret.
+    this.secretFields = secretFieldsOf(
+      [
+        'source-postgres.api-schema.json',
+        'source-postgres.connector-spec.json',
+        'source-postgres.connector-spec-3.8.json',
+        'destination-s3.api-schema.json',
+      ].map(readJsonFixture),
+    );
   }
 
   get workspaceId(): string {
@@ -470,16 +526,15 @@ export class FakeAirbyteServer {
     return [200, this.masked(item)];
   }
 
-  /** Typed configurations the reference schemas cover are checked the way Airbyte checks them. */
+  /** Typed configurations the fixture schemas cover are checked the way Airbyte checks them. */
   private checkConfiguration(
     collection: string,
     configuration: Json | undefined,
   ): string | undefined {
     if (!configuration) return undefined;
-    const checks: Array<[string, ValidateFunction]> = [];
+    const checks: Array<readonly [string, ValidateFunction]> = [];
     if (collection === 'sources' && configuration.sourceType === 'postgres') {
-      checks.push(['source-postgres API schema', this.connectors.sourcePostgresApi]);
-      checks.push(['source-postgres connector spec', this.connectors.sourcePostgresConnector]);
+      checks.push(...postgresSourceSchemas(this.connectors));
     }
     if (collection === 'destinations' && configuration.destinationType === 's3') {
       checks.push(['destination-s3 API schema', this.connectors.destinationS3Api]);

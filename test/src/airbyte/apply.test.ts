@@ -11,7 +11,11 @@ import {
   type AirbyteClientOptions,
 } from '../../../src/airbyte/client';
 import { SECRET_MASK } from '../../../src/airbyte/mask';
-import { FakeAirbyteServer } from '../../support/fake-airbyte-server';
+import {
+  FakeAirbyteServer,
+  loadConnectorValidators,
+  postgresSourceErrors,
+} from '../../support/fake-airbyte-server';
 import { S3_TARGET, TEST_PASSWORD, TEST_SECRET_ACCESS_KEY, targetFor } from './fixtures';
 
 let fake: FakeAirbyteServer;
@@ -520,6 +524,9 @@ describe('planAirbyte', () => {
       password: SECRET_MASK,
       host: 'db.example.internal',
     });
+    expect(postgresSourceErrors(loadConnectorValidators(), plan.source.body.configuration)).toEqual(
+      [],
+    );
     expect(plan.destination.body.configuration).toMatchObject({
       secret_access_key: SECRET_MASK,
       access_key_id: SECRET_MASK,

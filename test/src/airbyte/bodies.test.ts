@@ -5,22 +5,22 @@ import {
   buildSourceConfiguration,
   syncModeFor,
 } from '../../../src/airbyte/bodies';
-import { formatAjvErrors, loadConnectorValidators } from '../../support/fake-airbyte-server';
+import {
+  loadConnectorValidators,
+  postgresSourceErrors,
+  postgresSourceSchemas,
+} from '../../support/fake-airbyte-server';
 import { S3_TARGET, TEST_PASSWORD, targetFor } from './fixtures';
 
 const validators = loadConnectorValidators();
 
+/** The API schema and both connector specs (before 3.8 and 3.8+) accept it. */
 function expectValidSource(configuration: unknown) {
-  const api = validators.sourcePostgresApi(configuration);
-  expect(formatAjvErrors(validators.sourcePostgresApi.errors)).toBe('');
-  expect(api).toBe(true);
-  const connector = validators.sourcePostgresConnector(configuration);
-  expect(formatAjvErrors(validators.sourcePostgresConnector.errors)).toBe('');
-  expect(connector).toBe(true);
+  expect(postgresSourceErrors(validators, configuration)).toEqual([]);
 }
 
 describe('buildSourceConfiguration', () => {
-  it('builds a CDC source from the replication config that both reference schemas accept', () => {
+  it('builds a CDC source from the replication config that the API schema and both connector specs accept', () => {
     const configuration = buildSourceConfiguration(targetFor('dev'));
     expectValidSource(configuration);
     expect(configuration).toEqual({
@@ -94,9 +94,35 @@ describe('buildSourceConfiguration', () => {
     const configuration = buildSourceConfiguration(targetFor('dev'));
     const broken = { ...configuration, replication_method: { method: 'CDC', publication: 'p' } };
     expect(validators.sourcePostgresConnector(broken)).toBe(false);
+    expect(validators.sourcePostgresConnector38(broken)).toBe(false);
     expect(
       validators.sourcePostgresApi({ ...configuration, ssl_mode: { mode: 'sometimes' } }),
     ).toBe(false);
+  });
+
+  it.each(['tunnel_method', 'replication_method'])(
+    'without %s, is rejected by the 3.8 connector spec alone, and the check applies it',
+    (field) => {
+      // The API schema and the older spec make both optional; source-postgres 3.8 requires them.
+      const configuration: Record<string, unknown> = {
+        ...buildSourceConfiguration(targetFor('dev')),
+      };
+      delete configuration[field];
+      expect(validators.sourcePostgresApi(configuration)).toBe(true);
+      expect(validators.sourcePostgresConnector(configuration)).toBe(true);
+      expect(validators.sourcePostgresConnector38(configuration)).toBe(false);
+      expect(postgresSourceErrors(validators, configuration)).toEqual([
+        `source-postgres 3.8 connector spec: / must have required property '${field}'`,
+      ]);
+    },
+  );
+
+  it('is checked against the API schema and both connector specs', () => {
+    expect(postgresSourceSchemas(validators).map(([, validate]) => validate)).toEqual([
+      validators.sourcePostgresApi,
+      validators.sourcePostgresConnector,
+      validators.sourcePostgresConnector38,
+    ]);
   });
 });
 

@@ -1,17 +1,14 @@
-import { readFileSync } from 'fs';
-import * as path from 'path';
 import { SECRET_FIELDS, SECRET_MASK, isSatisfiedBy, maskSecrets } from '../../../src/airbyte/mask';
-import { AIRBYTE_REFERENCE_DIR, secretFieldsOf } from '../../support/fake-airbyte-server';
+import { readAirbyteFixture, secretFieldsOf } from '../../support/fake-airbyte-server';
 
 describe('SECRET_FIELDS', () => {
   it.each([
     'source-postgres.api-schema.json',
     'source-postgres.connector-spec.json',
+    'source-postgres.connector-spec-3.8.json',
     'destination-s3.api-schema.json',
   ])('covers every airbyte_secret field of %s', (file) => {
-    const schema = JSON.parse(
-      readFileSync(path.join(AIRBYTE_REFERENCE_DIR, file), 'utf8'),
-    ) as unknown;
+    const schema = JSON.parse(readAirbyteFixture(file)) as unknown;
     const secrets = [...secretFieldsOf(schema)];
     expect(secrets.length).toBeGreaterThan(0);
     expect(secrets.filter((field) => !SECRET_FIELDS.has(field))).toEqual([]);

@@ -1,6 +1,6 @@
 import { parseEnvironment } from '../../../lib/config';
 import { localAirbyteSource } from '../../../src/local/airbyte-source';
-import { formatAjvErrors, loadConnectorValidators } from '../../support/fake-airbyte-server';
+import { loadConnectorValidators, postgresSourceErrors } from '../../support/fake-airbyte-server';
 
 const endpoint = {
   host: '127.0.0.1',
@@ -32,12 +32,8 @@ describe('localAirbyteSource', () => {
     });
   });
 
-  it('is a configuration both reference schemas of the Postgres source accept', () => {
-    const validators = loadConnectorValidators();
-    validators.sourcePostgresApi(source.configuration);
-    expect(formatAjvErrors(validators.sourcePostgresApi.errors)).toBe('');
-    validators.sourcePostgresConnector(source.configuration);
-    expect(formatAjvErrors(validators.sourcePostgresConnector.errors)).toBe('');
+  it('is a configuration the API schema and both connector specs of the Postgres source accept', () => {
+    expect(postgresSourceErrors(loadConnectorValidators(), source.configuration)).toEqual([]);
   });
 
   it('follows the environment: schema, slot and publication names', () => {
