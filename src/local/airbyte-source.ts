@@ -1,5 +1,5 @@
 import type { EnvironmentConfig } from '../../lib/config';
-import { buildSourceConfiguration, type JsonObject } from '../airbyte/bodies';
+import { buildSourceConfiguration, type AirbyteTarget, type JsonObject } from '../airbyte/bodies';
 import { replicationTargetOf, resolveAirbyteSettings } from '../airbyte/settings';
 
 /** Where a local Airbyte finds the database; secrets are named by the file holding them. */
@@ -27,15 +27,23 @@ export interface LocalAirbyteSource {
 
 const contentsOf = (file: string): string => `<contents of ${file}>`;
 
+/** The secrets of a Postgres source for the local server, as values. */
+export interface LocalSourceSecrets {
+  readonly password: string;
+  /** PEM of the CA that signed the server certificate. */
+  readonly caCertificate: string;
+}
+
 /**
- * The Airbyte Postgres source (CDC) for the local server, built by the same function as the
- * deployed one; SSL is verify-full against the local server's throwaway CA.
+ * What `npm run airbyte` would build the Postgres source (CDC) and the connection's streams from,
+ * for a local server; SSL is verify-full against the local server's throwaway CA.
  */
-export function localAirbyteSource(
+export function localAirbyteTarget(
   config: EnvironmentConfig,
-  endpoint: LocalSourceEndpoint,
-): LocalAirbyteSource {
-  const configuration = buildSourceConfiguration({
+  endpoint: Omit<LocalSourceEndpoint, 'passwordFile' | 'caCertificateFile'>,
+  secrets: LocalSourceSecrets,
+): AirbyteTarget {
+  return {
     settings: { ...resolveAirbyteSettings(config), sslMode: 'verify-full' },
     replication: replicationTargetOf(config),
     database: {
@@ -43,10 +51,26 @@ export function localAirbyteSource(
       port: endpoint.port,
       database: endpoint.database,
       username: endpoint.username,
-      password: contentsOf(endpoint.passwordFile),
+      password: secrets.password,
     },
-    caCertificate: contentsOf(endpoint.caCertificateFile),
-  });
+    caCertificate: secrets.caCertificate,
+  };
+}
+
+/**
+ * The local source as `npm run local` prints it: the form and the configuration, each secret
+ * replaced by the file that holds it.
+ */
+export function localAirbyteSource(
+  config: EnvironmentConfig,
+  endpoint: LocalSourceEndpoint,
+): LocalAirbyteSource {
+  const configuration = buildSourceConfiguration(
+    localAirbyteTarget(config, endpoint, {
+      password: contentsOf(endpoint.passwordFile),
+      caCertificate: contentsOf(endpoint.caCertificateFile),
+    }),
+  );
   const ssl = configuration.ssl_mode as JsonObject;
   const cdc = configuration.replication_method as JsonObject;
   const form: Array<readonly [string, string]> = [

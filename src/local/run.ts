@@ -105,6 +105,21 @@ export function localDesiredState(
   return { ...desiredStateFromConfig(replication, password), createDemoTable: true };
 }
 
+/**
+ * The `postgres -c` settings that mirror the environment's RDS parameter group on plain
+ * PostgreSQL: the shared replication parameters, with `wal_level` standing in for
+ * `rds.logical_replication` (TLS, for `rds.force_ssl`, is the caller's `ssl` option).
+ */
+export function localServerSettings(config: EnvironmentConfig): Record<string, string> {
+  return {
+    wal_level: 'logical',
+    ...replicationServerParameters({
+      database: config.database,
+      maxSlotWalKeepSizeGiB: config.replication.maxSlotWalKeepSizeGiB,
+    }),
+  };
+}
+
 const randomPassword = (): string => randomBytes(24).toString('base64url');
 
 /** Create the RDS-like master user (no superuser) and the configured database it owns. */
@@ -165,13 +180,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const version = installedPostgresVersion();
   assertEngineMajor(config, version);
 
-  const settings = {
-    wal_level: 'logical',
-    ...replicationServerParameters({
-      database: config.database,
-      maxSlotWalKeepSizeGiB: config.replication.maxSlotWalKeepSizeGiB,
-    }),
-  };
+  const settings = localServerSettings(config);
   print(
     `Starting PostgreSQL ${version.full} with the settings of environment "${config.name}"'s RDS parameter group: ${Object.entries(
       settings,
