@@ -1,0 +1,142 @@
+/**
+ * What Debezium emits for the tables that surprise Airbyte users: a table without a primary key
+ * (REPLICA IDENTITY FULL) and a large TOASTed value that an update leaves unchanged, under
+ * REPLICA IDENTITY DEFAULT and FULL.
+ */
+import type { Client } from 'pg';
+import { LOCAL_SUPERUSER, localServerSettings } from '../../src/local/run';
+import { qualifiedName } from '../../src/replication';
+import { usePostgres } from '../support/postgres';
+import { deployPipeline, pipelineConfig, type Pipeline } from './pipeline';
+import {
+  createProbeWorkspace,
+  startDebezium,
+  type ChangeEvent,
+  type ProbeProcess,
+  type ProbeWorkspace,
+} from './probe';
+
+const pg = usePostgres({
+  user: LOCAL_SUPERUSER,
+  ssl: true,
+  settings: localServerSettings(pipelineConfig('app')),
+});
+
+const SCHEMA = 'datastore';
+/** Debezium's `unavailable.value.placeholder`: what stands for a TOASTed value it was not sent. */
+const UNAVAILABLE = '__debezium_unavailable_value';
+
+interface Run {
+  readonly pipeline: Pipeline;
+  readonly workspace: ProbeWorkspace;
+  readonly debezium: ProbeProcess;
+}
+
+/** Deploy with the application's tables made first, start Debezium, wait for its snapshot. */
+async function streamingPipeline(
+  replication: Record<string, unknown>,
+  prepare: (master: Client) => Promise<void>,
+): Promise<Run> {
+  const pipeline = await deployPipeline(pg, { replication, prepare });
+  const workspace = createProbeWorkspace();
+  const debezium = startDebezium(
+    workspace,
+    pipeline.debeziumProperties(workspace),
+    pipeline.password,
+  );
+  // The demo table's two rows end the snapshot (the other tables start empty).
+  await debezium.waitFor(
+    () => debezium.events.some((event) => event.source.snapshot === 'last'),
+    'end of the snapshot',
+  );
+  return { pipeline, workspace, debezium };
+}
+
+async function finish(run: Run | undefined): Promise<void> {
+  if (!run) return;
+  await run.debezium.stop().catch(() => run.debezium.kill());
+  run.workspace.remove();
+  await run.pipeline.teardown();
+}
+
+const ofTable =
+  (table: string) =>
+  (event: ChangeEvent): boolean =>
+    event.source.table === table && event.source.snapshot === 'false';
+
+describe('a table without a primary key, REPLICA IDENTITY FULL', () => {
+  let run: Run | undefined;
+  afterEach(() => finish(run));
+
+  it('delivers the whole old row with updates and deletes', async () => {
+    const table = qualifiedName(SCHEMA, 'audit_log');
+    run = await streamingPipeline(
+      { tables: ['data_tbl', { name: 'audit_log', replicaIdentity: 'full' }] },
+      async (master) => {
+        await master.query(`CREATE SCHEMA ${SCHEMA}`);
+        await master.query(`CREATE TABLE ${table} (actor text, action text, at bigint)`);
+      },
+    );
+    const { pipeline, debezium } = run;
+    await pipeline.rds.client.query(`INSERT INTO ${table} VALUES ('ann', 'login', 1)`);
+    await pipeline.rds.client.query(`UPDATE ${table} SET action = 'logout' WHERE actor = 'ann'`);
+    await pipeline.rds.client.query(`DELETE FROM ${table} WHERE actor = 'ann'`);
+
+    const events = await debezium.waitForEvents(3, ofTable('audit_log'));
+    expect(events.map((event) => [event.op, event.before, event.after])).toEqual([
+      ['c', null, { actor: 'ann', action: 'login', at: 1 }],
+      ['u', { actor: 'ann', action: 'login', at: 1 }, { actor: 'ann', action: 'logout', at: 1 }],
+      ['d', { actor: 'ann', action: 'logout', at: 1 }, null],
+    ]);
+  });
+});
+
+describe('a TOASTed value an update leaves unchanged', () => {
+  let run: Run | undefined;
+  afterEach(() => finish(run));
+
+  /** About 128 KiB, stored out of line (STORAGE EXTERNAL: TOASTed, never compressed inline). */
+  async function prepareDocuments(master: Client, name: string): Promise<void> {
+    const table = qualifiedName(SCHEMA, name);
+    await master.query(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
+    await master.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, title text, body text)`);
+    await master.query(`ALTER TABLE ${table} ALTER COLUMN body SET STORAGE EXTERNAL`);
+  }
+
+  async function updateTitleOnly(run: Run, name: string): Promise<ChangeEvent> {
+    const table = qualifiedName(SCHEMA, name);
+    const client = run.pipeline.rds.client;
+    await client.query(
+      `INSERT INTO ${table} SELECT 1, 'draft', string_agg(md5(i::text), '') FROM generate_series(1, 4000) i`,
+    );
+    await client.query(`UPDATE ${table} SET title = 'final' WHERE id = 1`);
+    const [insert, update] = await run.debezium.waitForEvents(2, ofTable(name));
+    expect(insert.op).toBe('c');
+    expect(String(insert.after?.body)).toHaveLength(4000 * 32);
+    expect(update.op).toBe('u');
+    return update;
+  }
+
+  it("arrives as Debezium's placeholder under REPLICA IDENTITY DEFAULT", async () => {
+    run = await streamingPipeline(
+      { tables: ['data_tbl', { name: 'documents', replicaIdentity: 'default' }] },
+      (master) => prepareDocuments(master, 'documents'),
+    );
+    const update = await updateTitleOnly(run, 'documents');
+    // pgoutput does not resend an unchanged out-of-line value; Debezium fills in its placeholder.
+    expect(update.after).toEqual({ id: 1, title: 'final', body: UNAVAILABLE });
+    expect(update.before).toBeNull();
+  });
+
+  it('arrives whole under REPLICA IDENTITY FULL', async () => {
+    run = await streamingPipeline(
+      { tables: ['data_tbl', { name: 'documents_full', replicaIdentity: 'full' }] },
+      (master) => prepareDocuments(master, 'documents_full'),
+    );
+    const update = await updateTitleOnly(run, 'documents_full');
+    // The old row is logged whole (detoasted); Debezium takes the unchanged value from it.
+    expect(update.before?.body).toHaveLength(4000 * 32);
+    expect(update.after?.title).toBe('final');
+    expect(update.after?.body).toBe(update.before?.body);
+  });
+});
