@@ -105,7 +105,7 @@ export function buildProbe(
   assertJavaToolchain();
   if (probeIsCurrent()) return;
   log(
-    `Building the Debezium probe (${path.relative(process.cwd(), PROBE_MODULE_DIR) || '.'}/pom.xml) with Maven; the first build downloads Debezium and Kafka Connect (about 60 MB) into ~/.m2.`,
+    `Building the Debezium probe (${path.relative(process.cwd(), PROBE_MODULE_DIR) || '.'}/pom.xml) with Maven; the first build downloads Debezium, Kafka Connect and Maven's plugins (about 50 MB) into ~/.m2.`,
   );
   const build = spawnSync(
     'mvn',

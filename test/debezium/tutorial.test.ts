@@ -30,26 +30,18 @@ const pg = usePostgres({
 /** Where the events are written, one JSON line each (inside the probe's build output). */
 const EVENTS_FILE = path.join(PROBE_MODULE_DIR, 'target', 'tutorial-events.jsonl');
 
-/** The fields of an event the tutorial is about, printed and written as one JSON line. */
-function eventLine(event: ChangeEvent): string {
+/** The fields of an event the tutorial is about, as one JSON object. */
+function eventFields(event: ChangeEvent) {
   const { op, before, after, source } = event;
-  return JSON.stringify({
-    op,
-    before,
-    after,
-    source: {
-      lsn: source.lsn,
-      schema: source.schema,
-      table: source.table,
-      snapshot: source.snapshot,
-    },
-  });
+  const { lsn, schema, table, snapshot } = source;
+  return { op, before, after, source: { lsn, schema, table, snapshot } };
 }
 
-function record(run: string, event: ChangeEvent): void {
-  const line = eventLine(event);
-  process.stdout.write(`Debezium ${run}: ${line}\n`);
-  appendFileSync(EVENTS_FILE, `${run} ${line}\n`);
+/** Print the event and append it to EVENTS_FILE (one JSON object a line, with its run). */
+function record(run: number, event: ChangeEvent): void {
+  const fields = eventFields(event);
+  process.stdout.write(`Debezium run ${run}: ${JSON.stringify(fields)}\n`);
+  appendFileSync(EVENTS_FILE, `${JSON.stringify({ run, ...fields })}\n`);
 }
 
 const ofDemoTable = (event: ChangeEvent): boolean => event.source.table === DEMO_TABLE_NAME;
@@ -95,7 +87,7 @@ describe('Debezium reads the tutorial pipeline as Airbyte does', () => {
 
     // Run 1: Airbyte's first sync.
     const first = startDebezium(workspace, properties, pipeline.password, (report) => {
-      if (report.type === 'event') record('run 1', report);
+      if (report.type === 'event') record(1, report);
     });
     try {
       const snapshot = await first.waitForEvents(2, ofDemoTable);
@@ -141,7 +133,7 @@ describe('Debezium reads the tutorial pipeline as Airbyte does', () => {
     const table = qualifiedName(desired.schema, DEMO_TABLE_NAME);
     await rds.client.query(`INSERT INTO ${table} (id, val) VALUES (4, 'e')`);
     const second = startDebezium(workspace, properties, pipeline.password, (report) => {
-      if (report.type === 'event') record('run 2', report);
+      if (report.type === 'event') record(2, report);
     });
     try {
       await second.waitForEvents(1, ofDemoTable);

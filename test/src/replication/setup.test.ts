@@ -17,6 +17,7 @@ import {
   WalLevelError,
 } from '../../../src/replication';
 import { uniqueName, usePostgres } from '../../support/postgres';
+import { createRdsLikeDatabase } from '../../support/rds-like';
 import { streamAsReplicationUser, tutorialState, TUTORIAL_SETUP_STEPS } from './fixtures';
 
 const pg = usePostgres();
@@ -449,22 +450,12 @@ describe('preflight', () => {
 });
 
 describe('as a non-superuser master user (like the RDS master)', () => {
-  /** A CREATEROLE + REPLICATION login that owns a fresh database, as RDS sets up its master. */
-  async function rdsLikeMaster(admin: Client): Promise<{ master: string; client: Client }> {
-    const master = uniqueName('master');
-    await admin.query(
-      `CREATE ROLE ${admin.escapeIdentifier(master)} LOGIN CREATEROLE REPLICATION PASSWORD 'master-pw'`,
-    );
-    const database = uniqueName('rdslike');
-    await admin.query(
-      `CREATE DATABASE ${admin.escapeIdentifier(database)} OWNER ${admin.escapeIdentifier(master)}`,
-    );
-    return { master, client: await pg.connect(database, { user: master, password: 'master-pw' }) };
-  }
+  // Without the rds_replication role: the REPLICATION-attribute path of plain PostgreSQL.
+  const rdsLikeMaster = () => createRdsLikeDatabase(pg, { rdsReplication: false });
 
   it('sets up, re-runs to an empty plan and tears down without superuser rights', async () => {
     const admin = await pg.connect();
-    const { client } = await rdsLikeMaster(admin);
+    const { client } = await rdsLikeMaster();
     const desired = tutorialState();
 
     const applied = await setupReplication(client, desired);
@@ -478,7 +469,7 @@ describe('as a non-superuser master user (like the RDS master)', () => {
 
   it('grants and revokes rds_replication as a master holding it WITH ADMIN OPTION', async () => {
     const admin = await pg.connect();
-    const { master, client } = await rdsLikeMaster(admin);
+    const { master, client } = await rdsLikeMaster();
     await admin.query('CREATE ROLE rds_replication NOLOGIN');
     const desired = tutorialState();
     try {
