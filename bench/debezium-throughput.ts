@@ -16,10 +16,9 @@ import { cpus, loadavg } from 'os';
 import { Client, type ClientConfig } from 'pg';
 import { openChangeStream } from '../src/local/change-stream';
 import { startPostgres } from '../src/local/postgres-server';
-import { LOCAL_SUPERUSER, localServerSettings } from '../src/local/run';
 import { clientConfig, DEMO_TABLE_NAME, qualifiedName } from '../src/replication';
 import { withProbeSettings } from '../test/debezium/airbyte-debezium-properties';
-import { deployPipeline, pipelineConfig, type PostgresAccess } from '../test/debezium/pipeline';
+import { deployPipeline, localLikeServer, type PostgresAccess } from '../test/debezium/pipeline';
 import {
   buildProbe,
   createProbeWorkspace,
@@ -42,11 +41,7 @@ const load = (): string =>
 async function main(): Promise<void> {
   buildProbe();
   const loadAtStart = load();
-  const server = await startPostgres({
-    user: LOCAL_SUPERUSER,
-    ssl: true,
-    settings: localServerSettings(pipelineConfig('app')),
-  });
+  const server = await startPostgres(localLikeServer());
   const clients: Client[] = [];
   const pg: PostgresAccess = {
     server,

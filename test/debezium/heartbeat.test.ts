@@ -5,16 +5,10 @@
  * commit cannot move the slot past the other database's WAL; with Airbyte's heartbeat query it can.
  */
 import type { Client } from 'pg';
-import { LOCAL_SUPERUSER, localServerSettings } from '../../src/local/run';
-import { usePostgres } from '../support/postgres';
-import { deployPipeline, lsnToNumber, pipelineConfig, type Pipeline } from './pipeline';
+import { usePipelineServer, deployPipeline, lsnToNumber, type Pipeline } from './pipeline';
 import { commitStoredLsn, createProbeWorkspace, startDebezium, type ProbeWorkspace } from './probe';
 
-const pg = usePostgres({
-  user: LOCAL_SUPERUSER,
-  ssl: true,
-  settings: localServerSettings(pipelineConfig('app')),
-});
+const pg = usePipelineServer();
 
 const HEARTBEAT_TABLE = 'airbyte_heartbeat';
 /** Airbyte's own heartbeat interval in its tests (production: 10 s). */

@@ -9,6 +9,8 @@ import type { Client } from 'pg';
 import { parseEnvironment, type EnvironmentConfig } from '../../lib/config';
 import { buildSourceConfiguration, buildStreams, type JsonObject } from '../../src/airbyte/bodies';
 import { localAirbyteTarget } from '../../src/local/airbyte-source';
+import type { StartPostgresOptions } from '../../src/local/postgres-server';
+import { LOCAL_SUPERUSER, localServerSettings } from '../../src/local/run';
 import {
   desiredStateFromConfig,
   readCatalog,
@@ -16,7 +18,7 @@ import {
   teardownReplication,
   type DesiredReplicationState,
 } from '../../src/replication';
-import { uniqueName, type TestPostgres } from '../support/postgres';
+import { uniqueName, usePostgres, type TestPostgres } from '../support/postgres';
 import {
   createRdsLikeDatabase,
   honourRdsReplicationMembership,
@@ -47,6 +49,16 @@ export function pipelineConfig(
     },
     airbyte,
   });
+}
+
+/** The server `npm run local` starts: TLS on, dev's parameter-group settings, `rdsadmin`. */
+export function localLikeServer(): StartPostgresOptions {
+  return { user: LOCAL_SUPERUSER, ssl: true, settings: localServerSettings(pipelineConfig('app')) };
+}
+
+/** One such server for the current test file (usePostgres: started before, stopped after). */
+export function usePipelineServer(): TestPostgres {
+  return usePostgres(localLikeServer());
 }
 
 /** `0/16B3748` as a number of bytes (exact below 2^53, far beyond any test server's WAL). */

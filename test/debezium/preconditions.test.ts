@@ -3,12 +3,10 @@
  * error, and `npm run doctor` names the same problem with its fix. Each case breaks one thing the
  * setup made, the way a person or another tool might.
  */
-import { LOCAL_SUPERUSER, localServerSettings } from '../../src/local/run';
 import { runDoctor, type DoctorReport } from '../../src/doctor';
 import { RDS_REPLICATION_ROLE } from '../../src/replication';
-import { usePostgres } from '../support/postgres';
 import { honourRdsReplicationMembership } from '../support/rds-like';
-import { deployPipeline, pipelineConfig, type Pipeline } from './pipeline';
+import { usePipelineServer, deployPipeline, type Pipeline } from './pipeline';
 import {
   createProbeWorkspace,
   startDebezium,
@@ -16,11 +14,7 @@ import {
   type ProbeWorkspace,
 } from './probe';
 
-const pg = usePostgres({
-  user: LOCAL_SUPERUSER,
-  ssl: true,
-  settings: localServerSettings(pipelineConfig('app')),
-});
+const pg = usePipelineServer();
 
 function doctor(pipeline: Pipeline): Promise<DoctorReport> {
   const { server } = pg;

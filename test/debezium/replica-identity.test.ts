@@ -4,10 +4,8 @@
  * REPLICA IDENTITY DEFAULT and FULL.
  */
 import type { Client } from 'pg';
-import { LOCAL_SUPERUSER, localServerSettings } from '../../src/local/run';
 import { qualifiedName } from '../../src/replication';
-import { usePostgres } from '../support/postgres';
-import { deployPipeline, pipelineConfig, type Pipeline } from './pipeline';
+import { usePipelineServer, deployPipeline, type Pipeline } from './pipeline';
 import {
   createProbeWorkspace,
   startDebezium,
@@ -16,11 +14,7 @@ import {
   type ProbeWorkspace,
 } from './probe';
 
-const pg = usePostgres({
-  user: LOCAL_SUPERUSER,
-  ssl: true,
-  settings: localServerSettings(pipelineConfig('app')),
-});
+const pg = usePipelineServer();
 
 const SCHEMA = 'datastore';
 /** Debezium's `unavailable.value.placeholder`: what stands for a TOASTed value it was not sent. */

@@ -6,12 +6,10 @@
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
-import { LOCAL_SUPERUSER, localServerSettings } from '../../src/local/run';
 import { runTutorialChanges, tutorialChanges } from '../../src/local/tutorial';
 import { DEMO_TABLE_NAME, qualifiedName } from '../../src/replication';
 import { loadConnectorValidators, postgresSourceErrors } from '../support/fake-airbyte-server';
-import { usePostgres } from '../support/postgres';
-import { deployPipeline, lsnToNumber, pipelineConfig, type Pipeline } from './pipeline';
+import { usePipelineServer, deployPipeline, lsnToNumber, type Pipeline } from './pipeline';
 import {
   commitStoredLsn,
   createProbeWorkspace,
@@ -21,11 +19,7 @@ import {
   type ProbeWorkspace,
 } from './probe';
 
-const pg = usePostgres({
-  user: LOCAL_SUPERUSER,
-  ssl: true,
-  settings: localServerSettings(pipelineConfig('app')),
-});
+const pg = usePipelineServer();
 
 /** Where the events are written, one JSON line each (inside the probe's build output). */
 const EVENTS_FILE = path.join(PROBE_MODULE_DIR, 'target', 'tutorial-events.jsonl');
