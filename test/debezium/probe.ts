@@ -347,10 +347,25 @@ export class ProbeProcess {
     return this.events.filter(filter);
   }
 
-  /** Asks the engine to stop (it stores its offset) and waits for the clean stop. */
-  async stop(): Promise<StoppedReport> {
+  /**
+   * Asks the engine to stop (it stores its offset) and waits for the clean stop; a JVM still
+   * running after `timeoutMs` is killed and the stop fails, so a hung close cannot hang a test.
+   */
+  async stop(timeoutMs = 60000): Promise<StoppedReport> {
     if (this.exitCode === undefined) this.child.stdin!.end('stop\n');
-    const code = await this.exited;
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<'hung'>((resolve) => {
+      timer = setTimeout(() => resolve('hung'), timeoutMs);
+    });
+    const code = await Promise.race([this.exited, hung]);
+    clearTimeout(timer);
+    if (code === 'hung') {
+      this.kill();
+      await this.exited;
+      throw new Error(
+        `Debezium did not stop within ${timeoutMs} ms of "stop" and was killed; its log:\n${this.stderr.slice(-4000)}`,
+      );
+    }
     const stopped = this.reports.find(
       (report): report is StoppedReport => report.type === 'stopped',
     );
