@@ -5,7 +5,7 @@ import {
   ENVIRONMENTS_CONTEXT_KEY,
   parseEnvironments,
   SELECTED_ENVIRONMENT_CONTEXT_KEY,
-} from '../lib/config';
+} from '../src/config';
 import { stackNameFor } from '../lib/outputs';
 import { RdsAirbyteCdcStack } from '../lib/rds-airbyte-cdc-stack';
 

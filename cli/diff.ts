@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { SELECTED_ENVIRONMENT_CONTEXT_KEY } from '../lib/config';
+import { SELECTED_ENVIRONMENT_CONTEXT_KEY } from '../src/config';
 import { diffStacks, isDestructive } from '../src/diff/analyze';
 import { readStacks } from '../src/diff/assembly';
 import { renderReport, renderStackDiff } from '../src/diff/markdown';

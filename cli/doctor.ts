@@ -7,7 +7,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { type EnvironmentConfig, loadEnvironmentFromCdkJson } from '../lib/config';
+import { type EnvironmentConfig, loadEnvironmentFromCdkJson } from '../src/config';
 import { stackNameFor, StackOutputs } from '../lib/outputs';
 import { deployedDatabaseOf, readStackOutputs, requireOutput } from '../src/aws/stack-outputs';
 import { readDatabaseSecret } from '../src/aws/secrets';

@@ -3,8 +3,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
-import type { DatabaseConfig, LifecycleConfig } from './config';
-import { replicationServerParameters } from './config/server-parameters';
+import type { DatabaseConfig, LifecycleConfig } from '../src/config';
+import { replicationServerParameters } from '../src/config/server-parameters';
 
 /** The master user RDS creates; the replication setup logs in as this user. */
 export const MASTER_USERNAME = 'postgres';

@@ -7,7 +7,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import type { MonitoringConfig } from './config';
+import type { MonitoringConfig } from '../src/config';
 
 const GIB = 1024 ** 3;
 

@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { NetworkConfig } from './config';
+import type { NetworkConfig } from '../src/config';
 
 export interface CdcNetworkProps {
   /** The environment's network configuration. */

@@ -4,7 +4,7 @@ import { replicationTargetOf, resolveAirbyteSettings } from '../src/airbyte/sett
 import { AirbyteConnection } from './airbyte-connection';
 import { CdcDatabase } from './cdc-database';
 import { CdcMonitoring } from './cdc-monitoring';
-import type { EnvironmentConfig } from './config';
+import type { EnvironmentConfig } from '../src/config';
 import { CdcNetwork } from './network';
 import { StackOutputs } from './outputs';
 import { ReplicationSetup } from './replication-setup';

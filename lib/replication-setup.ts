@@ -9,7 +9,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { HandlerFunction } from './handler-function';
-import type { LifecycleConfig, ReplicationConfig } from './config';
+import type { LifecycleConfig, ReplicationConfig } from '../src/config';
 import type { ReplicationSetupProperties } from '../src/replication-resource/properties';
 
 /** CloudFormation type of the resource, so that diffs and consoles name it for what it is. */

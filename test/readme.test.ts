@@ -1,6 +1,6 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
-import { environmentSchema } from '../lib/config';
+import { environmentSchema } from '../src/config';
 
 interface SchemaDefinition {
   type: string;

@@ -1,5 +1,5 @@
-import type { EnvironmentConfig, ReplicaIdentity } from '../../lib/config';
-import type { AirbyteConfig, AirbyteDestinationConfig } from '../../lib/config/airbyte';
+import type { EnvironmentConfig, ReplicaIdentity } from '../config';
+import type { AirbyteConfig, AirbyteDestinationConfig } from '../config/airbyte';
 import { heartbeatUpsertSql } from '../replication/heartbeat';
 
 /** The name of the environment whose Airbyte destination defaults to dev-null. */

@@ -1,6 +1,6 @@
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { rebootCommand } from '../aws/rds-instance';
-import { SUPPORTED_ENGINE_MAJORS } from '../../lib/config/database';
+import { SUPPORTED_ENGINE_MAJORS } from '../config/database';
 import {
   DEMO_TABLE_NAME,
   qualifiedName,

@@ -1,4 +1,4 @@
-import type { EnvironmentConfig } from '../../lib/config';
+import type { EnvironmentConfig } from '../config';
 import {
   connect,
   DatabaseConnectionError,

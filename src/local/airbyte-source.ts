@@ -1,4 +1,4 @@
-import type { EnvironmentConfig } from '../../lib/config';
+import type { EnvironmentConfig } from '../config';
 import { buildSourceConfiguration, type AirbyteTarget, type JsonObject } from '../airbyte/bodies';
 import { replicationTargetOf, resolveAirbyteSettings } from '../airbyte/settings';
 

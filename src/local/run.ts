@@ -2,8 +2,8 @@ import { randomBytes } from 'crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { Client, type ClientBase } from 'pg';
-import { loadEnvironmentFromCdkJson, type EnvironmentConfig } from '../../lib/config';
-import { replicationServerParameters } from '../../lib/config/server-parameters';
+import { loadEnvironmentFromCdkJson, type EnvironmentConfig } from '../config';
+import { replicationServerParameters } from '../config/server-parameters';
 import {
   clientConfig,
   connect,

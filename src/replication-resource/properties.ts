@@ -1,4 +1,4 @@
-import type { ReplicaIdentity } from '../../lib/config/replication';
+import type { ReplicaIdentity } from '../config/replication';
 import type { ReplicationObjectsConfig } from '../replication/desired-state';
 
 const REPLICA_IDENTITIES: readonly unknown[] = ['default', 'full'] satisfies ReplicaIdentity[];

@@ -1,4 +1,4 @@
-import type { ReplicationConfig } from '../../lib/config';
+import type { ReplicationConfig } from '../config';
 import { ReplicationSetupError } from './errors';
 import type { DesiredReplicationState } from './types';
 

@@ -1,4 +1,4 @@
-import type { ReplicaIdentity } from '../../lib/config';
+import type { ReplicaIdentity } from '../config';
 
 /** One table to publish, inside DesiredReplicationState.schema. */
 export interface DesiredTable {

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'fs';
 import * as path from 'path';
 import type { Client } from 'pg';
-import { parseEnvironment, type EnvironmentConfig } from '../../lib/config';
+import { parseEnvironment, type EnvironmentConfig } from '../../src/config';
 import { buildSourceConfiguration, buildStreams, type JsonObject } from '../../src/airbyte/bodies';
 import { localAirbyteTarget } from '../../src/local/airbyte-source';
 import type { StartPostgresOptions } from '../../src/local/postgres-server';

@@ -2,7 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { CdkCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { onEvent } from '../../lambda/airbyte-setup';
-import { parseEnvironment } from '../../lib/config';
+import { parseEnvironment } from '../../src/config';
 import { handleAirbyteEvent } from '../../src/airbyte/custom-resource';
 import { replicationTargetOf, resolveAirbyteSettings } from '../../src/airbyte/settings';
 import type { AirbyteResourceProperties } from '../../src/airbyte/stack-contract';

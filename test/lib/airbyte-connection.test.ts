@@ -7,7 +7,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AirbyteConnection, type AirbyteConnectionProps } from '../../lib/airbyte-connection';
-import { parseEnvironment } from '../../lib/config';
+import { parseEnvironment } from '../../src/config';
 import { replicationTargetOf, resolveAirbyteSettings } from '../../src/airbyte/settings';
 import { CDK_JSON_ENVIRONMENTS, synthesizeEnvironment } from '../support/stacks';
 

@@ -4,8 +4,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ALARM_TOPIC_OUTPUT, CdcMonitoring } from '../../lib/cdc-monitoring';
-import { type EnvironmentConfig, loadEnvironmentFromCdkJson } from '../../lib/config';
-import { monitoringSchema } from '../../lib/config/monitoring';
+import { type EnvironmentConfig, loadEnvironmentFromCdkJson } from '../../src/config';
+import { monitoringSchema } from '../../src/config/monitoring';
 import { CDK_JSON_ENVIRONMENTS, synthesizeEnvironment } from '../support/stacks';
 
 const GIB = 1024 ** 3;

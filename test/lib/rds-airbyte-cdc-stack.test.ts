@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { CfnDBInstance } from 'aws-cdk-lib/aws-rds';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { parseEnvironment } from '../../lib/config';
+import { parseEnvironment } from '../../src/config';
 import { StackOutputs } from '../../lib/outputs';
 import { CDK_JSON_ENVIRONMENTS, synthesizeEnvironment } from '../support/stacks';
 

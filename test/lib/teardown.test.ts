@@ -1,5 +1,5 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { type EnvironmentInput } from '../../lib/config';
+import { type EnvironmentInput } from '../../src/config';
 import { CDK_JSON_ENVIRONMENTS, synthesizeEnvironment } from '../support/stacks';
 
 /**

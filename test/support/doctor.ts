@@ -1,5 +1,5 @@
 import { Client, escapeLiteral } from 'pg';
-import { type EnvironmentConfig, parseEnvironment } from '../../lib/config';
+import { type EnvironmentConfig, parseEnvironment } from '../../src/config';
 import { PASSWORD_VARIABLE, type FixStatement } from '../../src/doctor';
 import { uniqueName, type TestPostgres } from './postgres';
 

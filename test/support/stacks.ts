@@ -7,7 +7,7 @@ import {
   ENVIRONMENTS_CONTEXT_KEY,
   parseEnvironments,
   type EnvironmentInput,
-} from '../../lib/config';
+} from '../../src/config';
 import { stackNameFor } from '../../lib/outputs';
 import { RdsAirbyteCdcStack } from '../../lib/rds-airbyte-cdc-stack';
 import * as cdkJson from '../../cdk.json';

@@ -1,4 +1,4 @@
-import { parseEnvironment } from '../../../lib/config';
+import { parseEnvironment } from '../../../src/config';
 import type { AirbyteTarget, S3Target } from '../../../src/airbyte/bodies';
 import { replicationTargetOf, resolveAirbyteSettings } from '../../../src/airbyte/settings';
 

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { Client } from 'pg';
-import type { EnvironmentConfig } from '../../../lib/config';
+import type { EnvironmentConfig } from '../../../src/config';
 import { startPostgres, type RunningPostgres } from '../../../src/local/postgres-server';
 import {
   exitCodeOf,

@@ -1,4 +1,4 @@
-import { parseEnvironment } from '../../../lib/config';
+import { parseEnvironment } from '../../../src/config';
 import { localAirbyteSource } from '../../../src/local/airbyte-source';
 import { loadConnectorValidators, postgresSourceErrors } from '../../support/fake-airbyte-server';
 

@@ -1,4 +1,4 @@
-import { parseEnvironment } from '../../../lib/config';
+import { parseEnvironment } from '../../../src/config';
 import { assertEngineMajor, localDesiredState, LocalRunError } from '../../../src/local/run';
 
 const installed = { major: '17', full: '17.10' };

@@ -1,4 +1,4 @@
-import { replicationSchema } from '../../../lib/config/replication';
+import { replicationSchema } from '../../../src/config/replication';
 import { desiredStateFromConfig } from '../../../src/replication';
 
 describe('desiredStateFromConfig', () => {

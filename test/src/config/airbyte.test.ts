@@ -1,4 +1,4 @@
-import { ConfigError, parseEnvironment } from '../../../lib/config';
+import { ConfigError, parseEnvironment } from '../../../src/config';
 import { resolveAirbyteSettings } from '../../../src/airbyte/settings';
 
 const WORKSPACE = '1d3c5f0e-7a2b-4c8d-9e1f-2a3b4c5d6e7f';

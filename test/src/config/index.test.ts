@@ -3,7 +3,7 @@ import {
   parseEnvironment,
   parseEnvironments,
   type EnvironmentInput,
-} from '../../../lib/config';
+} from '../../../src/config';
 import { CDK_JSON_ENVIRONMENTS } from '../../support/stacks';
 
 /** The message parseEnvironment throws for `raw` in environment `name`. */
