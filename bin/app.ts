@@ -6,7 +6,7 @@ import {
   parseEnvironments,
   SELECTED_ENVIRONMENT_CONTEXT_KEY,
 } from '../src/config';
-import { stackNameFor } from '../lib/outputs';
+import { stackNameFor } from '../src/contract/outputs';
 import { RdsAirbyteCdcStack } from '../lib/rds-airbyte-cdc-stack';
 
 const app = new App();

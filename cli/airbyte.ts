@@ -9,7 +9,7 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { type EnvironmentConfig, loadEnvironmentFromCdkJson } from '../src/config';
 import { PRIVATE_HOST } from '../src/config/airbyte';
-import { stackNameFor, StackOutputs } from '../lib/outputs';
+import { stackNameFor, StackOutputs } from '../src/contract/outputs';
 import { applyAirbyte, destroyAirbyte, planAirbyte, type PlanResult } from '../src/airbyte/apply';
 import type { AirbyteTarget, DatabaseEndpoint, S3Target } from '../src/airbyte/bodies';
 import { AirbyteClient, type AirbyteAuth, LOCAL_AIRBYTE_API_URL } from '../src/airbyte/client';
@@ -25,7 +25,7 @@ import {
   resolveAirbyteSettings,
 } from '../src/airbyte/settings';
 import { readReplicationCredentials, readS3AccessKey } from '../src/airbyte/secrets';
-import { AirbyteStackOutputs } from '../src/airbyte/stack-contract';
+import { AirbyteStackOutputs } from '../src/contract/outputs';
 import { deployedDatabaseOf, readStackOutputs, requireOutput } from '../src/aws/stack-outputs';
 import { type CliIo, parseArguments, processIo, runMain, UsageError } from './support';
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { type EnvironmentConfig, loadEnvironmentFromCdkJson } from '../src/config';
-import { stackNameFor, StackOutputs } from '../lib/outputs';
+import { stackNameFor, StackOutputs } from '../src/contract/outputs';
 import { deployedDatabaseOf, readStackOutputs, requireOutput } from '../src/aws/stack-outputs';
 import { readDatabaseSecret } from '../src/aws/secrets';
 import {

@@ -22,8 +22,8 @@ import type { AirbyteSettings, ReplicationTarget } from '../src/airbyte/settings
 import {
   AIRBYTE_RESOURCE_TYPE,
   type AirbyteResourceProperties,
-  AirbyteStackOutputs,
-} from '../src/airbyte/stack-contract';
+} from '../src/contract/airbyte-connection';
+import { AirbyteStackOutputs } from '../src/contract/outputs';
 
 /** Where `airbyte.caCertificateFile` is resolved from. */
 const PROJECT_ROOT = path.join(__dirname, '..');

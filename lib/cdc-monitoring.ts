@@ -8,11 +8,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { MonitoringConfig } from '../src/config';
+import { ALARM_TOPIC_OUTPUT } from '../src/contract/outputs';
 
 const GIB = 1024 ** 3;
-
-/** Stack output key holding the alarm topic's ARN. */
-export const ALARM_TOPIC_OUTPUT = 'AlarmTopicArn';
 
 /** Services that publish to the alarm topic: CloudWatch alarms and RDS event notifications. */
 const PUBLISHING_SERVICES = ['cloudwatch.amazonaws.com', 'events.rds.amazonaws.com'];

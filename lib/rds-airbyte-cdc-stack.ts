@@ -6,7 +6,7 @@ import { CdcDatabase } from './cdc-database';
 import { CdcMonitoring } from './cdc-monitoring';
 import type { EnvironmentConfig } from '../src/config';
 import { CdcNetwork } from './network';
-import { StackOutputs } from './outputs';
+import { StackOutputs } from '../src/contract/outputs';
 import { ReplicationSetup } from './replication-setup';
 
 export interface RdsAirbyteCdcStackProps extends StackProps {

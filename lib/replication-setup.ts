@@ -10,10 +10,10 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { HandlerFunction } from './handler-function';
 import type { LifecycleConfig, ReplicationConfig } from '../src/config';
-import type { ReplicationSetupProperties } from '../src/replication-resource/properties';
-
-/** CloudFormation type of the resource, so that diffs and consoles name it for what it is. */
-export const REPLICATION_SETUP_RESOURCE_TYPE = 'Custom::ReplicationSetup';
+import {
+  REPLICATION_SETUP_RESOURCE_TYPE,
+  type ReplicationSetupProperties,
+} from '../src/contract/replication-setup';
 
 /**
  * How long a reboot for a `pending-reboot` parameter group may take before the deploy fails.

@@ -1,6 +1,6 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CdkCustomResourceEvent, CdkCustomResourceResponse } from 'aws-lambda';
-import { handleAirbyteEvent } from '../../src/airbyte/custom-resource';
+import { handleAirbyteEvent } from './handler';
 
 // Created once per container: the SDK client keeps its connections between invocations.
 const secretsManager = new SecretsManagerClient({});

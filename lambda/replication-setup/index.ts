@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CdkCustomResourceEvent, CdkCustomResourceIsCompleteEvent } from 'aws-lambda';
-import { ReplicationSetupHandler } from '../../src/replication-resource/handler';
+import { ReplicationSetupHandler } from './handler';
 
 const handler = new ReplicationSetupHandler({
   rds: new RDSClient({}),

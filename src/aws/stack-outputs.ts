@@ -1,5 +1,5 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { StackOutputs } from '../../lib/outputs';
+import { StackOutputs } from '../contract/outputs';
 
 /** A deployed stack could not be read, or lacks an output this version needs. */
 export class StackInputError extends Error {

@@ -6,7 +6,7 @@ import {
   type ResourceDifference,
   type TemplateDiff,
 } from '@aws-cdk/cloudformation-diff';
-import { REPLICATION_SETUP_RESOURCE_TYPE } from '../../lib/replication-setup';
+import { REPLICATION_SETUP_RESOURCE_TYPE } from '../contract/replication-setup';
 
 /** A CloudFormation resource as it appears in a synthesized template. */
 export interface CloudFormationResource {

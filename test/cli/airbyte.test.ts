@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { main } from '../../cli/airbyte';
-import { StackOutputs } from '../../lib/outputs';
-import { AirbyteStackOutputs } from '../../src/airbyte/stack-contract';
+import { StackOutputs } from '../../src/contract/outputs';
+import { AirbyteStackOutputs } from '../../src/contract/outputs';
 import {
   FakeAirbyteServer,
   loadConnectorValidators,

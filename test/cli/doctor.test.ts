@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { main } from '../../cli/doctor';
-import { stackNameFor, StackOutputs } from '../../lib/outputs';
+import { stackNameFor, StackOutputs } from '../../src/contract/outputs';
 import type { FixStatement } from '../../src/doctor';
 import { desiredStateFromConfig, setupReplication } from '../../src/replication';
 import { applyFixStatements, replicationConfig } from '../support/doctor';

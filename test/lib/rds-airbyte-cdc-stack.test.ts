@@ -2,7 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { CfnDBInstance } from 'aws-cdk-lib/aws-rds';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseEnvironment } from '../../src/config';
-import { StackOutputs } from '../../lib/outputs';
+import { StackOutputs } from '../../src/contract/outputs';
 import { CDK_JSON_ENVIRONMENTS, synthesizeEnvironment } from '../support/stacks';
 
 const expectations = {

@@ -1,5 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { REPLICATION_SETUP_RESOURCE_TYPE } from '../../lib/replication-setup';
+import { REPLICATION_SETUP_RESOURCE_TYPE } from '../../src/contract/replication-setup';
 import { synthesizeEnvironment } from '../support/stacks';
 
 describe('replication setup custom resource', () => {

@@ -8,7 +8,7 @@ import {
   parseEnvironments,
   type EnvironmentInput,
 } from '../../src/config';
-import { stackNameFor } from '../../lib/outputs';
+import { stackNameFor } from '../../src/contract/outputs';
 import { RdsAirbyteCdcStack } from '../../lib/rds-airbyte-cdc-stack';
 import * as cdkJson from '../../cdk.json';
 

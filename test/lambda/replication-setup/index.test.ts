@@ -16,7 +16,7 @@ import type {
 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
-import type { ReplicationSetupProperties } from '../../../src/replication-resource/properties';
+import type { ReplicationSetupProperties } from '../../../src/contract/replication-setup';
 import { findFreePort as closedPort } from '../../../src/local/postgres-server';
 import { uniqueName, usePostgres, type TestPostgres } from '../../support/postgres';
 

@@ -4,9 +4,9 @@ import * as path from 'path';
 import { App, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { type EnvironmentInput, parseEnvironments } from '../../../src/config';
-import { stackNameFor } from '../../../lib/outputs';
+import { stackNameFor } from '../../../src/contract/outputs';
 import { RdsAirbyteCdcStack } from '../../../lib/rds-airbyte-cdc-stack';
-import { REPLICATION_SETUP_RESOURCE_TYPE } from '../../../lib/replication-setup';
+import { REPLICATION_SETUP_RESOURCE_TYPE } from '../../../src/contract/replication-setup';
 import {
   type CloudFormationTemplate,
   diffStack,

@@ -1,12 +1,12 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CdkCustomResourceEvent, CdkCustomResourceResponse } from 'aws-lambda';
-import { AirbyteApplyError, applyAirbyte, destroyAirbyte } from './apply';
-import type { AirbyteTarget } from './bodies';
-import { AirbyteClient, type ResourceKind } from './client';
-import { readAirbyteCredentialsSecret } from './credentials';
-import type { AirbyteSettings, ReplicationTarget } from './settings';
-import type { AirbyteResourceProperties } from './stack-contract';
-import { readReplicationCredentials, readS3AccessKey } from './secrets';
+import { AirbyteApplyError, applyAirbyte, destroyAirbyte } from '../../src/airbyte/apply';
+import type { AirbyteTarget } from '../../src/airbyte/bodies';
+import { AirbyteClient, type ResourceKind } from '../../src/airbyte/client';
+import { readAirbyteCredentialsSecret } from '../../src/airbyte/credentials';
+import type { AirbyteSettings, ReplicationTarget } from '../../src/airbyte/settings';
+import type { AirbyteResourceProperties } from '../../src/contract/airbyte-connection';
+import { readReplicationCredentials, readS3AccessKey } from '../../src/airbyte/secrets';
 
 /** Physical ids this function hands out; anything else means Create never succeeded. */
 const PHYSICAL_ID_PREFIX = 'airbyte:';

@@ -1,6 +1,6 @@
 /**
- * CloudFormation output keys of every environment's stack. The command-line tools read a deployed
- * stack through these names, so they live in one place.
+ * CloudFormation output keys of every environment's stack and the stack's name. The constructs
+ * write them and the command-line tools read a deployed stack through them, so they live here.
  */
 export const StackOutputs = {
   /** Database host name. */
@@ -25,3 +25,18 @@ export const StackOutputs = {
 export function stackNameFor(environmentName: string): string {
   return `RdsAirbyteCdc-${environmentName}`;
 }
+
+/**
+ * Stack outputs the Airbyte wiring adds (only when the destination is S3).
+ */
+export const AirbyteStackOutputs = {
+  /** Bucket the S3 destination writes to. */
+  bucketName: 'AirbyteBucketName',
+  /** Region of that bucket. */
+  bucketRegion: 'AirbyteBucketRegion',
+  /** Secrets Manager ARN of the access key Airbyte writes with (`accessKeyId`, `secretAccessKey`). */
+  s3AccessKeySecretArn: 'AirbyteS3AccessKeySecretArn',
+} as const;
+
+/** Stack output key holding the alarm topic's ARN. */
+export const ALARM_TOPIC_OUTPUT = 'AlarmTopicArn';

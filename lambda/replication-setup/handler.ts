@@ -7,7 +7,7 @@ import type {
   CdkCustomResourceResponse,
 } from 'aws-lambda';
 import { escapeIdentifier, escapeLiteral, type Client } from 'pg';
-import { readDatabaseSecret } from '../aws/secrets';
+import { readDatabaseSecret } from '../../src/aws/secrets';
 import {
   applyPlan,
   assertLogicalReplicationEnabled,
@@ -23,7 +23,7 @@ import {
   type ReplicationTarget,
   type Step,
   type StepKind,
-} from '../replication';
+} from '../../src/replication';
 import { markOwner, readOwners } from './ownership';
 import {
   parsePhysicalId,
@@ -31,7 +31,7 @@ import {
   physicalIdFor,
   type ReplicationSetupRequest,
 } from './properties';
-import { describeInstance, rebootCommand, rebootInstance } from '../aws/rds-instance';
+import { describeInstance, rebootCommand, rebootInstance } from '../../src/aws/rds-instance';
 
 export interface ReplicationSetupDependencies {
   readonly rds: RDSClient;

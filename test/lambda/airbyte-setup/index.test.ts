@@ -1,12 +1,12 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CdkCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { onEvent } from '../../lambda/airbyte-setup';
-import { parseEnvironment } from '../../src/config';
-import { handleAirbyteEvent } from '../../src/airbyte/custom-resource';
-import { replicationTargetOf, resolveAirbyteSettings } from '../../src/airbyte/settings';
-import type { AirbyteResourceProperties } from '../../src/airbyte/stack-contract';
-import { FakeAirbyteServer } from '../support/fake-airbyte-server';
+import { onEvent } from '../../../lambda/airbyte-setup';
+import { parseEnvironment } from '../../../src/config';
+import { handleAirbyteEvent } from '../../../lambda/airbyte-setup/handler';
+import { replicationTargetOf, resolveAirbyteSettings } from '../../../src/airbyte/settings';
+import type { AirbyteResourceProperties } from '../../../src/contract/airbyte-connection';
+import { FakeAirbyteServer } from '../../support/fake-airbyte-server';
 
 const secretsManager = mockClient(SecretsManagerClient);
 const CREDENTIALS_SECRET_ARN =

@@ -1,7 +1,6 @@
 /**
- * What the stack and the Airbyte tools agree on: the custom resource's type and properties, and
- * the stack outputs the CLI reads. Kept free of runtime dependencies so that the CDK app loads
- * nothing of the AWS SDK for it.
+ * The Airbyte connection custom resource as the stack (lib/airbyte-connection.ts) and its
+ * function (lambda/airbyte-setup) agree on it: its type and its properties.
  */
 
 /** CloudFormation type of the resource, so that diffs and consoles name it for what it is. */
@@ -35,16 +34,3 @@ export interface AirbyteResourceProperties {
   /** PEM CA bundle for sslMode verify-full (public, not a secret). */
   readonly CaCertificate?: string;
 }
-
-/**
- * Stack outputs the Airbyte wiring adds (only when the destination is S3). Kept here so that the
- * construct that writes them and the CLI that reads them agree.
- */
-export const AirbyteStackOutputs = {
-  /** Bucket the S3 destination writes to. */
-  bucketName: 'AirbyteBucketName',
-  /** Region of that bucket. */
-  bucketRegion: 'AirbyteBucketRegion',
-  /** Secrets Manager ARN of the access key Airbyte writes with (`accessKeyId`, `secretAccessKey`). */
-  s3AccessKeySecretArn: 'AirbyteS3AccessKeySecretArn',
-} as const;
