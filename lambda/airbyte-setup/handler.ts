@@ -4,9 +4,10 @@ import { AirbyteApplyError, applyAirbyte, destroyAirbyte } from '../../src/airby
 import type { AirbyteTarget } from '../../src/airbyte/bodies';
 import { AirbyteClient, type ResourceKind } from '../../src/airbyte/client';
 import { readAirbyteCredentialsSecret } from '../../src/airbyte/credentials';
-import type { AirbyteSettings, ReplicationTarget } from '../../src/airbyte/settings';
-import type { AirbyteResourceProperties } from '../../src/contract/airbyte-connection';
 import { readReplicationCredentials, readS3AccessKey } from '../../src/airbyte/secrets';
+import type { AirbyteSettings } from '../../src/airbyte/settings';
+import type { AirbyteResourceProperties } from '../../src/contract/airbyte-connection';
+import { parseAirbyteProperties, parseSettings, type AirbyteConnectionRequest } from './properties';
 
 /** Physical ids this function hands out; anything else means Create never succeeded. */
 const PHYSICAL_ID_PREFIX = 'airbyte:';
@@ -28,32 +29,10 @@ export interface HandlerDependencies {
   readonly clientOptions?: { readonly baseDelayMs?: number; readonly retries?: number };
 }
 
-function parseProperties(raw: Record<string, unknown>): AirbyteResourceProperties {
-  const required = [
-    'ApiUrl',
-    'WorkspaceId',
-    'CredentialsSecretId',
-    'ReplicationUserSecretArn',
-    'Host',
-    'Port',
-    'Database',
-    'Settings',
-    'Replication',
-  ];
-  const missing = required.filter((key) => typeof raw[key] !== 'string' || raw[key] === '');
-  if (missing.length > 0) {
-    throw new Error(
-      `Airbyte custom resource is missing properties ${missing.join(', ')} (a bug in the stack)`,
-    );
-  }
-  return raw as unknown as AirbyteResourceProperties;
-}
-
 async function targetOf(
-  properties: AirbyteResourceProperties,
+  { properties, settings, replication }: AirbyteConnectionRequest,
   secretsManager: SecretsManagerClient,
 ): Promise<AirbyteTarget> {
-  const settings = JSON.parse(properties.Settings) as AirbyteSettings;
   const credentials = await readReplicationCredentials(
     secretsManager,
     properties.ReplicationUserSecretArn,
@@ -63,7 +42,7 @@ async function targetOf(
     : undefined;
   return {
     settings,
-    replication: JSON.parse(properties.Replication) as ReplicationTarget,
+    replication,
     database: {
       host: properties.Host,
       port: Number(properties.Port),
@@ -105,8 +84,8 @@ export async function handleAirbyteEvent(
   dependencies: HandlerDependencies,
 ): Promise<CdkCustomResourceResponse> {
   const log = dependencies.log ?? (() => undefined);
-  const properties = parseProperties(event.ResourceProperties);
-  const settings = JSON.parse(properties.Settings) as AirbyteSettings;
+  const request = parseAirbyteProperties(event.ResourceProperties);
+  const { properties, settings } = request;
 
   if (event.RequestType === 'Delete') {
     if (!event.PhysicalResourceId.startsWith(PHYSICAL_ID_PREFIX)) {
@@ -125,7 +104,7 @@ export async function handleAirbyteEvent(
   }
 
   const client = await clientFor(properties, dependencies);
-  const target = await targetOf(properties, dependencies.secretsManager);
+  const target = await targetOf(request, dependencies.secretsManager);
   let result;
   try {
     result = await applyAirbyte(target, client, {
@@ -186,7 +165,7 @@ async function removeRenamed(
   log: (line: string) => void,
 ): Promise<void> {
   if (typeof oldRaw.Settings !== 'string') return;
-  const old = JSON.parse(oldRaw.Settings) as AirbyteSettings;
+  const old = parseSettings(oldRaw.Settings);
   const kinds = (
     [
       ['connection', old.connectionName, settings.connectionName],

@@ -1,8 +1,17 @@
-import type { ReplicaIdentity } from '../../src/config/replication';
-import type { ReplicationSetupProperties } from '../../src/contract/replication-setup';
+import {
+  DATABASE_REMOVAL_POLICIES,
+  replicationSetupPropertiesSchema,
+  replicationTablesSchema,
+} from '../../src/contract/replication-setup';
+import {
+  parseJsonProperty,
+  parseResourceProperties,
+  ResourcePropertiesError,
+} from '../../src/contract/properties';
 import type { ReplicationObjectsConfig } from '../../src/replication/desired-state';
 
-const REPLICA_IDENTITIES: readonly unknown[] = ['default', 'full'] satisfies ReplicaIdentity[];
+/** How the contract's messages name this resource. */
+const RESOURCE = 'Replication setup';
 
 /** The properties, typed. */
 export interface ReplicationSetupRequest extends ReplicationObjectsConfig {
@@ -13,66 +22,46 @@ export interface ReplicationSetupRequest extends ReplicationObjectsConfig {
   readonly masterSecretArn: string;
   readonly replicationUserSecretArn: string;
   readonly rebootIfPending: boolean;
-  readonly removalPolicy: 'destroy' | 'snapshot' | 'retain';
+  readonly removalPolicy: (typeof DATABASE_REMOVAL_POLICIES)[number];
 }
 
+const isRemovalPolicy = (value: string): value is ReplicationSetupRequest['removalPolicy'] =>
+  (DATABASE_REMOVAL_POLICIES as readonly string[]).includes(value);
+
 /**
- * Parse what CloudFormation sent. The stack validated the configuration already; this guards
- * against a hand-edited template, and names the property that is wrong.
+ * Parse what CloudFormation sent with the contract the construct writes. The stack validated the
+ * configuration already; this guards against a hand-edited template, and names the property
+ * that is wrong.
  */
 export function parseProperties(raw: Record<string, unknown>): ReplicationSetupRequest {
-  const text = (key: keyof ReplicationSetupProperties): string => {
-    const value = raw[key];
-    if (typeof value !== 'string' || value === '') {
-      throw new Error(`Custom resource property ${key} is missing or empty`);
-    }
-    return value;
-  };
-  const port = Number(text('Port'));
+  const properties = parseResourceProperties(RESOURCE, replicationSetupPropertiesSchema, raw);
+  const port = Number(properties.Port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`Custom resource property Port is not a port number: ${text('Port')}`);
-  }
-  let tables: unknown;
-  try {
-    tables = JSON.parse(text('Tables'));
-  } catch {
-    throw new Error('Custom resource property Tables is not JSON');
-  }
-  if (
-    !Array.isArray(tables) ||
-    !tables.every(
-      (table) =>
-        typeof table?.name === 'string' && REPLICA_IDENTITIES.includes(table?.replicaIdentity),
-    )
-  ) {
-    throw new Error(
-      'Custom resource property Tables must be a JSON array of { name, replicaIdentity }',
+    throw new ResourcePropertiesError(
+      `${RESOURCE} custom resource property Port is not a port number: ${properties.Port}`,
     );
   }
-  const removalPolicy = text('RemovalPolicy');
-  if (removalPolicy !== 'destroy' && removalPolicy !== 'snapshot' && removalPolicy !== 'retain') {
-    throw new Error(
-      `Custom resource property RemovalPolicy must be destroy, snapshot or retain, not ${removalPolicy}`,
+  if (!isRemovalPolicy(properties.RemovalPolicy)) {
+    throw new ResourcePropertiesError(
+      `${RESOURCE} custom resource property RemovalPolicy must be ${DATABASE_REMOVAL_POLICIES.join(', ')}, not ${properties.RemovalPolicy}`,
     );
   }
   return {
-    instanceIdentifier: text('DbInstanceIdentifier'),
-    host: text('Host'),
+    instanceIdentifier: properties.DbInstanceIdentifier,
+    host: properties.Host,
     port,
-    database: text('Database'),
-    masterSecretArn: text('MasterSecretArn'),
-    replicationUserSecretArn: text('ReplicationUserSecretArn'),
-    schema: text('Schema'),
-    tables,
-    user: text('User'),
-    slotName: text('SlotName'),
-    publicationName: text('PublicationName'),
-    createDemoTable: text('CreateDemoTable') === 'true',
-    ...(typeof raw.HeartbeatTable === 'string' && raw.HeartbeatTable !== ''
-      ? { heartbeatTable: raw.HeartbeatTable }
-      : {}),
-    rebootIfPending: text('RebootIfPending') === 'true',
-    removalPolicy,
+    database: properties.Database,
+    masterSecretArn: properties.MasterSecretArn,
+    replicationUserSecretArn: properties.ReplicationUserSecretArn,
+    schema: properties.Schema,
+    tables: parseJsonProperty(RESOURCE, 'Tables', properties.Tables, replicationTablesSchema),
+    user: properties.User,
+    slotName: properties.SlotName,
+    publicationName: properties.PublicationName,
+    createDemoTable: properties.CreateDemoTable === 'true',
+    ...(properties.HeartbeatTable ? { heartbeatTable: properties.HeartbeatTable } : {}),
+    rebootIfPending: properties.RebootIfPending === 'true',
+    removalPolicy: properties.RemovalPolicy,
   };
 }
 

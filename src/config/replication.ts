@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { REPLICA_IDENTITIES } from '../contract/replication-setup';
 import { quotedIdentifier, roleName, schemaName, slotName } from './identifiers';
 
-export const replicaIdentitySchema = z.enum(['default', 'full']);
+export const replicaIdentitySchema = z.enum(REPLICA_IDENTITIES);
 export type ReplicaIdentity = z.infer<typeof replicaIdentitySchema>;
 
 /** A table to publish: its name, or its name with its own replica identity. */

@@ -3,34 +3,62 @@
  * function (lambda/airbyte-setup) agree on it: its type and its properties.
  */
 
+import * as z from 'zod/mini';
+import { optionalText, requiredText } from './properties';
+import { replicationTablesSchema } from './replication-setup';
+
 /** CloudFormation type of the resource, so that diffs and consoles name it for what it is. */
 export const AIRBYTE_RESOURCE_TYPE = 'Custom::AirbyteConnection';
 
-/**
- * What the stack tells the Airbyte function. No secret travels here, only secret ARNs; objects
- * travel as JSON strings because CloudFormation turns every scalar into a string.
- */
-export interface AirbyteResourceProperties {
+/** The properties the stack writes; CloudFormation passes every value as a string. */
+export const airbyteResourcePropertiesSchema = z.object({
   /** Airbyte public API base URL. */
-  readonly ApiUrl: string;
+  ApiUrl: requiredText,
   /** Airbyte workspace id. */
-  readonly WorkspaceId: string;
+  WorkspaceId: requiredText,
   /** Secrets Manager ARN or name of the Airbyte application credentials. */
-  readonly CredentialsSecretId: string;
+  CredentialsSecretId: requiredText,
   /** Secrets Manager ARN of the replication user's secret. */
-  readonly ReplicationUserSecretArn: string;
-  /** Database host, port and name. */
-  readonly Host: string;
-  readonly Port: string;
-  readonly Database: string;
-  /** JSON of AirbyteSettings. */
-  readonly Settings: string;
-  /** JSON of ReplicationTarget. */
-  readonly Replication: string;
-  /** S3 destination: bucket, region and (for access-key authentication) the key's secret ARN. */
-  readonly S3BucketName?: string;
-  readonly S3Region?: string;
-  readonly S3AccessKeySecretArn?: string;
+  ReplicationUserSecretArn: requiredText,
+  /** Database host. */
+  Host: requiredText,
+  /** Database port. */
+  Port: requiredText,
+  /** Database name. */
+  Database: requiredText,
+  /** JSON of the environment's resolved Airbyte settings (airbyteSettingsSchema checks them). */
+  Settings: requiredText,
+  /** JSON of airbyteReplicationSchema: what the connection streams. */
+  Replication: requiredText,
+  /** S3 destination bucket, when the destination is S3. */
+  S3BucketName: optionalText,
+  /** Region of that bucket. */
+  S3Region: optionalText,
+  /** Secrets Manager ARN of the S3 access key, for access-key authentication. */
+  S3AccessKeySecretArn: optionalText,
   /** PEM CA bundle for sslMode verify-full (public, not a secret). */
-  readonly CaCertificate?: string;
-}
+  CaCertificate: optionalText,
+});
+
+/** The properties as the construct writes them. */
+export type AirbyteResourceProperties = z.input<typeof airbyteResourcePropertiesSchema>;
+
+/** The `Replication` property's JSON: the publication's tables and where they stream from. */
+export const airbyteReplicationSchema = z.object({
+  schema: requiredText,
+  slotName: requiredText,
+  publicationName: requiredText,
+  tables: replicationTablesSchema,
+});
+
+/**
+ * The parts of the `Settings` property's JSON that name what the function creates; the rest is
+ * the synthesized configuration, validated at synth, passed through as it is.
+ */
+export const airbyteSettingsSchema = z.looseObject({
+  environment: requiredText,
+  sourceName: requiredText,
+  destinationName: requiredText,
+  connectionName: requiredText,
+  destination: z.looseObject({ type: z.enum(['s3', 'local-json', 'dev-null']) }),
+});

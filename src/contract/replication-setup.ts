@@ -1,44 +1,57 @@
 /**
  * The replication setup custom resource as the stack (lib/replication-setup.ts) and its function
- * (lambda/replication-setup) agree on it: its type and its properties.
+ * (lambda/replication-setup) agree on it: its type and its properties. No secret travels here,
+ * only secret ARNs.
  */
+import * as z from 'zod/mini';
+import { optionalText, requiredText } from './properties';
 
 /** CloudFormation type of the resource, so that diffs and consoles name it for what it is. */
 export const REPLICATION_SETUP_RESOURCE_TYPE = 'Custom::ReplicationSetup';
 
-/**
- * The custom resource's properties: what the stack tells the replication setup function.
- * CloudFormation passes every value as a string. No secret travels here, only secret ARNs.
- */
-export interface ReplicationSetupProperties {
+/** REPLICA IDENTITY values a published table may be given. */
+export const REPLICA_IDENTITIES = ['default', 'full'] as const;
+/** What happens to the database when the stack lets go of it. */
+export const DATABASE_REMOVAL_POLICIES = ['destroy', 'snapshot', 'retain'] as const;
+
+/** The properties the stack writes; CloudFormation passes every value as a string. */
+export const replicationSetupPropertiesSchema = z.object({
   /** RDS instance identifier, for the parameter-status check and the reboot. */
-  readonly DbInstanceIdentifier: string;
+  DbInstanceIdentifier: requiredText,
   /** Database host name. */
-  readonly Host: string;
+  Host: requiredText,
   /** Database port. */
-  readonly Port: string;
+  Port: requiredText,
   /** Database (dbname) to configure. */
-  readonly Database: string;
+  Database: requiredText,
   /** Secrets Manager ARN of the master user's secret. */
-  readonly MasterSecretArn: string;
+  MasterSecretArn: requiredText,
   /** Secrets Manager ARN of the replication user's secret. */
-  readonly ReplicationUserSecretArn: string;
+  ReplicationUserSecretArn: requiredText,
   /** Schema of the published tables. */
-  readonly Schema: string;
-  /** JSON array of `{ name, replicaIdentity }`. */
-  readonly Tables: string;
+  Schema: requiredText,
+  /** JSON of replicationTablesSchema: `[{ name, replicaIdentity }]`. */
+  Tables: requiredText,
   /** Replication user name. */
-  readonly User: string;
+  User: requiredText,
   /** Logical replication slot name. */
-  readonly SlotName: string;
+  SlotName: requiredText,
   /** Publication name. */
-  readonly PublicationName: string;
+  PublicationName: requiredText,
   /** `"true"` to create the tutorial's demo table. */
-  readonly CreateDemoTable: string;
+  CreateDemoTable: requiredText,
   /** Debezium heartbeat table; absent when none is configured. */
-  readonly HeartbeatTable?: string;
+  HeartbeatTable: optionalText,
   /** `"true"` to reboot an instance whose parameter group is `pending-reboot`. */
-  readonly RebootIfPending: string;
-  /** The database's removal policy (`destroy`, `snapshot`, `retain`). */
-  readonly RemovalPolicy: string;
-}
+  RebootIfPending: requiredText,
+  /** The database's removal policy: one of DATABASE_REMOVAL_POLICIES. */
+  RemovalPolicy: requiredText,
+});
+
+/** The properties as the construct writes them. */
+export type ReplicationSetupProperties = z.input<typeof replicationSetupPropertiesSchema>;
+
+/** The `Tables` property's JSON. */
+export const replicationTablesSchema = z.array(
+  z.object({ name: requiredText, replicaIdentity: z.enum(REPLICA_IDENTITIES) }),
+);

@@ -1,0 +1,115 @@
+/**
+ * The contract between the constructs and their functions: what the synthesized stack writes
+ * for each custom resource is what the function's parser accepts, and a property that breaks the
+ * contract is named.
+ */
+import { parseAirbyteProperties } from '../../../lambda/airbyte-setup/properties';
+import { parseProperties as parseReplicationProperties } from '../../../lambda/replication-setup/properties';
+import { AIRBYTE_RESOURCE_TYPE } from '../../../src/contract/airbyte-connection';
+import { REPLICATION_SETUP_RESOURCE_TYPE } from '../../../src/contract/replication-setup';
+import { CDK_JSON_ENVIRONMENTS, synthesizeEnvironment } from '../../support/stacks';
+
+const MANAGED_AIRBYTE = {
+  apiUrl: 'https://api.airbyte.com/v1',
+  workspaceId: '1d3c5f0e-7a2b-4c8d-9e1f-2a3b4c5d6e7f',
+  credentialsSecret: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:airbyte/app-AbCdEf',
+};
+
+/**
+ * A resource's properties as its function receives them: CloudFormation resolves every
+ * intrinsic (Ref, GetAtt, Join) to a string, and adds the ServiceToken.
+ */
+function asDeployed(properties: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(properties).map(([key, value]) => [
+      key,
+      typeof value === 'string' ? value : key === 'Port' ? '5432' : `<resolved ${key}>`,
+    ]),
+  );
+}
+
+function propertiesOf(type: string): Record<string, unknown> {
+  const { template } = synthesizeEnvironment('dev', {
+    ...CDK_JSON_ENVIRONMENTS.dev,
+    airbyte: MANAGED_AIRBYTE,
+  });
+  const [resource] = Object.values(template.findResources(type)) as Array<{
+    Properties: Record<string, unknown>;
+  }>;
+  return asDeployed(resource!.Properties);
+}
+
+describe('the replication setup contract', () => {
+  const written = propertiesOf(REPLICATION_SETUP_RESOURCE_TYPE);
+
+  it('parses what the construct writes', () => {
+    expect(parseReplicationProperties(written)).toMatchObject({
+      port: 5432,
+      schema: 'datastore',
+      tables: [{ name: 'data_tbl', replicaIdentity: 'default' }],
+      user: 'airbyte',
+      slotName: 'airbyte_slot',
+      publicationName: 'airbyte_publication',
+      createDemoTable: true,
+      rebootIfPending: true,
+      removalPolicy: 'destroy',
+    });
+  });
+
+  it('names what breaks it', () => {
+    const without = { ...written };
+    delete without.SlotName;
+    delete without.User;
+    expect(() => parseReplicationProperties(without)).toThrow(
+      'Replication setup custom resource is missing properties User, SlotName (a bug in the stack)',
+    );
+    expect(() => parseReplicationProperties({ ...written, Port: 'x' })).toThrow(
+      'property Port is not a port number: x',
+    );
+    expect(() => parseReplicationProperties({ ...written, Tables: '[{' })).toThrow(
+      'property Tables is not JSON',
+    );
+    expect(() =>
+      parseReplicationProperties({
+        ...written,
+        Tables: '[{"name":"t","replicaIdentity":"nothing"}]',
+      }),
+    ).toThrow(/property Tables\.0\.replicaIdentity/);
+    expect(() => parseReplicationProperties({ ...written, RemovalPolicy: 'keep' })).toThrow(
+      'property RemovalPolicy must be destroy, snapshot, retain, not keep',
+    );
+  });
+});
+
+describe('the Airbyte connection contract', () => {
+  const written = propertiesOf(AIRBYTE_RESOURCE_TYPE);
+
+  it('parses what the construct writes, JSON included', () => {
+    const request = parseAirbyteProperties(written);
+    expect(request.properties.WorkspaceId).toBe(MANAGED_AIRBYTE.workspaceId);
+    expect(request.settings).toMatchObject({
+      environment: 'dev',
+      connectionName: 'rds-airbyte-cdc-dev',
+      destination: { type: 'dev-null' },
+    });
+    expect(request.replication).toEqual({
+      schema: 'datastore',
+      slotName: 'airbyte_slot',
+      publicationName: 'airbyte_publication',
+      tables: [{ name: 'data_tbl', replicaIdentity: 'default' }],
+    });
+  });
+
+  it('names what breaks it, nested JSON included', () => {
+    expect(() => parseAirbyteProperties({ ...written, Replication: '{"schema":"s"}' })).toThrow(
+      /Airbyte custom resource property Replication\.slotName/,
+    );
+    const settings = JSON.parse(String(written.Settings)) as Record<string, unknown>;
+    expect(() =>
+      parseAirbyteProperties({
+        ...written,
+        Settings: JSON.stringify({ ...settings, destination: { type: 'ftp' } }),
+      }),
+    ).toThrow(/property Settings\.destination\.type/);
+  });
+});
