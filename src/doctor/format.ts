@@ -7,6 +7,18 @@ const SYMBOLS: Readonly<Record<CheckStatus, string>> = {
   skip: '➖',
 };
 
+/** Bytes as `1.5 GiB (1610612736 bytes)`. */
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)`;
+}
+
 export interface Summary {
   readonly pass: number;
   readonly warn: number;

@@ -7,13 +7,11 @@ export * from './types';
 export {
   CHECK_IDS,
   evaluateChecks,
-  formatBytes,
-  isLoopbackHost,
-  rdsInstanceIdentifierFromHost,
   type CheckId,
   type DoctorInput,
   type LoginOutcome,
 } from './checks';
+export { isLoopbackHost, rdsInstanceIdentifierFromHost } from './hosts';
 export {
   readServerFacts,
   type ServerFacts,
@@ -21,5 +19,12 @@ export {
   type WritableRelation,
 } from './facts';
 export { PASSWORD_VARIABLE, planFixSteps, printableSql } from './fixes';
-export { exitCodeOf, formatReport, reportJson, summarize, type Summary } from './format';
+export {
+  exitCodeOf,
+  formatBytes,
+  formatReport,
+  reportJson,
+  summarize,
+  type Summary,
+} from './format';
 export { runDoctor, type DoctorOptions } from './run';

@@ -6,7 +6,7 @@ import {
   readCatalog,
   type ConnectOptions,
 } from '../replication';
-import { evaluateChecks, type LoginOutcome } from './checks';
+import { connectionResult, evaluateChecks, type LoginOutcome } from './checks';
 import { readServerFacts } from './facts';
 import type { DoctorReport } from './types';
 
@@ -51,24 +51,12 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     database: connection.database,
     user: connection.user,
   };
-  const connectionTitle = `connect to ${connection.host}:${connection.port}/${connection.database} as "${connection.user}"`;
   let client;
   try {
     client = await connect({ applicationName: 'rds-airbyte-cdc-doctor', ...connection });
   } catch (error) {
     if (!(error instanceof DatabaseConnectionError)) throw error;
-    return {
-      target,
-      checks: [
-        {
-          id: 'connection',
-          title: connectionTitle,
-          status: 'fail',
-          detail: error.message,
-          fix: { sql: [], notes: ['Nothing else could be checked: fix the connection first.'] },
-        },
-      ],
-    };
+    return { target, checks: [connectionResult({ target, error: error.message })] };
   }
   try {
     const connectedAsUser = connection.user === replication.user;
@@ -113,10 +101,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     });
     return {
       target,
-      checks: [
-        { id: 'connection', title: connectionTitle, status: 'pass', detail: 'connected' },
-        ...checks,
-      ],
+      checks: [connectionResult({ target }), ...checks],
     };
   } finally {
     await client.end().catch(() => undefined);

@@ -1,9 +1,11 @@
 import {
+  CHECK_IDS,
   evaluateChecks,
   formatBytes,
   isLoopbackHost,
   printableSql,
   rdsInstanceIdentifierFromHost,
+  type CheckId,
   type CheckResult,
   type DoctorInput,
   type ServerFacts,
@@ -289,6 +291,28 @@ describe('evaluateChecks (pure)', () => {
       'REVOKE CREATE ON SCHEMA "datastore" FROM "airbyte";',
     ]);
     expect(readOnly.fix?.notes.join()).toMatch(/granted to PUBLIC/);
+  });
+});
+
+describe('CHECK_IDS', () => {
+  it('lists every check once, in the order they are reported (connection first: runDoctor makes it)', () => {
+    const reported = evaluate({ desired: { ...desired, heartbeatTable: 'airbyte_heartbeat' } });
+    expect(CHECK_IDS).toEqual(['connection', ...reported.map((check) => check.id)]);
+    expect(new Set(CHECK_IDS).size).toBe(CHECK_IDS.length);
+  });
+
+  it('leaves out only heartbeat-table when no heartbeat table is configured', () => {
+    const reported = evaluate().map((check) => check.id);
+    expect(reported).toEqual(
+      CHECK_IDS.filter((id) => id !== 'connection' && id !== 'heartbeat-table'),
+    );
+  });
+
+  it('types CheckId as the union of the ids', () => {
+    const known: CheckId = 'slot-lag';
+    // @ts-expect-error: an id no check has is not a CheckId.
+    const unknown: CheckId = 'no-such-check';
+    expect([known, unknown]).toEqual(['slot-lag', 'no-such-check']);
   });
 });
 

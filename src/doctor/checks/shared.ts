@@ -1,0 +1,24 @@
+import type { Step, StepKind } from '../../replication';
+import { PASSWORD_VARIABLE, setsPassword, statementsOf } from '../fixes';
+import type { FixStatement } from '../types';
+
+/** `"name"`, as the messages name a role, publication or slot. */
+export const quoted = (name: string): string => `"${name}"`;
+
+/** `"schema"."table"` for messages. */
+export const display = (schema: string, table: string): string =>
+  `${quoted(schema)}.${quoted(table)}`;
+
+/** Planner statements for some step kinds, and the psql note when one sets the password. */
+export function plannedFix(
+  steps: readonly Step[],
+  kinds: readonly StepKind[],
+  notes: readonly string[] = [],
+): { sql: FixStatement[]; notes: string[] } {
+  const passwordNote = setsPassword(steps, kinds)
+    ? [
+        `In psql, set the replication user's password first (from its secret; it is never printed): \\set ${PASSWORD_VARIABLE} '...'`,
+      ]
+    : [];
+  return { sql: statementsOf(steps, kinds), notes: [...passwordNote, ...notes] };
+}
