@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { stopDetachedPostgres } from './postgres-server';
+import { stopDetachedPostgres } from './detached-server';
 
 /** A server `npm run local -- --keep` left running, as recorded for `--stop`. */
 export interface KeptServer {

@@ -18,12 +18,8 @@ import {
 import { localAirbyteSource } from './airbyte-source';
 import { openChangeStream, type CapturedChange } from './change-stream';
 import { recordKeptServer } from './kept-servers';
-import {
-  installedPostgresVersion,
-  startPostgres,
-  type PostgresVersion,
-  type RunningPostgres,
-} from './postgres-server';
+import { installedPostgresVersion, type PostgresVersion } from './postgres-binaries';
+import { startPostgres, type RunningPostgres } from './postgres-server';
 import { missingChanges, runTutorialChanges, tutorialChanges } from './tutorial';
 
 /**

@@ -17,7 +17,7 @@ import type {
 import { mockClient } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
 import type { ReplicationSetupProperties } from '../../../src/contract/replication-setup';
-import { findFreePort as closedPort } from '../../../src/local/postgres-server';
+import { findFreePort as closedPort } from '../../../src/local/free-port';
 import { uniqueName, usePostgres, type TestPostgres } from '../../support/postgres';
 
 const secretsManager = mockClient(SecretsManagerClient);

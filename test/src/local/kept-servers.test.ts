@@ -7,11 +7,8 @@ import {
   recordKeptServer,
   stopKeptServers,
 } from '../../../src/local/kept-servers';
-import {
-  startPostgres,
-  stopDetachedPostgres,
-  type RunningPostgres,
-} from '../../../src/local/postgres-server';
+import { stopDetachedPostgres } from '../../../src/local/detached-server';
+import { startPostgres, type RunningPostgres } from '../../../src/local/postgres-server';
 
 describe('kept servers', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'kept-servers-test-'));

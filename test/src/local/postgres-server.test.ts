@@ -1,9 +1,10 @@
-import { ChildProcess, spawn } from 'child_process';
-import { existsSync, mkdtempSync, rmSync } from 'fs';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { Client } from 'pg';
-import { createCertificateAuthority, startPostgres } from '../../../src/local/postgres-server';
+import { createCertificateAuthority } from '../../../src/local/certificate-authority';
+import { startPostgres } from '../../../src/local/postgres-server';
 import { usePostgres } from '../../support/postgres';
 
 describe('startPostgres', () => {
@@ -66,16 +67,24 @@ describe('startPostgres', () => {
 });
 
 describe('cleanup when the process is interrupted', () => {
+  /** A child Node process running `script`, in which `startPostgres` is defined. */
+  function runInChild(script: string, stdout: 'pipe' | 'ignore'): ChildProcess {
+    const source = `
+      const { startPostgres } = require(${JSON.stringify(path.join(__dirname, '../../../src/local/postgres-server'))});
+      ${script}
+    `;
+    return spawn(process.execPath, ['--require', 'tsx/cjs', '-e', source], {
+      cwd: path.join(__dirname, '../../..'),
+      stdio: ['ignore', stdout, 'inherit'],
+    });
+  }
+
   /** Start a server in a child Node process and wait for it to report its data directory. */
   function startInChild(): Promise<{ child: ChildProcess; dataDir: string; port: number }> {
-    const script = `
-      const { startPostgres } = require(${JSON.stringify(path.join(__dirname, '../../../src/local/postgres-server'))});
-      startPostgres().then((pg) => console.log(JSON.stringify({ dataDir: pg.dataDir, port: pg.port })));
-    `;
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
-      cwd: path.join(__dirname, '../../..'),
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = runInChild(
+      'startPostgres().then((pg) => console.log(JSON.stringify({ dataDir: pg.dataDir, port: pg.port })));',
+      'pipe',
+    );
     return new Promise((resolve, reject) => {
       let output = '';
       child.stdout?.on('data', (chunk: Buffer) => {
@@ -104,4 +113,32 @@ describe('cleanup when the process is interrupted', () => {
       await expect(client.connect()).rejects.toThrow(/ECONNREFUSED/);
     },
   );
+
+  it('SIGINT while initdb and openssl run leaves no process and no directory', async () => {
+    const parentDir = mkdtempSync(path.join(tmpdir(), 'interrupted-start-'));
+    chmodSync(parentDir, 0o755); // as root the server runs as `postgres`, which must reach it
+    try {
+      const child = runInChild(
+        `startPostgres({ ssl: true, parentDir: ${JSON.stringify(parentDir)} });`,
+        'ignore',
+      );
+      const exited = new Promise<string | null>((resolve) =>
+        child.once('exit', (_code, signal) => resolve(signal)),
+      );
+      // initdb creates the data directory first thing: interrupt it as soon as it appears.
+      const initdbStarted = (): boolean =>
+        readdirSync(parentDir).some((root) => existsSync(path.join(parentDir, root, 'data')));
+      for (let waited = 0; waited < 30000 && !initdbStarted(); waited += 10) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(initdbStarted()).toBe(true);
+      child.kill('SIGINT');
+      expect(await exited).toBe('SIGINT');
+      expect(readdirSync(parentDir)).toEqual([]);
+      // pgrep -f matches whole command lines: initdb's and postgres' name their data directory.
+      expect(spawnSync('pgrep', ['-f', parentDir], { encoding: 'utf8' }).stdout).toBe('');
+    } finally {
+      rmSync(parentDir, { recursive: true, force: true });
+    }
+  });
 });

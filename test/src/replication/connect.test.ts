@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import { createServer, Server, Socket } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { createCertificateAuthority } from '../../../src/local/postgres-server';
+import { createCertificateAuthority } from '../../../src/local/certificate-authority';
 import { connect, ConnectOptions, DatabaseConnectionError } from '../../../src/replication';
 import { usePostgres } from '../../support/postgres';
 
