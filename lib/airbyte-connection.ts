@@ -1,14 +1,10 @@
-import { readFileSync } from 'fs';
-import * as path from 'path';
 import {
-  CfnElement,
   CfnOutput,
   CustomResource,
   Duration,
   RemovalPolicy,
   SecretValue,
   Stack,
-  Validations,
 } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -17,16 +13,15 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, type IDependable } from 'constructs';
+import { constructError } from './construct-error';
 import { HandlerFunction } from './handler-function';
+import { acknowledgeFinding, managedPolicyFinding, wildcardResourceFinding } from './nag-findings';
 import type { AirbyteSettings, ReplicationTarget } from '../src/airbyte/settings';
 import {
   AIRBYTE_RESOURCE_TYPE,
   type AirbyteResourceProperties,
 } from '../src/contract/airbyte-connection';
 import { AirbyteStackOutputs } from '../src/contract/outputs';
-
-/** Where `airbyte.caCertificateFile` is resolved from. */
-const PROJECT_ROOT = path.join(__dirname, '..');
 
 /**
  * What the Airbyte S3 destination does with the bucket (Airbyte's S3 destination docs): write,
@@ -46,9 +41,15 @@ const AIRBYTE_S3_BUCKET_ACTIONS = [
 ];
 
 export interface AirbyteConnectionProps {
-  /** The environment's Airbyte settings, defaults resolved. */
+  /**
+   * The environment's Airbyte settings, defaults resolved: what the function creates in Airbyte.
+   * One object because it travels as it is, as the custom resource's `Settings` JSON.
+   */
   readonly settings: AirbyteSettings;
-  /** Schema, tables, slot and publication the source reads. */
+  /**
+   * Schema, tables, slot and publication the source reads; the custom resource's `Replication`
+   * JSON.
+   */
   readonly replication: ReplicationTarget;
   /** Database host name Airbyte connects to. */
   readonly host: string;
@@ -59,20 +60,45 @@ export interface AirbyteConnectionProps {
   /** The replication user's secret: the source logs in with it. Only its ARN reaches the function. */
   readonly replicationUserSecret: secretsmanager.ISecret;
   /**
+   * PEM CA bundle the source verifies the database's certificate with, for `sslMode`
+   * `verify-full` (public, not a secret).
+   *
+   * @default - none: the source trusts the certificate without checking it against a bundle
+   */
+  readonly caCertificate?: string;
+  /**
    * What must exist before Airbyte is told about the database, typically the replication setup
-   * custom resource (user, publication and slot). Default: none.
+   * custom resource (user, publication and slot).
+   *
+   * @default - none
    */
   readonly dependsOn?: IDependable[];
-  /** What `cdk destroy` does to the S3 bucket: `destroy` empties and deletes it. Default: retain. */
-  readonly bucketRemovalPolicy?: 'destroy' | 'snapshot' | 'retain';
-  /** What happens to the function's log groups on `cdk destroy`. Default: RemovalPolicy.RETAIN. */
+  /**
+   * What `cdk destroy` does to the S3 bucket the construct creates: DESTROY empties and deletes
+   * it; anything else keeps it and its data (a bucket has no snapshot).
+   *
+   * @default - RemovalPolicy.RETAIN
+   */
+  readonly bucketRemovalPolicy?: RemovalPolicy;
+  /**
+   * What happens to the function's log groups on `cdk destroy`.
+   *
+   * @default - RemovalPolicy.RETAIN
+   */
   readonly logRemovalPolicy?: RemovalPolicy;
   /**
-   * The VPC and subnets for the function when `airbyte.runInVpc` is set (required then). The
-   * subnets need a path to Secrets Manager: give the function to the VPC endpoints' security
-   * groups (CdcNetwork.allowEndpointAccessFrom). Default: none.
+   * The VPC for the function, required when `settings.runInVpc` is set. The function needs a
+   * path to Secrets Manager: give it to the VPC endpoints' security groups
+   * (CdcNetwork.allowEndpointAccessFrom).
+   *
+   * @default - none: the function runs outside any VPC
    */
   readonly vpc?: ec2.IVpc;
+  /**
+   * Subnets for the function in `vpc`.
+   *
+   * @default - the VPC's private subnets, as lambda.Function chooses them
+   */
   readonly vpcSubnets?: ec2.SubnetSelection;
 }
 
@@ -101,7 +127,7 @@ export class AirbyteConnection extends Construct {
     if (destination.type === 's3') {
       bucketName = destination.bucketName;
       if (bucketName === undefined) {
-        this.bucket = this.createBucket(props.bucketRemovalPolicy ?? 'retain');
+        this.bucket = this.createBucket(props.bucketRemovalPolicy ?? RemovalPolicy.RETAIN);
         bucketName = this.bucket.bucketName;
       }
       const bucketArn = stack.formatArn({
@@ -148,14 +174,18 @@ export class AirbyteConnection extends Construct {
     }
 
     if (settings.apiUrl !== undefined) {
-      const { resource, handler } = this.createCustomResource(props, bucketName);
+      const { resource, handler } = this.createCustomResource(
+        props,
+        this.managedAirbyte(settings, settings.apiUrl),
+        bucketName,
+      );
       this.resource = resource;
       this.handler = handler;
     }
   }
 
-  private createBucket(removal: 'destroy' | 'snapshot' | 'retain'): s3.Bucket {
-    const destroy = removal === 'destroy';
+  private createBucket(removalPolicy: RemovalPolicy): s3.Bucket {
+    const destroy = removalPolicy === RemovalPolicy.DESTROY;
     const bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -166,11 +196,11 @@ export class AirbyteConnection extends Construct {
       removalPolicy: destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
       autoDeleteObjects: destroy,
     });
-    Validations.of(bucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'Server access logs would need a second bucket per environment; writes come from one IAM principal (Airbyte) and CloudTrail data events can audit them where required.',
-    });
+    acknowledgeFinding(
+      bucket,
+      'AwsSolutions-S1',
+      'Server access logs would need a second bucket per environment; writes come from one IAM principal (Airbyte) and CloudTrail data events can audit them where required.',
+    );
     return bucket;
   }
 
@@ -203,34 +233,60 @@ export class AirbyteConnection extends Construct {
         secretAccessKey: accessKey.secretAccessKey,
       },
     });
-    Validations.of(policy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${this.nagArn(prefixArn)}]`,
-      reason: `Airbyte names its files itself; the wildcard is limited to the destination prefix ${bucketPath}/.`,
-    });
-    Validations.of(secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'An IAM access key cannot be rotated by Secrets Manager alone (the key must be replaced in IAM and in Airbyte); replace the WriterAccessKey and redeploy to rotate.',
-    });
+    acknowledgeFinding(
+      policy,
+      wildcardResourceFinding(policy, prefixArn),
+      `Airbyte names its files itself; the wildcard is limited to the destination prefix ${bucketPath}/.`,
+    );
+    acknowledgeFinding(
+      secret,
+      'AwsSolutions-SMG4',
+      'An IAM access key cannot be rotated by Secrets Manager alone (the key must be replaced in IAM and in Airbyte); replace the WriterAccessKey and redeploy to rotate.',
+    );
     return secret;
+  }
+
+  /**
+   * What a managed Airbyte needs beside its URL. Validated configuration always has both with
+   * `apiUrl`; settings built by hand may not, and the function would only fail at deploy time.
+   */
+  private managedAirbyte(settings: AirbyteSettings, apiUrl: string): ManagedAirbyte {
+    const { workspaceId, credentialsSecret } = settings;
+    if (workspaceId === undefined) {
+      throw constructError(
+        this,
+        'airbyte.apiUrl is set but airbyte.workspaceId is not: the source, destination and connection are created in that workspace',
+      );
+    }
+    if (credentialsSecret === undefined) {
+      throw constructError(
+        this,
+        'airbyte.apiUrl is set but airbyte.credentialsSecret is not: the function calls the Airbyte API with those credentials',
+      );
+    }
+    return { apiUrl, workspaceId, credentialsSecret };
   }
 
   /**
    * Where the function runs: nowhere in particular by default, or in the VPC with a security
    * group that may only open connections to Airbyte's port (AWS endpoints are added by the stack).
    */
-  private functionNetwork(props: AirbyteConnectionProps): {
+  private functionNetwork(
+    props: AirbyteConnectionProps,
+    apiUrl: string,
+  ): {
     vpc?: ec2.IVpc;
     vpcSubnets?: ec2.SubnetSelection;
     securityGroups?: ec2.ISecurityGroup[];
   } {
     if (!props.settings.runInVpc) return {};
     if (!props.vpc) {
-      throw new Error(
-        'AirbyteConnection: airbyte.runInVpc is set but no vpc was given (a bug in the stack)',
+      throw constructError(
+        this,
+        'airbyte.runInVpc is set but no vpc was given: pass the VPC (and subnets) the function runs in',
       );
     }
-    const url = new URL(props.settings.apiUrl!);
+    const url = new URL(apiUrl);
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
@@ -240,32 +296,6 @@ export class AirbyteConnection extends Construct {
     // Airbyte's address can change (a pod, a load balancer): the port is the boundary.
     securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), 'Airbyte public API');
     return { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: [securityGroup] };
-  }
-
-  /** The logical id a construct's CloudFormation resource gets (stable: derived from its path). */
-  private logicalIdOf(construct: Construct): string {
-    return Stack.of(this).resolve((construct.node.defaultChild as CfnElement).logicalId) as string;
-  }
-
-  /**
-   * An ARN as cdk-nag prints it in a finding id: the partition as `<AWS::Partition>`, a
-   * referenced resource as `<LogicalId>`.
-   */
-  private nagArn(arn: string): string {
-    const resolved = Stack.of(this).resolve(arn) as unknown;
-    const parts: unknown[] =
-      typeof resolved === 'string'
-        ? [resolved]
-        : ((resolved as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1] ?? []);
-    return parts
-      .map((part) => {
-        if (typeof part === 'string') return part;
-        const record = part as Record<string, unknown>;
-        if (typeof record.Ref === 'string') return `<${record.Ref}>`;
-        const getAtt = record['Fn::GetAtt'] as [string, string] | undefined;
-        return getAtt ? `<${getAtt[0]}.${getAtt[1]}>` : JSON.stringify(part);
-      })
-      .join('');
   }
 
   private credentialsSecret(secretId: string): secretsmanager.ISecret {
@@ -278,13 +308,16 @@ export class AirbyteConnection extends Construct {
       : secretsmanager.Secret.fromSecretPartialArn(this, 'AirbyteCredentials', secretId);
   }
 
-  private createCustomResource(props: AirbyteConnectionProps, bucketName: string | undefined) {
+  private createCustomResource(
+    props: AirbyteConnectionProps,
+    airbyte: ManagedAirbyte,
+    bucketName: string | undefined,
+  ) {
     const { settings } = props;
     const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN;
-    // Validated by config: apiUrl implies workspaceId and credentialsSecret.
-    const credentials = this.credentialsSecret(settings.credentialsSecret!);
+    const credentials = this.credentialsSecret(airbyte.credentialsSecret);
 
-    const network = this.functionNetwork(props);
+    const network = this.functionNetwork(props, airbyte.apiUrl);
     // Outside any VPC (the default) Airbyte Cloud and a public self-managed Airbyte are on the
     // internet and Secrets Manager is reached through its public endpoint; inside, a private
     // Airbyte is reached directly and Secrets Manager through the VPC endpoint.
@@ -309,13 +342,9 @@ export class AirbyteConnection extends Construct {
     });
 
     const destination = settings.destination;
-    const caCertificate =
-      settings.sslMode === 'verify-full' && settings.caCertificateFile
-        ? readFileSync(path.resolve(PROJECT_ROOT, settings.caCertificateFile), 'utf8')
-        : undefined;
     const properties: AirbyteResourceProperties = {
-      ApiUrl: settings.apiUrl!,
-      WorkspaceId: settings.workspaceId!,
+      ApiUrl: airbyte.apiUrl,
+      WorkspaceId: airbyte.workspaceId,
       CredentialsSecretId: credentials.secretArn,
       ReplicationUserSecretArn: props.replicationUserSecret.secretArn,
       Host: props.host,
@@ -327,7 +356,7 @@ export class AirbyteConnection extends Construct {
         ? { S3BucketName: bucketName, S3Region: destination.region ?? Stack.of(this).region }
         : {}),
       ...(this.accessKeySecret ? { S3AccessKeySecretArn: this.accessKeySecret.secretArn } : {}),
-      ...(caCertificate ? { CaCertificate: caCertificate } : {}),
+      ...(props.caCertificate ? { CaCertificate: props.caCertificate } : {}),
     };
     const resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
@@ -336,26 +365,39 @@ export class AirbyteConnection extends Construct {
     });
     for (const dependency of props.dependsOn ?? []) resource.node.addDependency(dependency);
 
-    Validations.of(handler).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'AWS-managed minimum for a function: write its logs.',
-    });
+    const basicExecutionRole = managedPolicyFinding(
+      this,
+      'service-role/AWSLambdaBasicExecutionRole',
+    );
+    acknowledgeFinding(
+      handler,
+      basicExecutionRole,
+      'AWS-managed minimum for a function: write its logs.',
+    );
     if (network.vpc) {
-      Validations.of(handler).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        reason:
-          'AWS-managed minimum for a function in a VPC: create and delete its network interfaces.',
-      });
+      acknowledgeFinding(
+        handler,
+        managedPolicyFinding(this, 'service-role/AWSLambdaVPCAccessExecutionRole'),
+        'AWS-managed minimum for a function in a VPC: create and delete its network interfaces.',
+      );
     }
-    Validations.of(provider).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'The CDK Provider framework functions only write their logs.',
-    });
-    Validations.of(provider).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${this.logicalIdOf(handler)}.Arn>:*]`,
-      reason:
-        'The Provider framework may invoke any version of its own handler function (ARN with :*), nothing else.',
-    });
+    acknowledgeFinding(
+      provider,
+      basicExecutionRole,
+      'The CDK Provider framework functions only write their logs.',
+    );
+    acknowledgeFinding(
+      provider,
+      wildcardResourceFinding(this, `${handler.functionArn}:*`),
+      'The Provider framework may invoke any version of its own handler function (ARN with :*), nothing else.',
+    );
     return { resource, handler };
   }
+}
+
+/** The Airbyte API the custom resource manages the source, destination and connection through. */
+interface ManagedAirbyte {
+  readonly apiUrl: string;
+  readonly workspaceId: string;
+  readonly credentialsSecret: string;
 }

@@ -1,36 +1,105 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
-import type { DatabaseConfig, LifecycleConfig } from '../src/config';
-import { replicationServerParameters } from '../src/config/server-parameters';
+import { acknowledgeFinding } from './nag-findings';
 
 /** The master user RDS creates; the replication setup logs in as this user. */
 export const MASTER_USERNAME = 'postgres';
+
+/** The port PostgreSQL, Airbyte and every client assume. */
+const POSTGRES_PORT = 5432;
 
 /** Log types the instance exports to CloudWatch Logs. */
 const EXPORTED_LOG_TYPES = ['postgresql', 'upgrade'] as const;
 
 export interface CdcDatabaseProps {
-  /** Identifier of the RDS instance, also the prefix of its log groups. */
+  /** Identifier of the RDS instance, also the prefix of its secrets' names and log groups. */
   readonly instanceIdentifier: string;
   /** The VPC the instance lives in. */
   readonly vpc: ec2.IVpc;
   /** Subnets for the instance. */
   readonly vpcSubnets: ec2.SubnetSelection;
-  /** Engine, sizing and parameters. */
-  readonly database: DatabaseConfig;
-  /** Removal policy and deletion protection. */
-  readonly lifecycle: LifecycleConfig;
-  /** Give the instance a public address. Default: false. */
+  /** The PostgreSQL version; its major names the parameter group family. */
+  readonly engineVersion: rds.PostgresEngineVersion;
+  /** The instance class, without the `db.` prefix (`t4g.micro`). */
+  readonly instanceType: ec2.InstanceType;
+  /** Storage allocated at creation, in GiB (gp3). */
+  readonly allocatedStorageGiB: number;
+  /**
+   * Ceiling for storage autoscaling, in GiB.
+   *
+   * @default - no storage autoscaling
+   */
+  readonly maxAllocatedStorageGiB?: number;
+  /**
+   * Keep a standby in a second availability zone.
+   *
+   * @default - false
+   */
+  readonly multiAz?: boolean;
+  /**
+   * How long automated backups are kept.
+   *
+   * @default - the RDS default of one day
+   */
+  readonly backupRetention?: Duration;
+  /** Database (dbname) created with the instance, where the replication setup runs. */
+  readonly databaseName: string;
+  /**
+   * Port the instance listens on.
+   *
+   * @default - 5432
+   */
+  readonly port?: number;
+  /**
+   * Server parameters for the parameter group beside the two this construct always sets
+   * (`rds.logical_replication`, `rds.force_ssl`): replication slot and WAL sender sizing.
+   *
+   * @default - none: PostgreSQL's defaults
+   */
+  readonly parameters?: Record<string, string>;
+  /**
+   * What `cdk destroy` does with the instance. The secrets, log groups and parameter group are
+   * destroyed with a destroyed instance and retained otherwise.
+   *
+   * @default - RemovalPolicy.SNAPSHOT
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Refuse to delete the instance until this is turned off.
+   *
+   * @default - true
+   */
+  readonly deletionProtection?: boolean;
+  /**
+   * Give the instance a public address (`vpcSubnets` must then select public subnets).
+   *
+   * @default - false
+   */
   readonly publiclyAccessible?: boolean;
-  /** IPv4 CIDRs admitted to the database port. Default: none. */
+  /**
+   * IPv4 CIDRs admitted to the database port.
+   *
+   * @default - none: only peers given access through `instance.connections`
+   */
   readonly allowedCidrs?: string[];
   /** User name of the replication user whose secret this construct creates. */
   readonly replicationUsername: string;
-  /** `max_slot_wal_keep_size` in GiB. */
-  readonly maxSlotWalKeepSizeGiB: number;
+}
+
+/**
+ * What the database's companions (its secrets, logs and parameter group; in the stack also the
+ * functions' logs and the Airbyte bucket) do on removal: they go with a destroyed database and
+ * outlive a retained or snapshotted one, because without the master password a retained database
+ * or a restored snapshot can only be reached after a password reset, and its logs and replicated
+ * data are still wanted.
+ */
+export function companionRemovalPolicy(databaseRemovalPolicy: RemovalPolicy): RemovalPolicy {
+  return databaseRemovalPolicy === RemovalPolicy.DESTROY
+    ? RemovalPolicy.DESTROY
+    : RemovalPolicy.RETAIN;
 }
 
 /**
@@ -56,17 +125,14 @@ export class CdcDatabase extends Construct {
 
   constructor(scope: Construct, id: string, props: CdcDatabaseProps) {
     super(scope, id);
-    const { database, lifecycle } = props;
-    const engineMajorVersion = database.engineVersion.split('.')[0];
-    this.engineMajorVersion = engineMajorVersion;
-    const engine = rds.DatabaseInstanceEngine.postgres({
-      version: rds.PostgresEngineVersion.of(database.engineVersion, engineMajorVersion),
-    });
-    const removalPolicy = toRemovalPolicy(lifecycle.removalPolicy);
-    // Secrets and logs outlive a retained or snapshotted instance: without the master password a
-    // retained database or a restored snapshot can only be reached after a password reset.
-    const companionRemovalPolicy =
-      removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const engineVersion = props.engineVersion;
+    this.engineMajorVersion = engineVersion.postgresMajorVersion;
+    const engine = rds.DatabaseInstanceEngine.postgres({ version: engineVersion });
+    const port = props.port ?? POSTGRES_PORT;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
+    const deletionProtection = props.deletionProtection ?? true;
+    const publiclyAccessible = props.publiclyAccessible ?? false;
+    const companions = companionRemovalPolicy(removalPolicy);
 
     this.parameterGroup = new rds.ParameterGroup(this, 'ParameterGroup', {
       engine,
@@ -74,12 +140,9 @@ export class CdcDatabase extends Construct {
       parameters: {
         'rds.logical_replication': '1',
         'rds.force_ssl': '1',
-        ...replicationServerParameters({
-          database,
-          maxSlotWalKeepSizeGiB: props.maxSlotWalKeepSizeGiB,
-        }),
+        ...props.parameters,
       },
-      removalPolicy: companionRemovalPolicy,
+      removalPolicy: companions,
     });
 
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
@@ -90,7 +153,7 @@ export class CdcDatabase extends Construct {
     for (const cidr of props.allowedCidrs ?? []) {
       securityGroup.addIngressRule(
         ec2.Peer.ipv4(cidr),
-        ec2.Port.tcp(database.port),
+        ec2.Port.tcp(port),
         `PostgreSQL from ${cidr} (allowedCidrs)`,
       );
     }
@@ -99,7 +162,7 @@ export class CdcDatabase extends Construct {
       username: MASTER_USERNAME,
       secretName: `${props.instanceIdentifier}/master`,
     });
-    this.masterSecret.applyRemovalPolicy(companionRemovalPolicy);
+    this.masterSecret.applyRemovalPolicy(companions);
 
     // RDS creates these groups itself on first export and never deletes them; owning them here
     // lets `cdk destroy` remove them in environments that ask for that.
@@ -108,30 +171,30 @@ export class CdcDatabase extends Construct {
         new logs.LogGroup(this, `${logType}LogGroup`, {
           logGroupName: `/aws/rds/instance/${props.instanceIdentifier}/${logType}`,
           retention: logs.RetentionDays.ONE_MONTH,
-          removalPolicy: companionRemovalPolicy,
+          removalPolicy: companions,
         }),
     );
 
     this.instance = new rds.DatabaseInstance(this, 'Instance', {
       instanceIdentifier: props.instanceIdentifier,
       engine,
-      instanceType: new ec2.InstanceType(database.instanceType),
+      instanceType: props.instanceType,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: [securityGroup],
-      publiclyAccessible: props.publiclyAccessible ?? false,
-      port: database.port,
-      databaseName: database.databaseName,
+      publiclyAccessible,
+      port,
+      databaseName: props.databaseName,
       credentials: rds.Credentials.fromSecret(this.masterSecret),
       parameterGroup: this.parameterGroup,
       caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
       storageEncrypted: true,
       storageType: rds.StorageType.GP3,
-      allocatedStorage: database.allocatedStorageGiB,
-      maxAllocatedStorage: database.maxAllocatedStorageGiB,
-      multiAz: database.multiAz,
-      backupRetention: Duration.days(database.backupRetentionDays),
-      deletionProtection: lifecycle.deletionProtection,
+      allocatedStorage: props.allocatedStorageGiB,
+      maxAllocatedStorage: props.maxAllocatedStorageGiB,
+      multiAz: props.multiAz,
+      backupRetention: props.backupRetention,
+      deletionProtection,
       removalPolicy,
       cloudwatchLogsExports: [...EXPORTED_LOG_TYPES],
       iamAuthentication: true,
@@ -147,61 +210,55 @@ export class CdcDatabase extends Construct {
       // JDBC URLs and Airbyte's forms are happier without these.
       excludeCharacters: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\',
     });
-    this.replicationUserSecret.applyRemovalPolicy(companionRemovalPolicy);
+    this.replicationUserSecret.applyRemovalPolicy(companions);
     // Fills in host, port, dbname and engine once the instance exists.
     this.replicationUserSecret.attach(this.instance);
 
-    this.addNagSuppressions(database, lifecycle, props.publiclyAccessible ?? false);
+    this.acknowledgeFindings({
+      publiclyAccessible,
+      multiAz: props.multiAz ?? false,
+      deletionProtection,
+    });
   }
 
-  private addNagSuppressions(
-    database: DatabaseConfig,
-    lifecycle: LifecycleConfig,
-    publiclyAccessible: boolean,
-  ): void {
+  private acknowledgeFindings(choices: {
+    publiclyAccessible: boolean;
+    multiAz: boolean;
+    deletionProtection: boolean;
+  }): void {
     const stackName = Stack.of(this).stackName;
-    const instance = Validations.of(this.instance);
-    if (publiclyAccessible) {
-      instance.acknowledge({
-        id: 'CloudFormation-Validate::W9011',
-        reason:
-          'publiclyAccessible is on by configuration for an Airbyte outside the VPC; the security group admits only allowedCidrs (validated non-empty, never 0.0.0.0/0) and rds.force_ssl requires TLS.',
-      });
+    if (choices.publiclyAccessible) {
+      acknowledgeFinding(
+        this.instance,
+        'CloudFormation-Validate::W9011',
+        'publiclyAccessible is on by configuration for an Airbyte outside the VPC; the security group admits only allowedCidrs (validated non-empty, never 0.0.0.0/0) and rds.force_ssl requires TLS.',
+      );
     }
-    instance.acknowledge({
-      id: 'AwsSolutions-RDS11',
-      reason:
-        'Airbyte and every PostgreSQL client default to 5432; a non-default port hides nothing from a scan, the security group is the control.',
-    });
-    if (!database.multiAz) {
-      instance.acknowledge({
-        id: 'AwsSolutions-RDS3',
-        reason: `multiAz is off in ${stackName} by configuration (cost); production environments turn it on.`,
-      });
+    acknowledgeFinding(
+      this.instance,
+      'AwsSolutions-RDS11',
+      'Airbyte and every PostgreSQL client default to 5432; a non-default port hides nothing from a scan, the security group is the control.',
+    );
+    if (!choices.multiAz) {
+      acknowledgeFinding(
+        this.instance,
+        'AwsSolutions-RDS3',
+        `multiAz is off in ${stackName} by configuration (cost); production environments turn it on.`,
+      );
     }
-    if (!lifecycle.deletionProtection) {
-      instance.acknowledge({
-        id: 'AwsSolutions-RDS10',
-        reason: `deletionProtection is off in ${stackName} by configuration so that cdk destroy can remove a non-production database; production environments must keep it on (validated).`,
-      });
+    if (!choices.deletionProtection) {
+      acknowledgeFinding(
+        this.instance,
+        'AwsSolutions-RDS10',
+        `deletionProtection is off in ${stackName} by configuration so that cdk destroy can remove a non-production database; production environments must keep it on (validated).`,
+      );
     }
     for (const secret of [this.masterSecret, this.replicationUserSecret]) {
-      Validations.of(secret).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason:
-          'Airbyte keeps a copy of the replication password in its source configuration, so scheduled rotation would silently stop CDC; passwords change by deploy, which updates the role (and the Airbyte source) together. The master secret is read fresh at every deploy.',
-      });
+      acknowledgeFinding(
+        secret,
+        'AwsSolutions-SMG4',
+        'Airbyte keeps a copy of the replication password in its source configuration, so scheduled rotation would silently stop CDC; passwords change by deploy, which updates the role (and the Airbyte source) together. The master secret is read fresh at every deploy.',
+      );
     }
-  }
-}
-
-function toRemovalPolicy(policy: LifecycleConfig['removalPolicy']): RemovalPolicy {
-  switch (policy) {
-    case 'destroy':
-      return RemovalPolicy.DESTROY;
-    case 'snapshot':
-      return RemovalPolicy.SNAPSHOT;
-    case 'retain':
-      return RemovalPolicy.RETAIN;
   }
 }

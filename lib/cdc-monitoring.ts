@@ -7,7 +7,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import type { MonitoringConfig } from '../src/config';
+import { constructError } from './construct-error';
 import { ALARM_TOPIC_OUTPUT } from '../src/contract/outputs';
 
 const GIB = 1024 ** 3;
@@ -19,25 +19,93 @@ export interface CdcMonitoringProps {
   /** The instance whose metrics and events are watched. */
   readonly instance: rds.IDatabaseInstance;
   /**
-   * Storage allocated to the instance in GiB (`database.allocatedStorageGiB`): the free-storage
-   * alarm fires below `monitoring.freeStorageFraction` of it.
+   * Storage allocated to the instance in GiB: the free-storage alarm fires below
+   * `freeStorageFraction` of it.
    */
   readonly allocatedStorageGiB: number;
   /**
-   * `max_slot_wal_keep_size` in GiB (`replication.maxSlotWalKeepSizeGiB`). A slot lag alarm at
-   * or above it would fire only after PostgreSQL invalidated the slot, so that is refused.
+   * Alarm when `OldestReplicationSlotLag` exceeds this many bytes: the slot Airbyte reads is
+   * falling behind. Keep it well below `max_slot_wal_keep_size`, at which PostgreSQL invalidates
+   * the slot and forces a full resync.
    *
-   * @default - not checked
+   * @default - 1 GiB
    */
-  readonly maxSlotWalKeepSizeGiB?: number;
-  /** Thresholds, periods and recipients (`monitoring` in cdk.json). */
-  readonly config: MonitoringConfig;
+  readonly oldestReplicationSlotLagBytes?: number;
+  /**
+   * Alarm when `ReplicationSlotDiskUsage` (WAL kept on disk for replication slots) exceeds this
+   * many bytes.
+   *
+   * @default - 2 GiB
+   */
+  readonly replicationSlotDiskUsageBytes?: number;
+  /**
+   * Alarm when `TransactionLogsDiskUsage` (all WAL on disk) exceeds this many bytes.
+   *
+   * @default - 4 GiB
+   */
+  readonly transactionLogsDiskUsageBytes?: number;
+  /**
+   * Alarm when `FreeStorageSpace` falls below this fraction of `allocatedStorageGiB`. Storage
+   * autoscaling only starts at 10 % free, so the default warns first.
+   *
+   * @default - 0.2
+   */
+  readonly freeStorageFraction?: number;
+  /**
+   * Alarm when `CPUUtilization` exceeds this percentage.
+   *
+   * @default - 80
+   */
+  readonly cpuPercent?: number;
+  /**
+   * Length of one evaluation period (RDS's basic metrics are 1-minute).
+   *
+   * @default - Duration.minutes(5)
+   */
+  readonly period?: Duration;
+  /**
+   * Consecutive periods a metric must breach before its alarm fires: filters out a checkpoint or
+   * a vacuum spike.
+   *
+   * @default - 3
+   */
+  readonly evaluationPeriods?: number;
+  /**
+   * RDS event categories of the instance forwarded to the topic.
+   *
+   * @default - `failure`, `failover`, `low storage`
+   */
+  readonly eventCategories?: string[];
+  /**
+   * Address subscribed to the alarm topic by email (AWS sends a confirmation mail first).
+   *
+   * @default - no subscription: subscribe endpoints to `topic`, whose ARN is a stack output
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Create a CloudWatch dashboard with the alarms and their metrics.
+   *
+   * @default - true
+   */
+  readonly createDashboard?: boolean;
   /**
    * Name of the CloudWatch dashboard, unique per account and region.
    *
    * @default - `<stack name>-cdc`
    */
   readonly dashboardName?: string;
+}
+
+/** The thresholds and periods the alarms use, every default filled in. */
+interface AlarmSettings {
+  readonly allocatedStorageGiB: number;
+  readonly oldestReplicationSlotLagBytes: number;
+  readonly replicationSlotDiskUsageBytes: number;
+  readonly transactionLogsDiskUsageBytes: number;
+  readonly freeStorageFraction: number;
+  readonly cpuPercent: number;
+  readonly period: Duration;
+  readonly evaluationPeriods: number;
 }
 
 /** One alarm this construct creates, for the dashboard and for tests. */
@@ -66,13 +134,19 @@ export class CdcMonitoring extends Construct {
   public readonly topic: sns.ITopic;
   /** The alarms, keyed by metric name (`OldestReplicationSlotLag`, `FreeStorageSpace`, ...). */
   public readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
-  /** The dashboard, when `config.dashboard` is on. */
+  /** The dashboard, unless `createDashboard` is off. */
   public readonly dashboard?: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: CdcMonitoringProps) {
     super(scope, id);
-    const { instance, config } = props;
-    validateProps(props);
+    const { instance } = props;
+    if (!(props.allocatedStorageGiB > 0)) {
+      throw constructError(
+        this,
+        `allocatedStorageGiB must be a positive number, got ${props.allocatedStorageGiB}`,
+      );
+    }
+    const settings = alarmSettings(props);
 
     // CloudWatch and RDS cannot use the AWS-managed SNS key: its policy does not admit them.
     const key = new kms.Key(this, 'TopicKey', {
@@ -101,8 +175,8 @@ export class CdcMonitoring extends Construct {
         }),
       );
     }
-    if (config.alarmEmail) {
-      topic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
+    if (props.alarmEmail) {
+      topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     }
     this.topic = topic;
     // A fixed key, like the stack's other outputs, so that scripts can subscribe endpoints to it.
@@ -111,25 +185,24 @@ export class CdcMonitoring extends Construct {
       description: 'SNS topic of the CDC alarms and RDS events: subscribe pagers or chat to it',
     }).overrideLogicalId(ALARM_TOPIC_OUTPUT);
 
-    const period = Duration.minutes(config.periodMinutes);
     const metric = (metricName: string, statistic: string) =>
       new cloudwatch.Metric({
         namespace: 'AWS/RDS',
         metricName,
         dimensionsMap: { DBInstanceIdentifier: instance.instanceIdentifier },
         statistic,
-        period,
+        period: settings.period,
       });
     const action = new cloudwatchActions.SnsAction(topic);
     const alarms: Record<string, cloudwatch.Alarm> = {};
     const graphs: cloudwatch.GraphWidget[] = [];
-    for (const spec of alarmSpecs(props)) {
+    for (const spec of alarmSpecs(settings)) {
       const alarm = new cloudwatch.Alarm(this, spec.id, {
         metric: metric(spec.metricName, spec.statistic),
         threshold: spec.threshold,
         comparisonOperator: spec.comparisonOperator,
-        evaluationPeriods: config.evaluationPeriods,
-        datapointsToAlarm: config.evaluationPeriods,
+        evaluationPeriods: settings.evaluationPeriods,
+        datapointsToAlarm: settings.evaluationPeriods,
         treatMissingData: spec.treatMissingData,
         alarmDescription: spec.description,
       });
@@ -151,11 +224,11 @@ export class CdcMonitoring extends Construct {
       snsTopicArn: topic.topicArn,
       sourceType: 'db-instance',
       sourceIds: [instance.instanceIdentifier],
-      eventCategories: config.eventCategories,
+      eventCategories: props.eventCategories ?? ['failure', 'failover', 'low storage'],
       enabled: true,
     });
 
-    if (config.dashboard) {
+    if (props.createDashboard ?? true) {
       this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
         dashboardName: props.dashboardName ?? `${Stack.of(this).stackName}-cdc`,
         widgets: [
@@ -173,27 +246,22 @@ export class CdcMonitoring extends Construct {
   }
 }
 
-function validateProps(props: CdcMonitoringProps): void {
-  const { config, maxSlotWalKeepSizeGiB } = props;
-  if (!(props.allocatedStorageGiB > 0)) {
-    throw new Error(
-      `CdcMonitoring: allocatedStorageGiB must be a positive number, got ${props.allocatedStorageGiB}`,
-    );
-  }
-  if (
-    maxSlotWalKeepSizeGiB !== undefined &&
-    config.oldestReplicationSlotLagBytes >= maxSlotWalKeepSizeGiB * GIB
-  ) {
-    throw new Error(
-      `monitoring.oldestReplicationSlotLagBytes (${config.oldestReplicationSlotLagBytes}) must be below ` +
-        `replication.maxSlotWalKeepSizeGiB (${maxSlotWalKeepSizeGiB} GiB = ${maxSlotWalKeepSizeGiB * GIB} bytes): ` +
-        'PostgreSQL invalidates the slot at that size, so the alarm would come too late. Lower the threshold or raise the limit.',
-    );
-  }
+function alarmSettings(props: CdcMonitoringProps): AlarmSettings {
+  return {
+    allocatedStorageGiB: props.allocatedStorageGiB,
+    oldestReplicationSlotLagBytes: props.oldestReplicationSlotLagBytes ?? GIB,
+    replicationSlotDiskUsageBytes: props.replicationSlotDiskUsageBytes ?? 2 * GIB,
+    transactionLogsDiskUsageBytes: props.transactionLogsDiskUsageBytes ?? 4 * GIB,
+    freeStorageFraction: props.freeStorageFraction ?? 0.2,
+    cpuPercent: props.cpuPercent ?? 80,
+    period: props.period ?? Duration.minutes(5),
+    evaluationPeriods: props.evaluationPeriods ?? 3,
+  };
 }
 
-function alarmSpecs({ config, allocatedStorageGiB }: CdcMonitoringProps): AlarmSpec[] {
-  const minutes = config.periodMinutes * config.evaluationPeriods;
+function alarmSpecs(settings: AlarmSettings): AlarmSpec[] {
+  const { allocatedStorageGiB } = settings;
+  const minutes = settings.period.toMinutes() * settings.evaluationPeriods;
   const above = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
   const gib = (value: number) => `${(value / GIB).toFixed(2)} GiB`;
   return [
@@ -201,11 +269,11 @@ function alarmSpecs({ config, allocatedStorageGiB }: CdcMonitoringProps): AlarmS
       id: 'ReplicationSlotLagAlarm',
       metricName: 'OldestReplicationSlotLag',
       statistic: cloudwatch.Stats.MAXIMUM,
-      threshold: config.oldestReplicationSlotLagBytes,
+      threshold: settings.oldestReplicationSlotLagBytes,
       comparisonOperator: above,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       description:
-        `The oldest replication slot lags more than ${gib(config.oldestReplicationSlotLagBytes)} for ${minutes} min: ` +
+        `The oldest replication slot lags more than ${gib(settings.oldestReplicationSlotLagBytes)} for ${minutes} min: ` +
         'Airbyte is not consuming it. Check the connection in Airbyte; if the slot is abandoned, drop it ' +
         '(SELECT pg_drop_replication_slot(...)) before WAL fills the disk.',
     },
@@ -213,43 +281,43 @@ function alarmSpecs({ config, allocatedStorageGiB }: CdcMonitoringProps): AlarmS
       id: 'ReplicationSlotDiskUsageAlarm',
       metricName: 'ReplicationSlotDiskUsage',
       statistic: cloudwatch.Stats.MAXIMUM,
-      threshold: config.replicationSlotDiskUsageBytes,
+      threshold: settings.replicationSlotDiskUsageBytes,
       comparisonOperator: above,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       description:
-        `Replication slots hold more than ${gib(config.replicationSlotDiskUsageBytes)} of WAL for ${minutes} min. ` +
+        `Replication slots hold more than ${gib(settings.replicationSlotDiskUsageBytes)} of WAL for ${minutes} min. ` +
         'Find the slot in pg_replication_slots (inactive, old restart_lsn) and resume or drop its consumer.',
     },
     {
       id: 'TransactionLogsDiskUsageAlarm',
       metricName: 'TransactionLogsDiskUsage',
       statistic: cloudwatch.Stats.MAXIMUM,
-      threshold: config.transactionLogsDiskUsageBytes,
+      threshold: settings.transactionLogsDiskUsageBytes,
       comparisonOperator: above,
       treatMissingData: cloudwatch.TreatMissingData.MISSING,
       description:
-        `WAL on disk exceeds ${gib(config.transactionLogsDiskUsageBytes)} for ${minutes} min. ` +
+        `WAL on disk exceeds ${gib(settings.transactionLogsDiskUsageBytes)} for ${minutes} min. ` +
         'Usually a stalled replication slot: see the ReplicationSlotDiskUsage alarm and pg_replication_slots.',
     },
     {
       id: 'FreeStorageSpaceAlarm',
       metricName: 'FreeStorageSpace',
       statistic: cloudwatch.Stats.MINIMUM,
-      threshold: Math.round(config.freeStorageFraction * allocatedStorageGiB * GIB),
+      threshold: Math.round(settings.freeStorageFraction * allocatedStorageGiB * GIB),
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.MISSING,
       description:
-        `Free storage below ${Math.round(config.freeStorageFraction * 100)} % of the ${allocatedStorageGiB} GiB allocated ` +
+        `Free storage below ${Math.round(settings.freeStorageFraction * 100)} % of the ${allocatedStorageGiB} GiB allocated ` +
         `for ${minutes} min. Check WAL held by replication slots first, then table growth.`,
     },
     {
       id: 'CpuUtilizationAlarm',
       metricName: 'CPUUtilization',
       statistic: cloudwatch.Stats.AVERAGE,
-      threshold: config.cpuPercent,
+      threshold: settings.cpuPercent,
       comparisonOperator: above,
       treatMissingData: cloudwatch.TreatMissingData.MISSING,
-      description: `CPU above ${config.cpuPercent} % for ${minutes} min. Check pg_stat_activity and Performance Insights.`,
+      description: `CPU above ${settings.cpuPercent} % for ${minutes} min. Check pg_stat_activity and Performance Insights.`,
     },
   ];
 }

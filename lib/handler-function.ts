@@ -1,6 +1,7 @@
 import * as path from 'path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -9,24 +10,52 @@ import { Construct } from 'constructs';
 export interface HandlerFunctionProps {
   /** Directory under `lambda/` holding the handler's `index.ts`. */
   readonly handlerDirectory: string;
-  /** Exported function to invoke. Default: `onEvent`. */
+  /**
+   * Exported function to invoke.
+   *
+   * @default - `onEvent`
+   */
   readonly handler?: string;
   /** What the function does, shown in the console. */
   readonly description: string;
   /** Upper bound of one invocation. */
   readonly timeout: Duration;
-  /** What happens to the function's log group on `cdk destroy`. Default: RemovalPolicy.RETAIN. */
+  /**
+   * What happens to the function's log group on `cdk destroy`.
+   *
+   * @default - RemovalPolicy.RETAIN
+   */
   readonly logRemovalPolicy?: RemovalPolicy;
-  /** Run in this VPC. Default: outside any VPC. */
+  /**
+   * Run in this VPC.
+   *
+   * @default - outside any VPC
+   */
   readonly vpc?: ec2.IVpc;
-  /** Subnets when in a VPC. */
+  /**
+   * Subnets when in a VPC.
+   *
+   * @default - the VPC's private subnets, as lambda.Function chooses them
+   */
   readonly vpcSubnets?: ec2.SubnetSelection;
-  /** Security groups when in a VPC. */
+  /**
+   * Security groups when in a VPC.
+   *
+   * @default - a new security group that allows all outbound traffic
+   */
   readonly securityGroups?: ec2.ISecurityGroup[];
-  /** Environment variables. Default: none. */
+  /**
+   * Environment variables.
+   *
+   * @default - none
+   */
   readonly environment?: Record<string, string>;
-  /** Use this role instead of a new one (two handlers of one resource share it). */
-  readonly role?: lambda.FunctionProps['role'];
+  /**
+   * Use this role instead of a new one, for handlers that share their permissions.
+   *
+   * @default - a new role with the basic (and in a VPC, the VPC access) execution policy
+   */
+  readonly role?: iam.IRole;
 }
 
 /**

@@ -2,12 +2,35 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { NetworkConfig } from '../src/config';
 
 export interface CdcNetworkProps {
-  /** The environment's network configuration. */
-  readonly config: NetworkConfig;
-  /** What happens to the flow-log group on `cdk destroy`. Default: RemovalPolicy.RETAIN. */
+  /**
+   * Import this VPC instead of creating one. Attributes, not a lookup, so that `cdk synth` stays
+   * offline. It needs isolated subnets (the database and the functions) with a path to Secrets
+   * Manager and RDS (its own interface endpoints or a NAT gateway), and public subnets when
+   * `publiclyAccessible` is set.
+   *
+   * @default - a new VPC with isolated subnets and the Secrets Manager and RDS interface endpoints
+   */
+  readonly existingVpc?: ec2.VpcAttributes;
+  /**
+   * Availability zones of a new VPC (ignored with `existingVpc`).
+   *
+   * @default - 2
+   */
+  readonly maxAzs?: number;
+  /**
+   * Whether the database gets a public address: a new VPC gets public subnets as well, and
+   * `databaseSubnets` selects the public ones.
+   *
+   * @default - false
+   */
+  readonly publiclyAccessible?: boolean;
+  /**
+   * What happens to the flow-log group on `cdk destroy`.
+   *
+   * @default - RemovalPolicy.RETAIN
+   */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
 
@@ -27,27 +50,21 @@ export class CdcNetwork extends Construct {
 
   constructor(scope: Construct, id: string, props: CdcNetworkProps) {
     super(scope, id);
-    const { config } = props;
+    const publiclyAccessible = props.publiclyAccessible ?? false;
     const isolated: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
     const publicSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PUBLIC };
     this.functionSubnets = isolated;
-    this.databaseSubnets = config.publiclyAccessible ? publicSubnets : isolated;
+    this.databaseSubnets = publiclyAccessible ? publicSubnets : isolated;
 
-    if (config.existingVpc) {
-      const existing = config.existingVpc;
-      this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
-        vpcId: existing.vpcId,
-        availabilityZones: existing.availabilityZones,
-        isolatedSubnetIds: existing.isolatedSubnetIds,
-        publicSubnetIds: existing.publicSubnetIds.length > 0 ? existing.publicSubnetIds : undefined,
-      });
+    if (props.existingVpc) {
+      this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', props.existingVpc);
       return;
     }
 
     const subnetConfiguration: ec2.SubnetConfiguration[] = [
       { name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
     ];
-    if (config.publiclyAccessible) {
+    if (publiclyAccessible) {
       subnetConfiguration.push({ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 });
     }
     const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
@@ -55,7 +72,7 @@ export class CdcNetwork extends Construct {
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
     const vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: config.maxAzs,
+      maxAzs: props.maxAzs ?? 2,
       // Nothing here calls the internet: the Lambda reaches AWS APIs through endpoints, so a NAT
       // gateway would only add cost and an egress path.
       natGateways: 0,

@@ -1,13 +1,19 @@
-import { CfnOutput, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { replicationTargetOf, resolveAirbyteSettings } from '../src/airbyte/settings';
 import { AirbyteConnection } from './airbyte-connection';
 import { CdcDatabase } from './cdc-database';
 import { CdcMonitoring } from './cdc-monitoring';
-import type { EnvironmentConfig } from '../src/config';
+import {
+  airbyteConnectionProps,
+  databaseProps,
+  monitoringProps,
+  networkProps,
+  replicationSetupProps,
+} from './environment-props';
 import { CdcNetwork } from './network';
-import { StackOutputs } from '../src/contract/outputs';
 import { ReplicationSetup } from './replication-setup';
+import type { EnvironmentConfig } from '../src/config';
+import { StackOutputs } from '../src/contract/outputs';
 
 export interface RdsAirbyteCdcStackProps extends StackProps {
   /** The environment's validated configuration. */
@@ -38,51 +44,34 @@ export class RdsAirbyteCdcStack extends Stack {
     Tags.of(this).add('project', 'rds-airbyte-cdc');
     Tags.of(this).add('environment', config.name);
 
-    // Logs of the network and functions go with the stack only when the database does.
-    const logRemovalPolicy =
-      config.lifecycle.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
-    this.network = new CdcNetwork(this, 'Network', {
-      config: config.network,
-      logRemovalPolicy,
-    });
+    // The configuration decides the props (environment-props.ts); the wiring is here.
+    this.network = new CdcNetwork(this, 'Network', networkProps(config));
 
     this.database = new CdcDatabase(this, 'Database', {
-      instanceIdentifier: `rds-airbyte-cdc-${config.name}`,
+      ...databaseProps(config),
       vpc: this.network.vpc,
       vpcSubnets: this.network.databaseSubnets,
-      database: config.database,
-      lifecycle: config.lifecycle,
-      publiclyAccessible: config.network.publiclyAccessible,
-      allowedCidrs: config.network.allowedCidrs,
-      replicationUsername: config.replication.user,
-      maxSlotWalKeepSizeGiB: config.replication.maxSlotWalKeepSizeGiB,
     });
+    const { instance, masterSecret, replicationUserSecret } = this.database;
 
     this.replicationSetup = new ReplicationSetup(this, 'ReplicationSetup', {
-      instance: this.database.instance,
-      databaseName: config.database.databaseName,
-      masterSecret: this.database.masterSecret,
-      replicationUserSecret: this.database.replicationUserSecret,
-      replication: config.replication,
-      removalPolicy: config.lifecycle.removalPolicy,
+      ...replicationSetupProps(config),
+      instance,
+      masterSecret,
+      replicationUserSecret,
       vpc: this.network.vpc,
       vpcSubnets: this.network.functionSubnets,
-      logRemovalPolicy,
     });
     this.network.allowEndpointAccessFrom(this.replicationSetup.handler);
 
     // Airbyte: the S3 destination's bucket and writer key when the destination is S3, and the
     // source, destination and connection themselves when airbyte.apiUrl is set, after the setup.
     const airbyte = new AirbyteConnection(this, 'Airbyte', {
-      settings: resolveAirbyteSettings(config),
-      replication: replicationTargetOf(config),
-      host: this.database.instance.dbInstanceEndpointAddress,
-      port: this.database.instance.dbInstanceEndpointPort,
-      databaseName: config.database.databaseName,
-      replicationUserSecret: this.database.replicationUserSecret,
+      ...airbyteConnectionProps(config),
+      host: instance.dbInstanceEndpointAddress,
+      port: instance.dbInstanceEndpointPort,
+      replicationUserSecret,
       dependsOn: [this.replicationSetup.resource],
-      bucketRemovalPolicy: config.lifecycle.removalPolicy,
-      logRemovalPolicy,
       vpc: this.network.vpc,
       vpcSubnets: this.network.functionSubnets,
     });
@@ -91,12 +80,7 @@ export class RdsAirbyteCdcStack extends Stack {
     }
 
     if (config.monitoring.enabled) {
-      new CdcMonitoring(this, 'Monitoring', {
-        instance: this.database.instance,
-        allocatedStorageGiB: config.database.allocatedStorageGiB,
-        maxSlotWalKeepSizeGiB: config.replication.maxSlotWalKeepSizeGiB,
-        config: config.monitoring,
-      });
+      new CdcMonitoring(this, 'Monitoring', { ...monitoringProps(config), instance });
     }
 
     this.addOutputs(config);

@@ -1,4 +1,4 @@
-import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -9,8 +9,10 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { HandlerFunction } from './handler-function';
-import type { LifecycleConfig, ReplicationConfig } from '../src/config';
+import { acknowledgeFinding, managedPolicyFinding, wildcardResourceFinding } from './nag-findings';
+import type { ReplicationTarget } from '../src/airbyte/settings';
 import {
+  type DATABASE_REMOVAL_POLICIES,
   REPLICATION_SETUP_RESOURCE_TYPE,
   type ReplicationSetupProperties,
 } from '../src/contract/replication-setup';
@@ -30,15 +32,45 @@ export interface ReplicationSetupProps {
   readonly masterSecret: secretsmanager.ISecret;
   /** The replication user's secret: the password the user gets. */
   readonly replicationUserSecret: secretsmanager.ISecret;
-  /** What to create: schema, tables, user, publication, slot. */
-  readonly replication: ReplicationConfig;
-  /** The database's removal policy: decides what Delete may skip when the database is gone. */
-  readonly removalPolicy: LifecycleConfig['removalPolicy'];
+  /** The replication user to create, read-only with the replication right. */
+  readonly replicationUsername: string;
+  /** The schema, tables, publication and slot to create; Airbyte streams from them. */
+  readonly replication: ReplicationTarget;
+  /**
+   * Create the tutorial's `data_tbl (id bigint primary key, val varchar)` in the schema with two
+   * rows on first deploy.
+   *
+   * @default - false
+   */
+  readonly createDemoTable?: boolean;
+  /**
+   * A Debezium heartbeat table in the schema, created, published and writable by the
+   * replication user, so that the slot advances while the published tables are idle.
+   *
+   * @default - no heartbeat table
+   */
+  readonly heartbeatTable?: string;
+  /**
+   * When the parameter group is `pending-reboot`, reboot the instance during deploy instead of
+   * failing with the command to run.
+   *
+   * @default - false
+   */
+  readonly rebootIfPending?: boolean;
+  /**
+   * The database's removal policy: on Delete, what the setup may skip when the database is gone
+   * or about to go.
+   */
+  readonly databaseRemovalPolicy: RemovalPolicy;
   /** The VPC of the database; the functions run in it. */
   readonly vpc: ec2.IVpc;
   /** Subnets for the functions (isolated: they reach AWS APIs through interface endpoints). */
   readonly vpcSubnets: ec2.SubnetSelection;
-  /** What happens to the functions' log groups on `cdk destroy`. Default: RemovalPolicy.RETAIN. */
+  /**
+   * What happens to the functions' log groups on `cdk destroy`.
+   *
+   * @default - RemovalPolicy.RETAIN
+   */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
 
@@ -133,13 +165,13 @@ export class ReplicationSetup extends Construct {
       ReplicationUserSecretArn: props.replicationUserSecret.secretArn,
       Schema: props.replication.schema,
       Tables: JSON.stringify(props.replication.tables),
-      User: props.replication.user,
+      User: props.replicationUsername,
       SlotName: props.replication.slotName,
       PublicationName: props.replication.publicationName,
-      CreateDemoTable: String(props.replication.createDemoTable),
-      HeartbeatTable: props.replication.heartbeatTable,
-      RebootIfPending: String(props.replication.rebootIfPending),
-      RemovalPolicy: props.removalPolicy,
+      CreateDemoTable: String(props.createDemoTable ?? false),
+      HeartbeatTable: props.heartbeatTable,
+      RebootIfPending: String(props.rebootIfPending ?? false),
+      RemovalPolicy: databaseRemovalPolicyProperty(props.databaseRemovalPolicy),
     };
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
@@ -162,36 +194,52 @@ export class ReplicationSetup extends Construct {
     provider: cr.Provider,
     invokedFunctions: lambda.IFunction[],
   ): void {
-    const validations = Validations.of(this);
     for (const managedPolicy of [
-      'AWSLambdaBasicExecutionRole',
-      'AWSLambdaVPCAccessExecutionRole',
+      'service-role/AWSLambdaBasicExecutionRole',
+      'service-role/AWSLambdaVPCAccessExecutionRole',
     ]) {
-      validations.acknowledge({
-        id: `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/${managedPolicy}]`,
-        reason:
-          'AWS-managed minimum for a Lambda function (write its own logs; in a VPC, manage its network interfaces, which IAM cannot scope to resources).',
-      });
+      acknowledgeFinding(
+        this,
+        managedPolicyFinding(this, managedPolicy),
+        'AWS-managed minimum for a Lambda function (write its own logs; in a VPC, manage its network interfaces, which IAM cannot scope to resources).',
+      );
     }
     // The Provider framework invokes the handlers, and its state machine the framework functions,
     // by ARN with any version qualifier (`<arn>:*`); nothing else is granted.
     for (const fn of invokedFunctions) {
-      const logicalId = Stack.of(this).getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
-      validations.acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
-        reason:
-          'The CDK Provider framework invokes this function with any version qualifier; only lambda:InvokeFunction is granted.',
-      });
+      acknowledgeFinding(
+        this,
+        wildcardResourceFinding(this, `${fn.functionArn}:*`),
+        'The CDK Provider framework invokes this function with any version qualifier; only lambda:InvokeFunction is granted.',
+      );
     }
-    Validations.of(provider.node.findChild('waiter-state-machine')).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Step Functions log delivery (logs:CreateLogDelivery and friends) does not support resource-level permissions; the role only delivers the waiter state machine logs.',
-    });
-    validations.acknowledge({
-      id: 'AwsSolutions-SF2',
-      reason:
-        'The Provider framework waiter state machine only polls isComplete; its executions are logged (SF1) and X-Ray tracing cannot be enabled through the framework.',
-    });
+    acknowledgeFinding(
+      provider.node.findChild('waiter-state-machine'),
+      wildcardResourceFinding(this, '*'),
+      'Step Functions log delivery (logs:CreateLogDelivery and friends) does not support resource-level permissions; the role only delivers the waiter state machine logs.',
+    );
+    acknowledgeFinding(
+      this,
+      'AwsSolutions-SF2',
+      'The Provider framework waiter state machine only polls isComplete; its executions are logged (SF1) and X-Ray tracing cannot be enabled through the framework.',
+    );
+  }
+}
+
+/**
+ * The database's removal policy as the function reads it. RETAIN_ON_UPDATE_OR_DELETE keeps the
+ * database on Delete just as RETAIN does, so the function treats it the same.
+ */
+function databaseRemovalPolicyProperty(
+  policy: RemovalPolicy,
+): (typeof DATABASE_REMOVAL_POLICIES)[number] {
+  switch (policy) {
+    case RemovalPolicy.DESTROY:
+      return 'destroy';
+    case RemovalPolicy.SNAPSHOT:
+      return 'snapshot';
+    case RemovalPolicy.RETAIN:
+    case RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE:
+      return 'retain';
   }
 }

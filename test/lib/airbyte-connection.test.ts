@@ -1,14 +1,16 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnResource, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AirbyteConnection, type AirbyteConnectionProps } from '../../lib/airbyte-connection';
+import { ConstructValidationError } from '../../lib/construct-error';
+import { airbyteConnectionProps } from '../../lib/environment-props';
 import { parseEnvironment } from '../../src/config';
-import { replicationTargetOf, resolveAirbyteSettings } from '../../src/airbyte/settings';
+import { resolveAirbyteSettings } from '../../src/airbyte/settings';
 import { CDK_JSON_ENVIRONMENTS, synthesizeEnvironment } from '../support/stacks';
 
 const WORKSPACE = '1d3c5f0e-7a2b-4c8d-9e1f-2a3b4c5d6e7f';
@@ -39,11 +41,9 @@ function synthesize(
     type: 'AWS::CloudFormation::WaitConditionHandle',
   });
   const airbyte = new AirbyteConnection(stack, 'Airbyte', {
-    settings: resolveAirbyteSettings(config),
-    replication: replicationTargetOf(config),
+    ...airbyteConnectionProps(config),
     host: 'db.example.internal',
     port: '5432',
-    databaseName: config.database.databaseName,
     replicationUserSecret,
     dependsOn: [replicationSetup],
     ...(typeof extra === 'function' ? extra(stack) : extra),
@@ -157,7 +157,7 @@ describe('AirbyteConnection', () => {
   });
 
   it('empties and deletes the bucket only when the lifecycle says destroy', () => {
-    const { template } = synthesize('staging', {}, { bucketRemovalPolicy: 'destroy' });
+    const { template } = synthesize('staging', {}, { bucketRemovalPolicy: RemovalPolicy.DESTROY });
     template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Delete' });
     template.resourceCountIs('Custom::S3AutoDeleteObjects', 1);
   });
@@ -275,6 +275,25 @@ describe('AirbyteConnection', () => {
         airbyte: { ...MANAGED, apiUrl: 'http://10.0.5.5:8000/api/public/v1', runInVpc: true },
       }),
     ).toThrow(/airbyte\.runInVpc is set but no vpc was given/);
+  });
+
+  it('names its path when it refuses props', () => {
+    const inVpc = { ...MANAGED, apiUrl: 'http://10.0.5.5:8000/api/public/v1', runInVpc: true };
+    expect(() => synthesize('dev', { airbyte: inVpc })).toThrow(ConstructValidationError);
+    expect(() => synthesize('dev', { airbyte: inVpc })).toThrow(/^Airbyte-dev\/Airbyte: /);
+  });
+
+  it('refuses an apiUrl without the workspace or the credentials (props built by hand)', () => {
+    const settings = resolveAirbyteSettings(parseEnvironment('dev', { airbyte: MANAGED }));
+    for (const missing of ['workspaceId', 'credentialsSecret'] as const) {
+      expect(() =>
+        synthesize(
+          'dev',
+          { airbyte: MANAGED },
+          { settings: { ...settings, [missing]: undefined } },
+        ),
+      ).toThrow(`Airbyte-dev/Airbyte: airbyte.apiUrl is set but airbyte.${missing} is not: `);
+    }
   });
 
   it('accepts the credentials secret by name and grants it with the name-suffix wildcard', () => {

@@ -4,6 +4,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CdcMonitoring } from '../../lib/cdc-monitoring';
+import { ConstructValidationError } from '../../lib/construct-error';
+import { monitoringProps } from '../../lib/environment-props';
 import { ALARM_TOPIC_OUTPUT } from '../../src/contract/outputs';
 import { type EnvironmentConfig, loadEnvironmentFromCdkJson } from '../../src/config';
 import { monitoringSchema } from '../../src/config/monitoring';
@@ -24,10 +26,8 @@ function synthesize(config: EnvironmentConfig) {
     storageEncrypted: true,
   });
   const monitoring = new CdcMonitoring(stack, 'Monitoring', {
+    ...monitoringProps(config),
     instance,
-    allocatedStorageGiB: config.database.allocatedStorageGiB,
-    maxSlotWalKeepSizeGiB: config.replication.maxSlotWalKeepSizeGiB,
-    config: config.monitoring,
   });
   return { stack, instance, monitoring, template: Template.fromStack(stack) };
 }
@@ -217,6 +217,15 @@ describe('CdcMonitoring validation', () => {
     });
     expect(() => synthesize(config)).toThrow(
       /monitoring\.oldestReplicationSlotLagBytes \(4294967296\) must be below replication\.maxSlotWalKeepSizeGiB \(4 GiB/,
+    );
+  });
+
+  it('refuses props it cannot build alarms from, naming the construct’s path', () => {
+    const base = loadEnvironmentFromCdkJson('dev');
+    const config = { ...base, database: { ...base.database, allocatedStorageGiB: 0 } };
+    expect(() => synthesize(config)).toThrow(ConstructValidationError);
+    expect(() => synthesize(config)).toThrow(
+      /^Monitoring-dev\/Monitoring: allocatedStorageGiB must be a positive number, got 0$/,
     );
   });
 
