@@ -4,10 +4,9 @@
  */
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { parseArgs } from 'util';
 import { keptServersDir, stopKeptServers } from '../src/local/kept-servers';
 import { prepareChangesFile, runLocal } from '../src/local/run';
-import { parseArguments, processIo, runMain, UsageError } from './support';
+import { integerFlag, parseArguments, parseFlags, processIo, runMain, UsageError } from './support';
 
 const DEFAULT_CHANGES_FILE = path.join(tmpdir(), 'rds-airbyte-cdc-local-changes.jsonl');
 
@@ -37,40 +36,20 @@ interface CliOptions {
 }
 
 function parseCli(argv: string[]): CliOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        env: { type: 'string', default: 'dev' },
-        keep: { type: 'boolean', default: false },
-        stop: { type: 'boolean', default: false },
-        port: { type: 'string' },
-        'changes-file': { type: 'string', default: DEFAULT_CHANGES_FILE },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  if (values.help) throw new UsageError('');
-  let port: number | undefined;
-  if (values.port !== undefined) {
-    port = Number(values.port);
-    if (!Number.isInteger(port) || port < 1024 || port > 65535) {
-      throw new UsageError(
-        `--port must be a whole number from 1024 to 65535, got "${values.port}"`,
-      );
-    }
-  }
+  const { values, camelCased } = parseFlags({
+    args: argv,
+    options: {
+      env: { type: 'string', default: 'dev' },
+      keep: { type: 'boolean', default: false },
+      stop: { type: 'boolean', default: false },
+      port: { type: 'string' },
+      'changes-file': { type: 'string', default: DEFAULT_CHANGES_FILE },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  const port = integerFlag(values, 'port', 1024, 65535);
   if (values.stop && values.keep) throw new UsageError('--stop and --keep exclude each other');
-  return {
-    env: values.env,
-    keep: values.keep,
-    stop: values.stop,
-    port,
-    changesFile: values['changes-file'],
-  };
+  return { ...camelCased, port };
 }
 
 async function stop(port: number | undefined, print: (line: string) => void): Promise<number> {
