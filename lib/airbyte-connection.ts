@@ -16,7 +16,7 @@ import { Construct, type IDependable } from 'constructs';
 import { constructError } from './construct-error';
 import { HandlerFunction } from './handler-function';
 import { acknowledgeFinding, managedPolicyFinding, wildcardResourceFinding } from './nag-findings';
-import type { AirbyteSettings, ReplicationTarget } from '../src/airbyte/settings';
+import type { AirbyteSettings, StreamedPublication } from '../src/airbyte/settings';
 import {
   AIRBYTE_RESOURCE_TYPE,
   type AirbyteResourceProperties,
@@ -50,7 +50,7 @@ export interface AirbyteConnectionProps {
    * Schema, tables, slot and publication the source reads; the custom resource's `Replication`
    * JSON.
    */
-  readonly replication: ReplicationTarget;
+  readonly replication: StreamedPublication;
   /** Database host name Airbyte connects to. */
   readonly host: string;
   /** Database port (a token is fine). */

@@ -1,5 +1,3 @@
-import { readFileSync } from 'fs';
-import * as path from 'path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -8,8 +6,9 @@ import { type CdcDatabaseProps, companionRemovalPolicy } from './cdc-database';
 import type { CdcMonitoringProps } from './cdc-monitoring';
 import type { CdcNetworkProps } from './network';
 import type { ReplicationSetupProps } from './replication-setup';
-import { replicationTargetOf, resolveAirbyteSettings } from '../src/airbyte/settings';
+import { streamedPublicationOf, resolveAirbyteSettings } from '../src/airbyte/settings';
 import { ConfigError, type EnvironmentConfig, type LifecycleConfig } from '../src/config';
+import { readCaCertificateFile } from '../src/config/ca-certificate';
 import { replicationServerParameters } from '../src/config/server-parameters';
 
 /**
@@ -18,9 +17,6 @@ import { replicationServerParameters } from '../src/config/server-parameters';
  * that they stay usable from another CDK app. Each function returns what the configuration
  * decides; the stack adds what other constructs provide (VPC, instance, secrets).
  */
-
-/** Where `airbyte.caCertificateFile` is resolved from: the project's root. */
-const PROJECT_ROOT = path.join(__dirname, '..');
 
 const GIB = 1024 ** 3;
 
@@ -87,7 +83,7 @@ export function replicationSetupProps(
   return {
     databaseName: config.database.databaseName,
     replicationUsername: replication.user,
-    replication: replicationTargetOf(config),
+    replication: streamedPublicationOf(config),
     createDemoTable: replication.createDemoTable,
     heartbeatTable: replication.heartbeatTable,
     rebootIfPending: replication.rebootIfPending,
@@ -106,13 +102,15 @@ export function airbyteConnectionProps(
   const companions = companionRemovalPolicy(databaseRemovalPolicy(config));
   return {
     settings: resolveAirbyteSettings(config),
-    replication: replicationTargetOf(config),
+    replication: streamedPublicationOf(config),
     databaseName: config.database.databaseName,
     // Only the custom resource (apiUrl) carries the bundle; without it the file is for
     // `npm run airbyte` alone, and synth need not find it.
     caCertificate:
       airbyte.apiUrl !== undefined && airbyte.sslMode === 'verify-full' && airbyte.caCertificateFile
-        ? readFileSync(path.resolve(PROJECT_ROOT, airbyte.caCertificateFile), 'utf8')
+        ? readCaCertificateFile(airbyte.caCertificateFile, {
+            namedBy: `airbyte.caCertificateFile of environment "${config.name}"`,
+          })
         : undefined,
     bucketRemovalPolicy: companions,
     logRemovalPolicy: companions,

@@ -10,7 +10,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { HandlerFunction } from './handler-function';
 import { acknowledgeFinding, managedPolicyFinding, wildcardResourceFinding } from './nag-findings';
-import type { ReplicationTarget } from '../src/airbyte/settings';
+import type { StreamedPublication } from '../src/airbyte/settings';
 import {
   type DATABASE_REMOVAL_POLICIES,
   REPLICATION_SETUP_RESOURCE_TYPE,
@@ -35,7 +35,7 @@ export interface ReplicationSetupProps {
   /** The replication user to create, read-only with the replication right. */
   readonly replicationUsername: string;
   /** The schema, tables, publication and slot to create; Airbyte streams from them. */
-  readonly replication: ReplicationTarget;
+  readonly replication: StreamedPublication;
   /**
    * Create the tutorial's `data_tbl (id bigint primary key, val varchar)` in the schema with two
    * rows on first deploy.

@@ -1,4 +1,4 @@
-import type { AirbyteSettings, ReplicationTarget } from '../../src/airbyte/settings';
+import type { AirbyteSettings, StreamedPublication } from '../../src/airbyte/settings';
 import {
   airbyteReplicationSchema,
   airbyteResourcePropertiesSchema,
@@ -14,7 +14,7 @@ const RESOURCE = 'Airbyte';
 export interface AirbyteConnectionRequest {
   readonly properties: AirbyteResourceProperties;
   readonly settings: AirbyteSettings;
-  readonly replication: ReplicationTarget;
+  readonly replication: StreamedPublication;
 }
 
 /**

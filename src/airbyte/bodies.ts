@@ -1,4 +1,4 @@
-import type { AirbyteSettings, ReplicationTarget } from './settings';
+import type { AirbyteSettings, StreamedPublication } from './settings';
 
 /**
  * Request bodies for the Airbyte public API, built without any I/O so that `plan`, `apply`, the
@@ -25,7 +25,7 @@ export interface S3Target {
 /** Everything the three resources are built from. */
 export interface AirbyteTarget {
   readonly settings: AirbyteSettings;
-  readonly replication: ReplicationTarget;
+  readonly replication: StreamedPublication;
   readonly database: DatabaseEndpoint;
   /** PEM CA bundle, required for sslMode verify-full. */
   readonly caCertificate?: string;

@@ -29,7 +29,7 @@ export interface AirbyteSettings extends Omit<
 }
 
 /** What the connection streams: the publication's tables, from the replication config. */
-export interface ReplicationTarget {
+export interface StreamedPublication {
   readonly schema: string;
   readonly slotName: string;
   readonly publicationName: string;
@@ -66,7 +66,7 @@ export function resolveAirbyteSettings(config: EnvironmentConfig): AirbyteSettin
 }
 
 /** The replication settings the Airbyte source and connection need. */
-export function replicationTargetOf(config: EnvironmentConfig): ReplicationTarget {
+export function streamedPublicationOf(config: EnvironmentConfig): StreamedPublication {
   const { schema, slotName, publicationName, tables } = config.replication;
   return { schema, slotName, publicationName, tables };
 }

@@ -5,7 +5,7 @@ import { type DeployedStack, environmentRegion } from '../aws/deployed-stack';
 import { InputError } from '../input-error';
 import type { AirbyteTarget, DatabaseEndpoint, S3Target } from './bodies';
 import { SECRET_MASK } from './mask';
-import { type AirbyteSettings, replicationTargetOf } from './settings';
+import { type AirbyteSettings, streamedPublicationOf } from './settings';
 
 /** A database given by hand instead of the deployed stack's (`--host` and the flags with it). */
 export interface DatabaseOverride {
@@ -170,7 +170,7 @@ class TargetAssembler {
     const caCertificate = this.caCertificate();
     return {
       settings: this.sources.settings,
-      replication: replicationTargetOf(this.sources.config),
+      replication: streamedPublicationOf(this.sources.config),
       database,
       ...(caCertificate ? { caCertificate } : {}),
       ...(s3 ? { s3 } : {}),

@@ -1,6 +1,6 @@
 import type { EnvironmentConfig } from '../config';
 import { buildSourceConfiguration, type AirbyteTarget, type JsonObject } from '../airbyte/bodies';
-import { replicationTargetOf, resolveAirbyteSettings } from '../airbyte/settings';
+import { streamedPublicationOf, resolveAirbyteSettings } from '../airbyte/settings';
 
 /** Where a local Airbyte finds the database; secrets are named by the file holding them. */
 export interface LocalSourceEndpoint {
@@ -45,7 +45,7 @@ export function localAirbyteTarget(
 ): AirbyteTarget {
   return {
     settings: { ...resolveAirbyteSettings(config), sslMode: 'verify-full' },
-    replication: replicationTargetOf(config),
+    replication: streamedPublicationOf(config),
     database: {
       host: endpoint.host,
       port: endpoint.port,

@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { onEvent } from '../../../lambda/airbyte-setup';
 import { parseEnvironment } from '../../../src/config';
 import { handleAirbyteEvent } from '../../../lambda/airbyte-setup/handler';
-import { replicationTargetOf, resolveAirbyteSettings } from '../../../src/airbyte/settings';
+import { streamedPublicationOf, resolveAirbyteSettings } from '../../../src/airbyte/settings';
 import type { AirbyteResourceProperties } from '../../../src/contract/airbyte-connection';
 import { FakeAirbyteServer } from '../../support/fake-airbyte-server';
 
@@ -54,7 +54,7 @@ function propertiesFor(
     Port: '5432',
     Database: 'app',
     Settings: JSON.stringify(resolveAirbyteSettings(config)),
-    Replication: JSON.stringify(replicationTargetOf(config)),
+    Replication: JSON.stringify(streamedPublicationOf(config)),
     ...extra,
   };
   return { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider', ...properties };

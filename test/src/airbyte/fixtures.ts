@@ -1,6 +1,6 @@
 import { parseEnvironment } from '../../../src/config';
 import type { AirbyteTarget, S3Target } from '../../../src/airbyte/bodies';
-import { replicationTargetOf, resolveAirbyteSettings } from '../../../src/airbyte/settings';
+import { streamedPublicationOf, resolveAirbyteSettings } from '../../../src/airbyte/settings';
 
 export const TEST_PASSWORD = 'replication-password-not-for-logs';
 export const TEST_SECRET_ACCESS_KEY = 'secret-access-key-not-for-logs';
@@ -14,7 +14,7 @@ export function targetFor(
   const config = parseEnvironment(environment, raw);
   return {
     settings: resolveAirbyteSettings(config),
-    replication: replicationTargetOf(config),
+    replication: streamedPublicationOf(config),
     database: {
       host: 'db.example.internal',
       port: config.database.port,
