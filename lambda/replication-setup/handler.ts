@@ -17,14 +17,15 @@ import {
   planReplicationTeardown,
   readCatalog,
   setupReplication,
+  StepFailedError,
   WalLevelError,
-  type CatalogSnapshot,
+  withReplicationLock,
   type DesiredReplicationState,
   type ReplicationTarget,
   type Step,
   type StepKind,
 } from '../../src/replication';
-import { markOwner, readOwners } from './ownership';
+import { nextOwner, ownerComment, readOwners, writeOwner, type RoleOwner } from './ownership';
 import {
   parsePhysicalId,
   parseProperties,
@@ -40,6 +41,12 @@ export interface ReplicationSetupDependencies {
   readonly caBundle: () => string | undefined;
   /** Where progress goes (CloudWatch Logs on Lambda). Never receives a secret. */
   readonly log: (message: string) => void;
+  /**
+   * Called before each statement of a plan, which waits for a returned promise. A test hook:
+   * fault-injection tests end the database session there, as a killed invocation would.
+   * Default: none.
+   */
+  readonly beforeStep?: (step: Step, index: number, total: number) => unknown;
 }
 
 /** `Data.Status` while the instance reboots; isComplete finishes the job afterwards. */
@@ -174,6 +181,12 @@ export class ReplicationSetupHandler {
     return desiredStateFromConfig(request, secret.password);
   }
 
+  /** Each step logged, then the test hook. */
+  private readonly onStep = (step: Step, index: number, total: number): unknown => {
+    this.dependencies.log(`[${index + 1}/${total}] ${step.description}`);
+    return this.dependencies.beforeStep?.(step, index, total);
+  };
+
   private async setup(
     client: Client,
     request: ReplicationSetupRequest,
@@ -182,59 +195,98 @@ export class ReplicationSetupHandler {
   ): Promise<void> {
     const desired = await this.desiredState(request);
     const log = this.dependencies.log;
-    const before = await readCatalog(client, targetOf(request));
-    const owners = await readOwners(client);
-    // A role that existed before this stack touched it stays the user's: it is configured, but
-    // never dropped. The mark carries that over replacements and updates.
-    const adopted = owners.get(request.user)?.adopted ?? before.role !== undefined;
-    if (adopted && !owners.has(request.user)) {
-      log(
-        `Role "${request.user}" exists already: configuring it for CDC; it will be kept on delete.`,
-      );
-    }
-    try {
-      const steps = await setupReplication(client, desired, {
-        onStep: (step, index, total) => log(`[${index + 1}/${total}] ${step.description}`),
-      });
-      if (steps.length === 0) log('The database already matches the configuration: nothing to do.');
-      await markOwner(client, request.user, { physicalId, adopted });
-    } catch (error) {
-      if (!previous) await this.cleanUpFailedCreate(client, request, before);
-      throw error;
-    }
-    if (previous && previous.user !== request.user) {
-      // Same resource, new user: the old one would otherwise keep its privileges forever.
-      if (owners.get(previous.user)?.adopted) {
-        log(`Replication user renamed from "${previous.user}", which existed before: kept.`);
-      } else {
+    // Held from the first catalog read to the last step: no other run plans from a catalog this
+    // one is changing, and this run's record of what it made is never another's stale guess.
+    await withReplicationLock(client, async () => {
+      const before = await readCatalog(client, targetOf(request));
+      const owners = await readOwners(client, parsePhysicalId);
+      const previousOwner = owners.get(request.user);
+      const owner = nextOwner(previousOwner, before, { physicalId, ...request });
+      if (owner.adopted && !previousOwner) {
         log(
-          `Replication user renamed from "${previous.user}" to "${request.user}": dropping "${previous.user}"`,
+          `Role "${request.user}" exists already: configuring it for CDC; it will be kept on delete.`,
         );
-        await this.teardown(client, targetOf(previous), {
-          slot: false,
-          publication: false,
-          user: true,
-        });
       }
-    }
+      if (before.slot && !owner.createdSlots.includes(request.slotName)) {
+        log(`Slot "${request.slotName}" exists already: using it; it will be kept on delete.`);
+      }
+      if (before.publication && !owner.createdPublications.includes(request.publicationName)) {
+        log(
+          `Publication "${request.publicationName}" exists already: configuring it; it will be kept on delete.`,
+        );
+      }
+      try {
+        const steps = await setupReplication(
+          client,
+          { ...desired, roleComment: ownerComment(owner) },
+          { onStep: this.onStep },
+        );
+        if (steps.length === 0)
+          log('The database already matches the configuration: nothing to do.');
+      } catch (error) {
+        if (!previous) await this.cleanUpFailedCreate(client, request, error, previousOwner);
+        throw error;
+      }
+      if (previous && previous.user !== request.user) {
+        // Same resource, new user: the old one would otherwise keep its privileges forever.
+        if (owners.get(previous.user)?.adopted) {
+          log(`Replication user renamed from "${previous.user}", which existed before: kept.`);
+        } else {
+          log(
+            `Replication user renamed from "${previous.user}" to "${request.user}": dropping "${previous.user}"`,
+          );
+          await this.teardown(client, targetOf(previous), {
+            slot: false,
+            publication: false,
+            user: true,
+          });
+        }
+      }
+    });
   }
 
-  /** Undo what a failed Create made: only objects that did not exist before it ran. */
+  /**
+   * Undo what a failed Create committed (CloudFormation sends no Delete for it): exactly the
+   * steps this run committed, never what another run or the user made. A run whose connection
+   * died can do nothing more; the record it committed with its objects lets a retry or a
+   * Delete finish the job.
+   */
   private async cleanUpFailedCreate(
     client: Client,
     request: ReplicationSetupRequest,
-    before: CatalogSnapshot,
+    error: unknown,
+    previousOwner: RoleOwner | undefined,
   ): Promise<void> {
-    const selection = { slot: !before.slot, publication: !before.publication, user: !before.role };
-    this.dependencies.log(
+    const log = this.dependencies.log;
+    const committed = new Set(
+      error instanceof StepFailedError ? error.committed.map((step) => step.kind) : [],
+    );
+    if (committed.size === 0) {
+      log('Create failed before this run committed anything: nothing to remove.');
+      return;
+    }
+    if (error instanceof StepFailedError && error.connectionLost) {
+      log(
+        'Create failed because the connection was lost: what this run committed carries its record, so the next attempt or a Delete finishes the job.',
+      );
+      return;
+    }
+    const selection = {
+      slot: committed.has('create-slot'),
+      publication: committed.has('create-publication'),
+      user: committed.has('create-role'),
+    };
+    log(
       `Create failed; removing what it created (slot: ${selection.slot}, publication: ${selection.publication}, user: ${selection.user})`,
     );
     try {
       await this.teardown(client, targetOf(request), selection);
+      // A role that stays (it existed before) gets its earlier record back.
+      if (!selection.user && committed.has('comment-role')) {
+        await writeOwner(client, request.user, previousOwner);
+      }
     } catch (cleanupError) {
-      this.dependencies.log(
-        `Clean-up after the failed Create failed too: ${(cleanupError as Error).message}`,
-      );
+      log(`Clean-up after the failed Create failed too: ${(cleanupError as Error).message}`);
     }
   }
 
@@ -245,40 +297,77 @@ export class ReplicationSetupHandler {
   ): Promise<void> {
     const catalog = await readCatalog(client, target);
     const steps = selectSteps(planReplicationTeardown(catalog, target), selection);
-    await applyPlan(client, steps, {
-      onStep: (step, index, total) =>
-        this.dependencies.log(`[${index + 1}/${total}] ${step.description}`),
-    });
+    await applyPlan(client, steps, { onStep: this.onStep });
   }
 
   private async delete(request: ReplicationSetupRequest, physicalId: string): Promise<void> {
     try {
-      await this.withMasterConnection(request, async (client) => {
-        // A replacement's Delete comes after the new resource was created: keep what it uses.
-        const owners = await readOwners(client);
-        const others = [...owners.values()]
-          .filter((owner) => owner.physicalId !== physicalId)
-          .map((owner) => parsePhysicalId(owner.physicalId))
-          .filter((owner) => owner?.database === request.database);
-        const userOwner = owners.get(request.user);
-        // This resource still manages the user, i.e. this is not the Delete of a replaced one.
-        const current = userOwner === undefined || userOwner.physicalId === physicalId;
-        const selection = {
-          slot: !others.some((owner) => owner?.slotName === request.slotName),
-          publication: !others.some((owner) => owner?.publicationName === request.publicationName),
-          user: current && !userOwner?.adopted,
-        };
-        if (current && userOwner?.adopted) {
-          this.dependencies.log(`Keeping role "${request.user}": it existed before this stack.`);
-        }
-        if (current && selection.slot) await this.refuseIfInstanceProtected(request);
-        await this.teardown(client, targetOf(request), selection);
-      });
+      await this.withMasterConnection(request, (client) =>
+        withReplicationLock(client, async () => {
+          const owners = await readOwners(client, parsePhysicalId);
+          const record = owners.get(request.user);
+          // A replacement's Delete comes after the new resource was created: keep what it uses.
+          const others = [...owners.values()]
+            .filter((owner) => owner.physicalId !== physicalId)
+            .map((owner) => parsePhysicalId(owner.physicalId))
+            .filter((owner) => owner?.database === request.database);
+          // This resource still manages the user, i.e. this is not the Delete of a replaced one.
+          const current = record?.physicalId === physicalId;
+          const selection = {
+            slot:
+              (record?.createdSlots.includes(request.slotName) ?? false) &&
+              !others.some((owner) => owner?.slotName === request.slotName),
+            publication:
+              (record?.createdPublications.includes(request.publicationName) ?? false) &&
+              !others.some((owner) => owner?.publicationName === request.publicationName),
+            user: current && record !== undefined && !record.adopted,
+          };
+          if (!record) {
+            this.dependencies.log(
+              `Role "${request.user}" carries no record of this stack: nothing here was made by it, so nothing is dropped.`,
+            );
+            return;
+          }
+          if (current && record.adopted) {
+            this.dependencies.log(`Keeping role "${request.user}": it existed before this stack.`);
+          }
+          if (current && selection.slot) await this.refuseIfInstanceProtected(request);
+          await this.teardown(client, targetOf(request), selection);
+          if (!selection.user)
+            await this.forgetDropped(client, request, record, selection, current);
+        }),
+      );
     } catch (error) {
       if (!(error instanceof DatabaseConnectionError) || error.reason === 'authentication')
         throw error;
       await this.deleteUnreachable(request, error);
     }
+  }
+
+  /**
+   * The role stays (it existed before the stack, or a newer resource manages it): its record
+   * loses what was just dropped, and an adopted role whose resource is gone loses the record.
+   */
+  private async forgetDropped(
+    client: Client,
+    request: ReplicationSetupRequest,
+    record: RoleOwner,
+    dropped: TeardownSelection,
+    current: boolean,
+  ): Promise<void> {
+    if (current) {
+      await writeOwner(client, request.user, undefined);
+      return;
+    }
+    await writeOwner(client, request.user, {
+      ...record,
+      createdSlots: record.createdSlots.filter(
+        (slot) => !(dropped.slot && slot === request.slotName),
+      ),
+      createdPublications: record.createdPublications.filter(
+        (publication) => !(dropped.publication && publication === request.publicationName),
+      ),
+    });
   }
 
   /**

@@ -1,31 +1,70 @@
 import type { ClientBase } from 'pg';
+import type { CatalogSnapshot } from '../../src/replication';
 
 /**
+ * What the stack made, recorded in the database itself: a comment on the replication user's role
+ * (`COMMENT ON ROLE`). The replication setup writes it in the same transaction that creates the
+ * role and the publication, so a crash at any point either leaves neither or both with the
+ * record; the slot, created after that commit, is recorded before it exists. A Delete therefore
+ * drops exactly what the stack made, and nothing the user had before:
+ * - a role that existed before the stack first configured it is `adopted`: configured, never
+ *   dropped;
+ * - slots and publications are dropped only if they are listed as created by the stack.
  * CloudFormation replaces this resource when the slot or publication is renamed: it creates the
- * new one, then sends Delete for the old one. That Delete must drop only what the new resource
- * no longer uses. To know what that is, every resource marks the replication user's role with
- * its physical id (`COMMENT ON ROLE`): the database itself records who owns what. The mark also
- * records whether the role existed before the stack took it over, so that it is never dropped.
+ * new one, then sends Delete for the old one, which must drop only what the new resource no
+ * longer uses; `physicalId` says which resource manages the role now.
  */
 const MARKER_PREFIX = 'rds-airbyte-cdc ';
 
-/** Which resource manages a role. */
+/** Which resource manages a role, and what the stack created. */
 export interface RoleOwner {
   /** Physical id of the custom resource that configured the role last. */
   readonly physicalId: string;
   /** The role existed before any resource of this stack configured it: keep it on Delete. */
   readonly adopted: boolean;
+  /** Replication slots the stack created (or is about to create) for this role. */
+  readonly createdSlots: readonly string[];
+  /** Publications the stack created for this role, in the resource's database. */
+  readonly createdPublications: readonly string[];
 }
 
-/** Mark `user` as managed by `owner`. */
-export async function markOwner(client: ClientBase, user: string, owner: RoleOwner): Promise<void> {
-  await client.query(
-    `COMMENT ON ROLE ${client.escapeIdentifier(user)} IS ${client.escapeLiteral(MARKER_PREFIX + JSON.stringify(owner))}`,
-  );
+/** The comment text that records `owner`. */
+export function ownerComment(owner: RoleOwner): string {
+  return MARKER_PREFIX + JSON.stringify(owner);
+}
+
+/** The names a physical id carries: `replication/<database>/<slot>/<publication>`. */
+type NamesOf = (
+  physicalId: string,
+) => { readonly slotName: string; readonly publicationName: string } | undefined;
+
+function parseOwner(comment: string, namesOf: NamesOf): RoleOwner | undefined {
+  if (!comment.startsWith(MARKER_PREFIX)) return undefined;
+  try {
+    const owner = JSON.parse(comment.slice(MARKER_PREFIX.length)) as Partial<RoleOwner>;
+    if (typeof owner.physicalId !== 'string') return undefined;
+    const strings = (value: unknown): string[] | undefined =>
+      Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : undefined;
+    // Marks written before the lists existed: the resource created its own slot and publication.
+    const names = namesOf(owner.physicalId);
+    return {
+      physicalId: owner.physicalId,
+      adopted: owner.adopted === true,
+      createdSlots: strings(owner.createdSlots) ?? (names ? [names.slotName] : []),
+      createdPublications:
+        strings(owner.createdPublications) ?? (names ? [names.publicationName] : []),
+    };
+  } catch {
+    // Someone else's comment that happens to start like ours: not a mark.
+    return undefined;
+  }
 }
 
 /** Every marked role in the cluster and the resource that manages it. */
-export async function readOwners(client: ClientBase): Promise<Map<string, RoleOwner>> {
+export async function readOwners(
+  client: ClientBase,
+  namesOf: NamesOf,
+): Promise<Map<string, RoleOwner>> {
   const { rows } = await client.query<{ rolname: string; comment: string }>(
     `SELECT rolname, shobj_description(oid, 'pg_authid') AS comment
        FROM pg_roles
@@ -34,14 +73,47 @@ export async function readOwners(client: ClientBase): Promise<Map<string, RoleOw
   );
   const owners = new Map<string, RoleOwner>();
   for (const row of rows) {
-    try {
-      const owner = JSON.parse(row.comment.slice(MARKER_PREFIX.length)) as Partial<RoleOwner>;
-      if (typeof owner.physicalId === 'string') {
-        owners.set(row.rolname, { physicalId: owner.physicalId, adopted: owner.adopted === true });
-      }
-    } catch {
-      // Someone else's comment that happens to start like ours: not a mark.
-    }
+    const owner = parseOwner(row.comment, namesOf);
+    if (owner) owners.set(row.rolname, owner);
   }
   return owners;
+}
+
+/**
+ * The record a setup writes: the previous record's history carried over (a replacement keeps
+ * what the replaced resource created), plus the slot and publication this run is about to
+ * create because they do not exist yet. What exists unrecorded is the user's.
+ */
+export function nextOwner(
+  previous: RoleOwner | undefined,
+  catalog: Pick<CatalogSnapshot, 'role' | 'slot' | 'publication'>,
+  target: {
+    readonly physicalId: string;
+    readonly slotName: string;
+    readonly publicationName: string;
+  },
+): RoleOwner {
+  const add = (list: readonly string[], name: string, exists: boolean): string[] =>
+    exists || list.includes(name) ? [...list] : [...list, name];
+  return {
+    physicalId: target.physicalId,
+    adopted: previous?.adopted ?? catalog.role !== undefined,
+    createdSlots: add(previous?.createdSlots ?? [], target.slotName, catalog.slot !== undefined),
+    createdPublications: add(
+      previous?.createdPublications ?? [],
+      target.publicationName,
+      catalog.publication !== undefined,
+    ),
+  };
+}
+
+/** Rewrite a role's record (after a Delete dropped some of what it lists), or clear it. */
+export async function writeOwner(
+  client: ClientBase,
+  user: string,
+  owner: RoleOwner | undefined,
+): Promise<void> {
+  await client.query(
+    `COMMENT ON ROLE ${client.escapeIdentifier(user)} IS ${owner ? client.escapeLiteral(ownerComment(owner)) : 'NULL'}`,
+  );
 }

@@ -3,8 +3,11 @@ import { StepFailedError } from './errors';
 import type { Step } from './types';
 
 export interface ApplyOptions {
-  /** Called before each step runs (print `step.description`, never `step.sql` when sensitive). */
-  readonly onStep?: (step: Step, index: number, total: number) => void;
+  /**
+   * Called before each step runs (print `step.description`, never `step.sql` when sensitive).
+   * The step waits for a returned promise: fault-injection tests end the session there.
+   */
+  readonly onStep?: (step: Step, index: number, total: number) => unknown;
 }
 
 /** Consecutive steps that share one transaction, or a single step that must run outside one. */
@@ -21,36 +24,50 @@ function batches(steps: readonly Step[]): Step[][] {
 /**
  * Run a plan. Transactional steps run together in one transaction (all or nothing, one commit);
  * slot steps run on their own afterwards, since creating a logical slot waits for every
- * transaction that has written, ours included. Throws StepFailedError naming the failed step.
+ * transaction that has written, ours included. Throws StepFailedError naming the failed step and
+ * the steps committed before it.
  */
 export async function applyPlan(
   client: ClientBase,
   steps: readonly Step[],
   options: ApplyOptions = {},
 ): Promise<Step[]> {
+  const committed: Step[] = [];
   let index = 0;
-  const run = async (step: Step): Promise<void> => {
-    options.onStep?.(step, index, steps.length);
-    index += 1;
+  const run = async (step: Step, sql: string, params?: readonly unknown[]): Promise<void> => {
     try {
-      await client.query(step.sql, step.params ? [...step.params] : undefined);
+      await client.query(sql, params ? [...params] : undefined);
     } catch (error) {
-      throw new StepFailedError(step, error as Error & { code?: string; hint?: string });
+      throw new StepFailedError(step, error as Error & { code?: string; hint?: string }, [
+        ...committed,
+      ]);
     }
+  };
+  const announce = async (step: Step): Promise<void> => {
+    await options.onStep?.(step, index, steps.length);
+    index += 1;
   };
   for (const batch of batches(steps)) {
     if (batch[0].outsideTransaction) {
-      await run(batch[0]);
+      await announce(batch[0]);
+      await run(batch[0], batch[0].sql, batch[0].params);
+      committed.push(batch[0]);
       continue;
     }
-    await client.query('BEGIN');
+    const last = batch[batch.length - 1];
+    await run(batch[0], 'BEGIN');
     try {
-      for (const step of batch) await run(step);
-      await client.query('COMMIT');
+      for (const step of batch) {
+        await announce(step);
+        await run(step, step.sql, step.params);
+      }
+      // A failed COMMIT is the last step's failure: nothing of the batch is committed.
+      await run(last, 'COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
+    committed.push(...batch);
   }
   return [...steps];
 }

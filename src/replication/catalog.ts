@@ -80,6 +80,7 @@ SELECT
         WHERE d.refclassid = 'pg_authid'::regclass AND d.refobjid = r.oid AND d.deptype = 'o'
           AND d.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())),
      'currentUserHasPrivileges', pg_has_role(current_user, r.oid, 'USAGE'),
+     'comment', shobj_description(r.oid, 'pg_authid'),
      'defaultPrivilegeGrantors', (
         SELECT coalesce(json_agg(DISTINCT jsonb_build_object('grantor', g.rolname, 'schema', n.nspname, 'objectType', d.defaclobjtype)), '[]')
         FROM pg_default_acl d CROSS JOIN LATERAL aclexplode(d.defaclacl) a
@@ -121,6 +122,7 @@ interface CatalogRow {
     ownedObjects: number;
     currentUserHasPrivileges: boolean;
     defaultPrivilegeGrantors: { grantor: string; schema: string | null; objectType: string }[];
+    comment: string | null;
   } | null;
   publication: PublicationState | null;
   slot: SlotState | null;
@@ -203,7 +205,8 @@ export async function readCatalog(
 
   let role: CatalogSnapshot['role'];
   if (row.role) {
-    const { heartbeatWritable, defaultPrivilegeGrantors, ownedObjects, ...rest } = row.role;
+    const { heartbeatWritable, defaultPrivilegeGrantors, ownedObjects, comment, ...rest } =
+      row.role;
     let passwordCurrent: boolean | undefined;
     if (desired) {
       const check = options.checkPassword ?? loginProbe(client);
@@ -211,6 +214,7 @@ export async function readCatalog(
     }
     role = {
       ...rest,
+      ...(comment === null ? {} : { comment }),
       passwordCurrent,
       ownedObjects: Number(ownedObjects),
       heartbeatWriteGranted:

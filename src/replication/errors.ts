@@ -72,15 +72,44 @@ const STEP_ADVICE: Readonly<Record<string, string>> = {
     'Permission denied: the setup must run as the RDS master user (or a role with CREATEROLE, REPLICATION and ownership of the tables).',
 };
 
+/** The session ended under the statement: terminated, server restart, network. */
+function lostConnection(cause: Error & { code?: string }): boolean {
+  return (
+    ['57P01', '57P02', '57P03', '08006', '08003'].includes(cause.code ?? '') ||
+    /Connection terminated|connection.*(closed|ended)|ECONNRESET|not queryable/i.test(cause.message)
+  );
+}
+
 /** A statement of the plan failed; names the step (never its sensitive SQL) and the server's answer. */
 export class StepFailedError extends ReplicationSetupError {
+  /** The connection was lost under the step (rather than the statement refused). */
+  readonly connectionLost: boolean;
+
   constructor(
     readonly step: { readonly kind: string; readonly description: string },
     readonly cause: Error & { code?: string; hint?: string },
+    /**
+     * Steps of the same plan committed before this one failed: what the run did change. The
+     * open transaction of the failed step is rolled back whole.
+     */
+    readonly committed: readonly { readonly kind: string }[] = [],
   ) {
-    const advice = STEP_ADVICE[cause.code ?? ''];
+    const lost = lostConnection(cause);
+    const advice = lost
+      ? `The connection to the database was lost during this step, so its transaction was rolled back; ${committed.length === 0 ? 'nothing of this run was committed' : `${committed.length} earlier step(s) had been committed`}. Running the setup again continues from what is there.`
+      : STEP_ADVICE[cause.code ?? ''];
     super(
       `Step "${step.description}" failed: ${cause.message}${cause.hint ? ` (hint: ${cause.hint})` : ''}${cause.code ? ` [SQLSTATE ${cause.code}]` : ''}${advice ? `. ${advice}` : ''}`,
+    );
+    this.connectionLost = lost;
+  }
+}
+
+/** Another setup or teardown held the replication lock for longer than this run would wait. */
+export class ConcurrentRunError extends ReplicationSetupError {
+  constructor(holder: string, waitedMs: number) {
+    super(
+      `Another replication setup or teardown is running on this server: ${holder} has held the lock "rds-airbyte-cdc: replication setup" for the ${Math.round(waitedMs / 1000)} s this run waited. Nothing was changed by this run. Let the other run finish (or end that session), then retry.`,
     );
   }
 }
@@ -95,6 +124,17 @@ export type ConnectionFailureReason =
   | 'tls'
   | 'other';
 
+/**
+ * Which TLS problem a `reason: 'tls'` failure was; each needs a different fix, so the message is
+ * worded by it:
+ * - `no-tls`: the server offers no TLS at all (PostgreSQL with `ssl = off`);
+ * - `untrusted-ca`: the certificate chain does not lead to a CA this client trusts;
+ * - `host-mismatch`: the certificate does not name the host connected to;
+ * - `expired`: the certificate (or one in its chain) has expired or is not valid yet;
+ * - `other`: any other TLS failure (handshake, protocol, revoked certificate, ...).
+ */
+export type TlsFailureCause = 'no-tls' | 'untrusted-ca' | 'host-mismatch' | 'expired' | 'other';
+
 /** Connecting failed; the message names host, port and user and what to check. */
 export class DatabaseConnectionError extends ReplicationSetupError {
   constructor(
@@ -104,6 +144,8 @@ export class DatabaseConnectionError extends ReplicationSetupError {
     readonly user: string,
     message: string,
     readonly cause?: Error,
+    /** Set when `reason` is `tls`: which TLS problem it was. */
+    readonly tlsCause?: TlsFailureCause,
   ) {
     super(message);
   }

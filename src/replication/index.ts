@@ -23,6 +23,12 @@ export {
   SLOT_PLUGIN,
   type TeardownOptions,
 } from './planner';
+export {
+  REPLICATION_LOCK,
+  REPLICATION_LOCK_WAIT_MS,
+  withReplicationLock,
+  type ReplicationLockOptions,
+} from './lock';
 export { scramSha256Verifier } from './scram';
 export { assertLogicalReplicationEnabled, setupReplication, type SetupOptions } from './setup';
 export { teardownReplication } from './teardown';

@@ -297,6 +297,15 @@ export function planReplicationSetup(
     }
   }
 
+  // Last in the transaction that creates the role and the publication: both commit with it.
+  if (desired.roleComment !== undefined && role?.comment !== desired.roleComment) {
+    steps.push({
+      kind: 'comment-role',
+      description: `record on role "${desired.user}" which objects the stack made`,
+      sql: `COMMENT ON ROLE ${user} IS ${escapeLiteral(desired.roleComment)}`,
+    });
+  }
+
   if (!catalog.slot) {
     steps.push({
       kind: 'create-slot',

@@ -2,6 +2,7 @@ import type { ClientBase } from 'pg';
 import { applyPlan, ApplyOptions } from './apply';
 import { readCatalog, ReadCatalogOptions } from './catalog';
 import { WalLevelError } from './errors';
+import { withReplicationLock } from './lock';
 import { planReplicationSetup } from './planner';
 import type { DesiredReplicationState, Step } from './types';
 
@@ -20,8 +21,9 @@ export async function assertLogicalReplicationEnabled(client: ClientBase): Promi
 }
 
 /**
- * Bring the database to `desired`: preflight (wal_level), read the catalog, plan, apply.
- * Idempotent: returns the steps applied, none when the database already matches.
+ * Bring the database to `desired`: preflight (wal_level), then, holding the replication lock so
+ * that no other run changes the catalog meanwhile, read the catalog, plan, apply. Idempotent:
+ * returns the steps applied, none when the database already matches.
  */
 export async function setupReplication(
   client: ClientBase,
@@ -29,8 +31,10 @@ export async function setupReplication(
   options: SetupOptions = {},
 ): Promise<Step[]> {
   await assertLogicalReplicationEnabled(client);
-  const catalog = await readCatalog(client, desired, options);
-  const steps = planReplicationSetup(catalog, desired);
-  if (options.dryRun) return steps;
-  return applyPlan(client, steps, options);
+  return withReplicationLock(client, async () => {
+    const catalog = await readCatalog(client, desired, options);
+    const steps = planReplicationSetup(catalog, desired);
+    if (options.dryRun) return steps;
+    return applyPlan(client, steps, options);
+  });
 }

@@ -29,6 +29,13 @@ export interface DesiredReplicationState {
    * only table the user may write (INSERT/UPDATE) so the heartbeat action query can run.
    */
   readonly heartbeatTable?: string;
+  /**
+   * The exact comment the user's role must carry, e.g. the custom resource's record of what it
+   * created. Written in the transaction that creates the role and the publication, so that no
+   * crash can leave an object the stack made without the record that says so. Default: the
+   * comment is left as it is.
+   */
+  readonly roleComment?: string;
 }
 
 /** The names teardown needs: everything setup creates except schema and data. */
@@ -76,6 +83,8 @@ export interface RoleState {
   readonly currentUserHasPrivileges: boolean;
   /** Roles whose default privileges in this database grant something to the user. */
   readonly defaultPrivilegeGrantors: readonly DefaultPrivilegeEntry[];
+  /** COMMENT ON ROLE; undefined when there is none. */
+  readonly comment?: string;
 }
 
 /** One pg_default_acl entry that names the user as grantee. */
@@ -146,6 +155,7 @@ export type SetupStepKind =
   | 'create-publication'
   | 'set-publication-tables'
   | 'set-publication-operations'
+  | 'comment-role'
   | 'create-slot';
 
 export type TeardownStepKind =
