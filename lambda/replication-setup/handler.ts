@@ -201,7 +201,7 @@ export class ReplicationSetupHandler {
       const before = await readCatalog(client, targetOf(request));
       const owners = await readOwners(client, parsePhysicalId);
       const previousOwner = owners.get(request.user);
-      const owner = nextOwner(previousOwner, before, { physicalId, ...request });
+      const owner = nextOwner(owners, before, { physicalId, ...request }, parsePhysicalId);
       if (owner.adopted && !previousOwner) {
         log(
           `Role "${request.user}" exists already: configuring it for CDC; it will be kept on delete.`,

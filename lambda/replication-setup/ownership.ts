@@ -79,30 +79,51 @@ export async function readOwners(
   return owners;
 }
 
+/** What a setup records about itself. */
+export interface OwnerTarget {
+  readonly physicalId: string;
+  readonly user: string;
+  readonly database: string;
+  readonly slotName: string;
+  readonly publicationName: string;
+}
+
 /**
- * The record a setup writes: the previous record's history carried over (a replacement keeps
- * what the replaced resource created), plus the slot and publication this run is about to
- * create because they do not exist yet. What exists unrecorded is the user's.
+ * The record a setup writes on its user's role. The role is adopted if it existed unrecorded.
+ * A slot or publication is the stack's if it does not exist yet (this run creates it), or if any
+ * record for the same database lists it: the role's own, or another role's after a rename or a
+ * replacement moved the pipeline to a new user. What exists unrecorded is the user's.
  */
 export function nextOwner(
-  previous: RoleOwner | undefined,
+  owners: ReadonlyMap<string, RoleOwner>,
   catalog: Pick<CatalogSnapshot, 'role' | 'slot' | 'publication'>,
-  target: {
-    readonly physicalId: string;
-    readonly slotName: string;
-    readonly publicationName: string;
-  },
+  target: OwnerTarget,
+  namesOf: (physicalId: string) => { readonly database: string } | undefined,
 ): RoleOwner {
-  const add = (list: readonly string[], name: string, exists: boolean): string[] =>
-    exists || list.includes(name) ? [...list] : [...list, name];
+  const own = owners.get(target.user);
+  const records = [...owners.values()].filter(
+    (owner) => namesOf(owner.physicalId)?.database === target.database,
+  );
+  const ours = (name: string, exists: boolean, listOf: (owner: RoleOwner) => readonly string[]) =>
+    !exists || records.some((owner) => listOf(owner).includes(name));
+  const withName = (list: readonly string[], name: string, isOurs: boolean): string[] =>
+    isOurs && !list.includes(name) ? [...list, name] : [...list];
   return {
     physicalId: target.physicalId,
-    adopted: previous?.adopted ?? catalog.role !== undefined,
-    createdSlots: add(previous?.createdSlots ?? [], target.slotName, catalog.slot !== undefined),
-    createdPublications: add(
-      previous?.createdPublications ?? [],
+    adopted: own?.adopted ?? catalog.role !== undefined,
+    createdSlots: withName(
+      own?.createdSlots ?? [],
+      target.slotName,
+      ours(target.slotName, catalog.slot !== undefined, (owner) => owner.createdSlots),
+    ),
+    createdPublications: withName(
+      own?.createdPublications ?? [],
       target.publicationName,
-      catalog.publication !== undefined,
+      ours(
+        target.publicationName,
+        catalog.publication !== undefined,
+        (owner) => owner.createdPublications,
+      ),
     ),
   };
 }

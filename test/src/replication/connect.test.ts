@@ -4,6 +4,7 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { createCertificateAuthority } from '../../../src/local/certificate-authority';
 import { connect, ConnectOptions, DatabaseConnectionError } from '../../../src/replication';
+import { classifyConnectionError, toConnectionError } from '../../../src/replication/connect';
 import { usePostgres } from '../../support/postgres';
 
 const pg = usePostgres({ ssl: true });
@@ -79,6 +80,12 @@ describe('connect', () => {
       );
       expect(error.reason).toBe('tls');
       expect(error.message).toMatch(/TLS to 127\.0\.0\.1:\d+ failed verification/);
+      expect(error.tlsCause).toBe('untrusted-ca');
+      expect(error.message).toContain('the server certificate is not signed by a trusted CA.');
+      expect(error.message).toContain('NODE_EXTRA_CA_CERTS');
+      expect(error.message).toContain('never disable verification');
+      // Only the cause that applies: not the host-name or no-TLS advice as well.
+      expect(error.message).not.toMatch(/does not name|does not offer TLS/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -87,6 +94,21 @@ describe('connect', () => {
   it('refuses the server with the system trust store alone (the throwaway CA is not trusted)', async () => {
     const error = await connectionError(connect(options({ tls: { mode: 'verify-full' } })));
     expect(error.reason).toBe('tls');
+    expect(error.tlsCause).toBe('untrusted-ca');
+  });
+
+  it('says the certificate does not name the host, and which names it has', async () => {
+    // The test certificate names 127.0.0.1 and localhost only; "127.1" is the same loopback
+    // address in shorthand (getaddrinfo accepts it), so the same server answers under a name
+    // its certificate lacks: a real ERR_TLS_CERT_ALTNAME_INVALID from Node's TLS.
+    const error = await connectionError(connect(options({ host: '127.1' })));
+    expect(error.reason).toBe('tls');
+    expect(error.tlsCause).toBe('host-mismatch');
+    expect(error.message).toContain(
+      `TLS to 127.1:${pg.server.port} failed verification: the server certificate does not name 127.1 (it names 127.0.0.1, localhost).`,
+    );
+    expect(error.message).toContain('Connect by a name the certificate names');
+    expect(error.message).not.toContain('trusted CA');
   });
 
   it('names host, port and user when the master password is wrong', async () => {
@@ -126,5 +148,137 @@ describe('connect', () => {
   it('says when the database does not exist', async () => {
     const error = await connectionError(connect(options({ database: 'no_such_db' })));
     expect(error.reason).toBe('database-missing');
+  });
+
+  describe('against a server without TLS (ssl = off)', () => {
+    const plain = usePostgres();
+
+    it('says the server offers no TLS instead of blaming the certificate', async () => {
+      const error = await connectionError(
+        connect({
+          host: plain.server.host,
+          port: plain.server.port,
+          user: plain.server.user,
+          password: plain.server.password,
+          database: 'postgres',
+          tls: { mode: 'verify-full', ca: pg.server.certificateAuthority?.certPem },
+        }),
+      );
+      expect(error.reason).toBe('tls');
+      expect(error.tlsCause).toBe('no-tls');
+      expect(error.message).toMatch(
+        /^PostgreSQL at 127\.0\.0\.1:\d+ does not offer TLS at all, and this client connects only with verified TLS\./,
+      );
+      expect(error.message).toContain('Amazon RDS always offers TLS');
+      expect(error.message).toContain('ssl = on');
+      expect(error.message).not.toMatch(/failed verification|trusted CA|does not name/);
+    });
+  });
+});
+
+describe('classifying connection errors', () => {
+  const target: ConnectOptions = {
+    host: 'db.example.com',
+    port: 5432,
+    user: 'admin',
+    password: 'secret',
+    database: 'app',
+    tls: { mode: 'verify-full' },
+  };
+
+  /** An Error shaped like the ones Node.js TLS raises: message plus `code` (and extras). */
+  function nodeError(message: string, code: string, extra: object = {}): Error {
+    return Object.assign(new Error(message), { code }, extra);
+  }
+
+  it.each([
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'UNABLE_TO_GET_ISSUER_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  ])('%s is an untrusted CA', (code) => {
+    expect(classifyConnectionError(nodeError('unable to verify', code))).toEqual({
+      reason: 'tls',
+      tlsCause: 'untrusted-ca',
+    });
+  });
+
+  it('node-postgres\'s "does not support SSL" is a server without TLS', () => {
+    expect(
+      classifyConnectionError(new Error('The server does not support SSL connections')),
+    ).toEqual({ reason: 'tls', tlsCause: 'no-tls' });
+  });
+
+  it('names the host and the names in the certificate on a host mismatch', () => {
+    const error = toConnectionError(
+      nodeError(
+        "Hostname/IP does not match certificate's altnames: Host: db.example.com. is not in the cert's altnames: DNS:mydb.abc123.eu-west-1.rds.amazonaws.com",
+        'ERR_TLS_CERT_ALTNAME_INVALID',
+        {
+          host: 'db.example.com',
+          cert: { subjectaltname: 'DNS:mydb.abc123.eu-west-1.rds.amazonaws.com' },
+        },
+      ),
+      target,
+    );
+    expect(error.reason).toBe('tls');
+    expect(error.tlsCause).toBe('host-mismatch');
+    expect(error.message).toContain(
+      'the server certificate does not name db.example.com (it names mydb.abc123.eu-west-1.rds.amazonaws.com).',
+    );
+  });
+
+  it('falls back to the subject CN when the certificate has no alternative names', () => {
+    const error = toConnectionError(
+      nodeError(
+        "Hostname/IP does not match certificate's altnames",
+        'ERR_TLS_CERT_ALTNAME_INVALID',
+        {
+          cert: { subject: { CN: 'mydb.example.org' } },
+        },
+      ),
+      target,
+    );
+    expect(error.message).toContain('does not name db.example.com (it names mydb.example.org).');
+  });
+
+  it('says an expired certificate has expired and to rotate the RDS CA', () => {
+    const error = toConnectionError(
+      nodeError('certificate has expired', 'CERT_HAS_EXPIRED'),
+      target,
+    );
+    expect(error.reason).toBe('tls');
+    expect(error.tlsCause).toBe('expired');
+    expect(error.message).toContain(
+      'TLS to db.example.com:5432 failed verification: the server certificate (or a CA certificate in its chain) has expired.',
+    );
+    expect(error.message).toContain("rotate the instance's CA certificate");
+    expect(error.message).not.toMatch(/trusted CA\.|does not name/);
+  });
+
+  it('says a certificate that is not valid yet is not valid yet', () => {
+    const error = toConnectionError(
+      nodeError('certificate is not yet valid', 'CERT_NOT_YET_VALID'),
+      target,
+    );
+    expect(error.tlsCause).toBe('expired');
+    expect(error.message).toContain('the server certificate is not valid yet.');
+    expect(error.message).toContain("Check this machine's clock first");
+  });
+
+  it('keeps other TLS failures as tls with cause "other"', () => {
+    const error = toConnectionError(
+      nodeError('wrong version number', 'ERR_SSL_WRONG_VERSION_NUMBER'),
+      target,
+    );
+    expect(error.reason).toBe('tls');
+    expect(error.tlsCause).toBe('other');
+  });
+
+  it('sets no tlsCause for failures that are not TLS', () => {
+    const error = toConnectionError(nodeError('connect ECONNREFUSED', 'ECONNREFUSED'), target);
+    expect(error.reason).toBe('refused');
+    expect(error.tlsCause).toBeUndefined();
   });
 });
