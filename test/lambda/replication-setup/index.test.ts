@@ -5,29 +5,25 @@ import * as path from 'path';
 import {
   DBInstanceNotFoundFault,
   DescribeDBInstancesCommand,
-  RDSClient,
   RebootDBInstanceCommand,
 } from '@aws-sdk/client-rds';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type {
-  CdkCustomResourceEvent,
-  CdkCustomResourceIsCompleteEvent,
-  CloudFormationCustomResourceCreateEvent,
-} from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import type { CdkCustomResourceIsCompleteEvent } from 'aws-lambda';
 import { Client } from 'pg';
 import type { ReplicationSetupProperties } from '../../../src/contract/replication-setup';
 import { findFreePort as closedPort } from '../../../src/local/free-port';
-import { uniqueName, usePostgres, type TestPostgres } from '../../support/postgres';
-
-const secretsManager = mockClient(SecretsManagerClient);
-const rds = mockClient(RDSClient);
-
-const MASTER_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:master-AbCdEf';
-const REPLICATION_SECRET_ARN =
-  'arn:aws:secretsmanager:eu-west-1:123456789012:secret:airbyte-AbCdEf';
-const REPLICATION_PASSWORD = 'Replication-Password-1';
-const INSTANCE = 'rds-airbyte-cdc-test';
+import { uniqueName, usePostgres } from '../../support/postgres';
+import {
+  event,
+  INSTANCE,
+  MASTER_SECRET_ARN,
+  propertiesFor,
+  rds,
+  rdsSays,
+  REPLICATION_PASSWORD,
+  secretsManager,
+  serveSecrets,
+} from './fixtures';
 
 /** The handler exactly as Lambda loads it: index.ts with its SDK clients and CA bundle. */
 async function loadHandler(
@@ -35,83 +31,6 @@ async function loadHandler(
 ): Promise<typeof import('../../../lambda/replication-setup/index')> {
   process.env.NODE_EXTRA_CA_CERTS = caPath;
   return import('../../../lambda/replication-setup/index');
-}
-
-function event<T extends CdkCustomResourceEvent['RequestType']>(
-  requestType: T,
-  properties: ReplicationSetupProperties,
-  extra: Record<string, unknown> = {},
-): CdkCustomResourceEvent {
-  return {
-    RequestType: requestType,
-    ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
-    ResponseURL: 'https://example.invalid/response',
-    StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/RdsAirbyteCdc-test/1',
-    RequestId: uniqueName('request'),
-    LogicalResourceId: 'ReplicationSetup',
-    ResourceType: 'Custom::ReplicationSetup',
-    ResourceProperties: { ServiceToken: 'token', ...properties },
-    ...extra,
-  } as CloudFormationCustomResourceCreateEvent as CdkCustomResourceEvent;
-}
-
-/** Properties as the stack would render them, for a fresh database and cluster-unique names. */
-function propertiesFor(
-  pg: TestPostgres,
-  database: string,
-  overrides: Partial<ReplicationSetupProperties> = {},
-) {
-  return {
-    DbInstanceIdentifier: INSTANCE,
-    Host: pg.server.host,
-    Port: String(pg.server.port),
-    Database: database,
-    MasterSecretArn: MASTER_SECRET_ARN,
-    ReplicationUserSecretArn: REPLICATION_SECRET_ARN,
-    Schema: 'datastore',
-    Tables: JSON.stringify([{ name: 'data_tbl', replicaIdentity: 'default' }]),
-    User: uniqueName('airbyte'),
-    SlotName: uniqueName('airbyte_slot'),
-    PublicationName: 'airbyte_publication',
-    CreateDemoTable: 'true',
-    RebootIfPending: 'false',
-    RemovalPolicy: 'snapshot',
-    ...overrides,
-  } satisfies ReplicationSetupProperties;
-}
-
-/** Secrets Manager answers with the test server's superuser and the replication user. */
-function serveSecrets(
-  pg: TestPostgres,
-  replicationUser: string,
-  password = REPLICATION_PASSWORD,
-): void {
-  secretsManager.reset();
-  secretsManager.on(GetSecretValueCommand, { SecretId: MASTER_SECRET_ARN }).resolves({
-    SecretString: JSON.stringify({ username: pg.server.user, password: pg.server.password }),
-  });
-  secretsManager
-    .on(GetSecretValueCommand, { SecretId: REPLICATION_SECRET_ARN })
-    .resolves({ SecretString: JSON.stringify({ username: replicationUser, password }) });
-}
-
-function rdsSays(
-  instanceStatus: string,
-  parameterApplyStatus: string,
-  deletionProtection = false,
-): void {
-  rds.on(DescribeDBInstancesCommand).resolves({
-    DBInstances: [
-      {
-        DBInstanceIdentifier: INSTANCE,
-        DBInstanceStatus: instanceStatus,
-        DeletionProtection: deletionProtection,
-        DBParameterGroups: [
-          { DBParameterGroupName: 'cdc-params', ParameterApplyStatus: parameterApplyStatus },
-        ],
-      },
-    ],
-  });
 }
 
 interface ReplicationState {

@@ -1,0 +1,97 @@
+/**
+ * What the replication setup handler's tests share: the SDK mocks, a CloudFormation event, the
+ * properties the stack would render, and the secrets and instance state AWS would answer with.
+ */
+import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CdkCustomResourceEvent, CloudFormationCustomResourceCreateEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { ReplicationSetupProperties } from '../../../src/contract/replication-setup';
+import { uniqueName } from '../../support/postgres';
+
+export const secretsManager = mockClient(SecretsManagerClient);
+export const rds = mockClient(RDSClient);
+
+export const MASTER_SECRET_ARN =
+  'arn:aws:secretsmanager:eu-west-1:123456789012:secret:master-AbCdEf';
+export const REPLICATION_SECRET_ARN =
+  'arn:aws:secretsmanager:eu-west-1:123456789012:secret:airbyte-AbCdEf';
+export const REPLICATION_PASSWORD = 'Replication-Password-1';
+export const INSTANCE = 'rds-airbyte-cdc-test';
+
+export function event<T extends CdkCustomResourceEvent['RequestType']>(
+  requestType: T,
+  properties: ReplicationSetupProperties,
+  extra: Record<string, unknown> = {},
+): CdkCustomResourceEvent {
+  return {
+    RequestType: requestType,
+    ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
+    ResponseURL: 'https://example.invalid/response',
+    StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/RdsAirbyteCdc-test/1',
+    RequestId: uniqueName('request'),
+    LogicalResourceId: 'ReplicationSetup',
+    ResourceType: 'Custom::ReplicationSetup',
+    ResourceProperties: { ServiceToken: 'token', ...properties },
+    ...extra,
+  } as CloudFormationCustomResourceCreateEvent as CdkCustomResourceEvent;
+}
+
+/** Properties as the stack would render them, for a fresh database and cluster-unique names. */
+export function propertiesFor(
+  { server }: { readonly server: { readonly host: string; readonly port: number } },
+  database: string,
+  overrides: Partial<ReplicationSetupProperties> = {},
+) {
+  return {
+    DbInstanceIdentifier: INSTANCE,
+    Host: server.host,
+    Port: String(server.port),
+    Database: database,
+    MasterSecretArn: MASTER_SECRET_ARN,
+    ReplicationUserSecretArn: REPLICATION_SECRET_ARN,
+    Schema: 'datastore',
+    Tables: JSON.stringify([{ name: 'data_tbl', replicaIdentity: 'default' }]),
+    User: uniqueName('airbyte'),
+    SlotName: uniqueName('airbyte_slot'),
+    PublicationName: 'airbyte_publication',
+    CreateDemoTable: 'true',
+    RebootIfPending: 'false',
+    RemovalPolicy: 'snapshot',
+    ...overrides,
+  } satisfies ReplicationSetupProperties;
+}
+
+/** Secrets Manager answers with the server's (master) user and the replication user. */
+export function serveSecrets(
+  { server }: { readonly server: { readonly user: string; readonly password: string } },
+  replicationUser: string,
+  password = REPLICATION_PASSWORD,
+): void {
+  secretsManager.reset();
+  secretsManager.on(GetSecretValueCommand, { SecretId: MASTER_SECRET_ARN }).resolves({
+    SecretString: JSON.stringify({ username: server.user, password: server.password }),
+  });
+  secretsManager
+    .on(GetSecretValueCommand, { SecretId: REPLICATION_SECRET_ARN })
+    .resolves({ SecretString: JSON.stringify({ username: replicationUser, password }) });
+}
+
+export function rdsSays(
+  instanceStatus: string,
+  parameterApplyStatus: string,
+  deletionProtection = false,
+): void {
+  rds.on(DescribeDBInstancesCommand).resolves({
+    DBInstances: [
+      {
+        DBInstanceIdentifier: INSTANCE,
+        DBInstanceStatus: instanceStatus,
+        DeletionProtection: deletionProtection,
+        DBParameterGroups: [
+          { DBParameterGroupName: 'cdc-params', ParameterApplyStatus: parameterApplyStatus },
+        ],
+      },
+    ],
+  });
+}
