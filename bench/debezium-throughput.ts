@@ -45,6 +45,7 @@ async function main(): Promise<void> {
   const clients: Client[] = [];
   const pg: PostgresAccess = {
     server,
+    config: (database) => server.connectionConfig(database),
     connect: async (database?: string, overrides: Partial<ClientConfig> = {}) => {
       const client = new Client({ ...server.connectionConfig(database), ...overrides });
       await client.connect();

@@ -64,6 +64,7 @@ export function databaseProps(
     parameters: replicationServerParameters({
       database,
       maxSlotWalKeepSizeGiB: replication.maxSlotWalKeepSizeGiB,
+      idleSlotTimeoutHours: replication.idleSlotTimeoutHours,
     }),
     removalPolicy: databaseRemovalPolicy(config),
     deletionProtection: lifecycle.deletionProtection,

@@ -78,6 +78,14 @@ export const environmentSchema = z
         message: `must be less than database.allocatedStorageGiB (${env.database.allocatedStorageGiB}): a stalled slot could otherwise fill the disk`,
       });
     }
+    const engineMajor = Number(env.database.engineVersion.split('.')[0]);
+    if (env.replication.idleSlotTimeoutHours !== undefined && engineMajor < 18) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['replication', 'idleSlotTimeoutHours'],
+        message: `needs PostgreSQL 18 or later (idle_replication_slot_timeout), but database.engineVersion is "${env.database.engineVersion}": remove it or upgrade the engine`,
+      });
+    }
     if (env.network.publiclyAccessible && env.airbyte.sslMode === 'require') {
       ctx.addIssue({
         code: 'custom',

@@ -49,6 +49,13 @@ export const replicationSchema = z
      */
     maxSlotWalKeepSizeGiB: z.number().int().min(1).default(4),
     /**
+     * `idle_replication_slot_timeout` in hours (PostgreSQL 18 and later): a slot that no consumer
+     * streamed for this long is invalidated, a safety valve next to maxSlotWalKeepSizeGiB for a
+     * pipeline that was abandoned. Must exceed the longest gap between Airbyte syncs, or a
+     * healthy slot is lost. Default: none (off).
+     */
+    idleSlotTimeoutHours: z.number().int().min(1).optional(),
+    /**
      * A Debezium heartbeat table in `schema` (created, published, and the only table the
      * replication user may write): Airbyte's heartbeat query updates it so that the slot advances
      * even when the published tables are idle and other tables write WAL. Default: none.

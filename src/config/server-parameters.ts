@@ -8,6 +8,8 @@ export interface ReplicationServerParameterInputs {
   >;
   /** `replication.maxSlotWalKeepSizeGiB`. */
   readonly maxSlotWalKeepSizeGiB: number;
+  /** `replication.idleSlotTimeoutHours` (PostgreSQL 18+). Default: none (the server's 0, off). */
+  readonly idleSlotTimeoutHours?: number;
 }
 
 /**
@@ -19,11 +21,15 @@ export interface ReplicationServerParameterInputs {
 export function replicationServerParameters(
   inputs: ReplicationServerParameterInputs,
 ): Record<string, string> {
-  const { database, maxSlotWalKeepSizeGiB } = inputs;
+  const { database, maxSlotWalKeepSizeGiB, idleSlotTimeoutHours } = inputs;
   return {
     max_replication_slots: String(database.maxReplicationSlots),
     max_wal_senders: String(database.maxWalSenders),
     wal_sender_timeout: String(database.walSenderTimeoutMs),
     max_slot_wal_keep_size: String(maxSlotWalKeepSizeGiB * 1024),
+    // Seconds, the parameter's unit.
+    ...(idleSlotTimeoutHours === undefined
+      ? {}
+      : { idle_replication_slot_timeout: String(idleSlotTimeoutHours * 3600) }),
   };
 }

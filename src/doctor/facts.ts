@@ -54,6 +54,10 @@ export interface ServerFacts {
     readonly schemaCreate: boolean;
     /** CREATE on the schema comes from PUBLIC (the `public` schema before PostgreSQL 15). */
     readonly schemaCreateViaPublic: boolean;
+    /** CREATE on the `public` schema (every role has it before PostgreSQL 15). */
+    readonly publicSchemaCreate: boolean;
+    /** That CREATE comes from PUBLIC. */
+    readonly publicSchemaCreateViaPublic: boolean;
     readonly relations: readonly WritableRelation[];
   };
 }
@@ -94,6 +98,12 @@ SELECT
         SELECT bool_or(a.grantee = 0 AND a.privilege_type = 'CREATE')
         FROM pg_namespace n CROSS JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
         WHERE n.oid = (SELECT oid FROM target_schema)), false),
+     'publicSchemaCreate', coalesce((
+        SELECT has_schema_privilege(r.oid, n.oid, 'CREATE') FROM pg_namespace n WHERE n.nspname = 'public'), false),
+     'publicSchemaCreateViaPublic', coalesce((
+        SELECT bool_or(a.grantee = 0 AND a.privilege_type = 'CREATE')
+        FROM pg_namespace n CROSS JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+        WHERE n.nspname = 'public'), false),
      'relations', (
         SELECT coalesce(json_agg(json_build_object(
                  'name', c.relname, 'privileges', w.privileges, 'ownedByUser', c.relowner = r.oid,

@@ -55,6 +55,12 @@ export interface ChangeStreamOptions {
   readonly publicationName: string;
   /** Called for each change as it arrives. */
   readonly onChange?: (change: CapturedChange) => void;
+  /**
+   * How long stop() waits for the server to end the stream and close the connection before it
+   * drops the connection and rejects. Only a server that hangs (or a frozen one) gets there.
+   * Default: 10 000.
+   */
+  readonly stopTimeoutMs?: number;
 }
 
 /** A running pgoutput stream. */
@@ -68,7 +74,11 @@ export interface ChangeStream {
    * 10 000) with what did arrive, or when the stream fails.
    */
   waitForChanges(count: number, timeoutMs?: number): Promise<CapturedChange[]>;
-  /** Close the connection (a temporary slot goes with it). Safe to call twice. */
+  /**
+   * End the stream and close the connection; resolves once the server's WAL sender has exited,
+   * so its max_wal_senders place is free and a temporary slot is gone. Rejects when the server
+   * did not get there within `stopTimeoutMs` (the connection is dropped then). Safe to call twice.
+   */
   stop(): Promise<void>;
 }
 
@@ -86,6 +96,9 @@ function replicationLiteral(value: string): string {
  * a temporary slot on the same connection, the only connection that may use it.
  */
 class SlotPlugin extends PgoutputPlugin {
+  /** The replication connection, once the service hands it over to start streaming. */
+  client: Client | undefined;
+
   constructor(
     publicationName: string,
     private readonly slot: SlotToStream,
@@ -94,6 +107,7 @@ class SlotPlugin extends PgoutputPlugin {
   }
 
   async start(client: Client, slotName: string, lastLsn: string): Promise<unknown> {
+    this.client = client;
     const slot = client.escapeIdentifier(slotName);
     if (this.slot.temporary) {
       // NOEXPORT_SNAPSHOT: the stream needs no snapshot, and the old spelling works on 14+.
@@ -109,6 +123,12 @@ class SlotPlugin extends PgoutputPlugin {
     );
   }
 }
+
+/** The protocol's CopyDone message: type 'c', length 4 (the length field itself), no body. */
+const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]);
+
+/** A working server ends a stream in milliseconds: this only bounds one that hangs. */
+const DEFAULT_STOP_TIMEOUT_MS = 10000;
 
 /** Microseconds since the Unix epoch as ISO 8601 with all six fractional digits. */
 export function isoFromMicroseconds(microseconds: bigint): string {
@@ -157,13 +177,16 @@ export async function openChangeStream(options: ChangeStreamOptions): Promise<Ch
       statement_timeout: undefined,
       query_timeout: undefined,
     } as ClientConfig,
-    { acknowledge: { auto: true, timeoutSeconds: 0 } },
+    // Acknowledged below rather than automatically: once stop() has sent CopyDone, the server
+    // takes any further message but Terminate as a protocol violation.
+    { acknowledge: { auto: false, timeoutSeconds: 0 } },
   );
   const messages: Message[] = [];
   const changes: CapturedChange[] = [];
   const listeners = new Set<() => void>();
   let failure: Error | undefined;
   let begin: MessageBegin | undefined;
+  let ending = false;
   const notify = (): void => listeners.forEach((listener) => listener());
 
   service.on('data', (lsn: string, message: Message) => {
@@ -175,6 +198,8 @@ export async function openChangeStream(options: ChangeStreamOptions): Promise<Ch
       changes.push(change);
       options.onChange?.(change);
     }
+    // Confirm as a real consumer does, as the automatic acknowledgement would.
+    if (!ending) void service.acknowledge(lsn);
     notify();
   });
   const fail = (error: Error): void => {
@@ -183,16 +208,63 @@ export async function openChangeStream(options: ChangeStreamOptions): Promise<Ch
   };
   service.on('error', fail);
   const started = new Promise<void>((resolve) => service.on('start', () => resolve()));
+  const plugin = new SlotPlugin(options.publicationName, options.slot);
+  // START_REPLICATION runs until the stream ends: it settles when stop() ends it or it fails.
+  let streaming = true;
   const subscription = service
-    .subscribe(new SlotPlugin(options.publicationName, options.slot), options.slot.name)
-    .then(() => undefined, fail);
+    .subscribe(plugin, options.slot.name)
+    .then(() => undefined, fail)
+    .finally(() => (streaming = false));
   await Promise.race([started, subscription]);
   if (failure) {
+    // No command runs any more: the library's end() sends Terminate and waits for the server to
+    // close the connection (at once when the connection is what failed).
     await service.stop().catch(() => undefined);
     throw failure;
   }
 
-  let stopped = false;
+  /**
+   * End the stream the way the protocol does, so that the server, not this side, closes the
+   * connection. pg's end() alone would destroy the socket under the running START_REPLICATION
+   * and resolve at once, while the WAL sender lives on until it notices: a new replication
+   * connection then finds every max_wal_senders place taken, and a temporary slot still there.
+   */
+  const endStream = async (): Promise<void> => {
+    const socket = plugin.client?.connection.stream;
+    if (streaming && socket?.writable) {
+      ending = true;
+      // The WAL sender answers CopyDone with CopyDone, then ends START_REPLICATION normally.
+      socket.write(COPY_DONE);
+    }
+    await subscription;
+    // No command runs now, so end() sends Terminate and resolves when the server closes the
+    // socket, which a backend does only as its process exits: after it has given up its WAL
+    // sender place and dropped a temporary slot.
+    await service.stop();
+  };
+
+  const stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+  const stopWithin = async (): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timed out'>((resolve) => {
+      timer = setTimeout(() => resolve('timed out'), stopTimeoutMs);
+    });
+    const ended = endStream();
+    try {
+      if ((await Promise.race([ended, timedOut])) !== 'timed out') return;
+    } finally {
+      clearTimeout(timer);
+    }
+    // The server answers neither CopyDone nor Terminate: drop the connection, which settles
+    // endStream, and say that the WAL sender may still be there.
+    plugin.client?.connection.stream.destroy();
+    await ended.catch(() => undefined);
+    throw new Error(
+      `The server did not close the replication connection of slot "${options.slot.name}" within ${stopTimeoutMs} ms of stop(): its WAL sender may still hold a max_wal_senders place (and a temporary slot)`,
+    );
+  };
+
+  let stopping: Promise<void> | undefined;
   return {
     messages,
     changes,
@@ -221,11 +293,6 @@ export async function openChangeStream(options: ChangeStreamOptions): Promise<Ch
         listeners.add(check);
         check();
       }),
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      await service.stop();
-      await subscription;
-    },
+    stop: () => (stopping ??= stopWithin()),
   };
 }

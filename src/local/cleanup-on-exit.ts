@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'child_process';
-import { rmSync } from 'fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { isAlive } from './process-liveness';
 
 /** initdb and openssl while they run, so that Ctrl-C can kill them before removing their files. */
@@ -32,6 +32,21 @@ export function cleanUpOnExit(rootDir: string, serverPid?: number): void {
   serverDirectories.set(rootDir, { pid: serverPid });
 }
 
+/**
+ * Create a temporary directory (`mkdtempSync(prefix)`) that is removed if this process exits or
+ * is interrupted, like cleanUpOnExit(rootDir) but with no moment at which it exists unguarded.
+ * Until the first hook is installed Ctrl-C ends the process by the default action, which runs no
+ * JavaScript: a signal landing between mkdtempSync and a later cleanUpOnExit would leave the
+ * directory behind. Installed first, the hooks cannot miss it: Node runs signal listeners from
+ * the event loop, so one that arrives meanwhile waits until the directory is registered.
+ */
+export function createDirectoryRemovedOnExit(prefix: string): string {
+  installExitHooks();
+  const rootDir = mkdtempSync(prefix);
+  serverDirectories.set(rootDir, {});
+  return rootDir;
+}
+
 /** Remove `rootDir` now (its server has stopped): there is nothing left to do at exit. */
 export function removeNow(rootDir: string): void {
   rmSync(rootDir, { recursive: true, force: true });
@@ -47,6 +62,32 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/**
+ * True while a process of group `pgid` is still running (zombies do not count). SIGKILL reaches
+ * the whole group at once, but each member dies only when next scheduled: the leader may be gone
+ * while initdb's backend still runs in the directory about to be removed. Linux lists the members
+ * in /proc; elsewhere only the leader can be checked.
+ */
+function groupAlive(pgid: number): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return isAlive(pgid);
+  }
+  return entries.some((entry) => {
+    if (!/^\d+$/.test(entry)) return false;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // After "pid (comm) ": state, ppid, pgrp. comm may hold spaces and parentheses.
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(pgrp) === pgid && state !== 'Z';
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
+}
+
 /** Synchronous cleanup: an 'exit' handler cannot wait for events. */
 function killAllSync(): void {
   for (const helper of helperProcesses) {
@@ -56,7 +97,8 @@ function killAllSync(): void {
     } catch {
       // already gone
     }
-    for (let waited = 0; waited < 2000 && isAlive(helper.pid); waited += 10) sleepSync(10);
+    // The bound only ends the wait for a process that cannot die (stuck in the kernel).
+    for (let waited = 0; waited < 2000 && groupAlive(helper.pid); waited += 10) sleepSync(10);
     helperProcesses.delete(helper);
   }
   for (const [rootDir, { pid }] of serverDirectories) {

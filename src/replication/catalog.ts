@@ -5,6 +5,7 @@ import type {
   DefaultPrivilegeEntry,
   DesiredReplicationState,
   PublicationState,
+  PublicSchemaState,
   ReplicationTarget,
   SlotState,
   TableState,
@@ -95,10 +96,19 @@ SELECT
         FROM pg_publication_rel pr JOIN pg_class c ON c.oid = pr.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE pr.prpubid = p.oid)
    ) FROM pub p) AS publication,
+  -- to_jsonb of the whole row: columns that only newer majors have (17: inactive_since,
+  -- invalidation_reason) appear where the server has them, and the query runs on every major.
   (SELECT json_build_object(
-     'plugin', plugin, 'slotType', slot_type, 'database', database, 'active', active,
-     'activePid', active_pid, 'confirmedFlushLsn', confirmed_flush_lsn::text, 'walStatus', wal_status)
-   FROM pg_replication_slots WHERE slot_name = $5) AS slot
+     'plugin', s.plugin, 'slotType', s.slot_type, 'database', s.database, 'active', s.active,
+     'activePid', s.active_pid, 'confirmedFlushLsn', s.confirmed_flush_lsn::text, 'walStatus', s.wal_status,
+     'inactiveSince', to_jsonb(s) -> 'inactive_since', 'invalidationReason', to_jsonb(s) -> 'invalidation_reason',
+     'hasInactiveSince', to_jsonb(s) ? 'inactive_since')
+   FROM pg_replication_slots s WHERE s.slot_name = $5) AS slot,
+  (SELECT json_build_object(
+     'createGrantedToPublic', EXISTS (
+        SELECT 1 FROM aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+        WHERE a.grantee = 0 AND a.privilege_type = 'CREATE'))
+   FROM pg_namespace n WHERE n.nspname = 'public') AS public_schema
 `;
 
 interface CatalogRow {
@@ -125,7 +135,18 @@ interface CatalogRow {
     comment: string | null;
   } | null;
   publication: PublicationState | null;
-  slot: SlotState | null;
+  slot: (SlotState & { hasInactiveSince: boolean }) | null;
+  public_schema: PublicSchemaState | null;
+}
+
+/** The slot as the planners see it: the 17+ columns only where the server has them. */
+function slotState({
+  hasInactiveSince,
+  inactiveSince,
+  invalidationReason,
+  ...slot
+}: SlotState & { hasInactiveSince: boolean }): SlotState {
+  return hasInactiveSince ? { ...slot, inactiveSince, invalidationReason } : slot;
 }
 
 function isDesiredState(
@@ -239,6 +260,7 @@ export async function readCatalog(
     role,
     rdsReplicationRoleExists: row.rds_replication_exists,
     publication: row.publication ?? undefined,
-    slot: row.slot ?? undefined,
+    slot: row.slot ? slotState(row.slot) : undefined,
+    publicSchema: row.public_schema ?? undefined,
   };
 }

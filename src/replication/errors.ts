@@ -1,3 +1,5 @@
+import { PASSWORD_VARIABLE } from './printable';
+
 /** Base class: every error of the replication setup says what is wrong and what to do next. */
 export class ReplicationSetupError extends Error {
   constructor(message: string) {
@@ -102,6 +104,23 @@ export class StepFailedError extends ReplicationSetupError {
       `Step "${step.description}" failed: ${cause.message}${cause.hint ? ` (hint: ${cause.hint})` : ''}${cause.code ? ` [SQLSTATE ${cause.code}]` : ''}${advice ? `. ${advice}` : ''}`,
     );
     this.connectionLost = lost;
+  }
+}
+
+/**
+ * The plan needs statements only a superuser may run here (PostgreSQL < 16: the REPLICATION
+ * attribute) and the setup does not run as one. Nothing was changed; the message lists the
+ * statements, with the password as a psql variable.
+ */
+export class SuperuserRequiredError extends ReplicationSetupError {
+  constructor(
+    readonly serverVersion: number,
+    readonly currentUser: string,
+    readonly statements: readonly string[],
+  ) {
+    super(
+      `PostgreSQL ${Math.floor(serverVersion / 10000)} lets only a superuser give a role the REPLICATION attribute or change a role that has it (16 and later let a CREATEROLE user with REPLICATION do it; RDS and Aurora grant rds_replication instead), and "${currentUser}" is not a superuser. Nothing was changed. Run once as a superuser (in psql, \\set ${PASSWORD_VARIABLE} to the replication user's password first), then run the setup again: ${statements.join(' ')}`,
+    );
   }
 }
 

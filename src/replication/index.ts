@@ -29,6 +29,8 @@ export {
   withReplicationLock,
   type ReplicationLockOptions,
 } from './lock';
+export { PASSWORD_VARIABLE, printableSql } from './printable';
 export { scramSha256Verifier } from './scram';
+export { invalidationCause, isInvalidated } from './slot-invalidation';
 export { assertLogicalReplicationEnabled, setupReplication, type SetupOptions } from './setup';
 export { teardownReplication } from './teardown';

@@ -9,6 +9,7 @@ import {
 } from './errors';
 import { createHeartbeatTableSql } from './heartbeat';
 import { scramSha256Verifier } from './scram';
+import { invalidationCause, isInvalidated } from './slot-invalidation';
 import type {
   CatalogSnapshot,
   DesiredReplicationState,
@@ -25,6 +26,21 @@ export const RDS_REPLICATION_ROLE = 'rds_replication';
 export const SLOT_PLUGIN = 'pgoutput';
 
 const quote = escapeIdentifier;
+
+/** CREATE on schema public from PUBLIC, failing with what to do when it does not take effect. */
+const REVOKE_PUBLIC_CREATE_SQL = `DO $revoke$
+BEGIN
+  REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+  IF EXISTS (
+    SELECT 1 FROM pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+    WHERE n.nspname = 'public' AND a.grantee = 0 AND a.privilege_type = 'CREATE'
+  ) THEN
+    RAISE EXCEPTION 'CREATE on schema public stays granted to PUBLIC: only its owner (%) or a superuser can revoke it',
+      (SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public')
+      USING HINT = 'As that role, run once: REVOKE CREATE ON SCHEMA public FROM PUBLIC; then run the setup again';
+  END IF;
+END
+$revoke$`;
 
 /** `"schema"."table"`, both quoted. */
 export function qualifiedName(schema: string, table: string): string {
@@ -85,10 +101,10 @@ function checkSlot(catalog: CatalogSnapshot, desired: DesiredReplicationState): 
       `Replication slot "${desired.slotName}" exists for database "${slot.database}", not "${catalog.currentDatabase}": ${drop}.`,
     );
   }
-  if (slot.walStatus === 'lost') {
+  if (isInvalidated(slot)) {
     throw new SlotConflictError(
       desired.slotName,
-      `Replication slot "${desired.slotName}" was invalidated (the WAL it needed exceeded max_slot_wal_keep_size), so changes since its position are lost: ${drop}, then re-deploy and run a full resync of the Airbyte connection.`,
+      `Replication slot "${desired.slotName}" was invalidated (${invalidationCause(slot)}), so changes since its position are lost: ${drop}, then re-deploy and run a full resync of the Airbyte connection.`,
     );
   }
 }
@@ -198,19 +214,36 @@ export function planReplicationSetup(
 
   const passwordClause = (): string =>
     `PASSWORD ${escapeLiteral(scramSha256Verifier(desired.password))}`;
+  // Before 16, only a superuser may give the REPLICATION attribute or change a role that has it;
+  // RDS and Aurora grant rds_replication instead, which the master may.
+  const attributeNeedsSuperuser =
+    !catalog.rdsReplicationRoleExists &&
+    !catalog.currentUserIsSuperuser &&
+    catalog.serverVersion < 160000;
   if (!role) {
-    steps.push({
-      kind: 'create-role',
-      description: `create login role "${desired.user}" with its password`,
-      sql: `CREATE ROLE ${user} WITH LOGIN ${passwordClause()}`,
-      sensitive: true,
-    });
+    steps.push(
+      attributeNeedsSuperuser
+        ? {
+            kind: 'create-role',
+            description: `create login role "${desired.user}" with REPLICATION and its password`,
+            sql: `CREATE ROLE ${user} WITH LOGIN REPLICATION ${passwordClause()}`,
+            sensitive: true,
+            requiresSuperuser: true,
+          }
+        : {
+            kind: 'create-role',
+            description: `create login role "${desired.user}" with its password`,
+            sql: `CREATE ROLE ${user} WITH LOGIN ${passwordClause()}`,
+            sensitive: true,
+          },
+    );
   } else if (!role.canLogin || role.passwordCurrent === false) {
     steps.push({
       kind: 'update-role',
       description: `set LOGIN and the current password on role "${desired.user}"`,
       sql: `ALTER ROLE ${user} WITH LOGIN ${passwordClause()}`,
       sensitive: true,
+      ...(attributeNeedsSuperuser && role.replication ? { requiresSuperuser: true } : {}),
     });
   }
 
@@ -252,11 +285,29 @@ export function planReplicationSetup(
         sql: `GRANT ${quote(RDS_REPLICATION_ROLE)} TO ${user}`,
       });
     }
-  } else if (!role?.replication) {
+  } else if (role && !role.replication) {
     steps.push({
       kind: 'grant-replication-attribute',
       description: `give "${desired.user}" the REPLICATION attribute`,
       sql: `ALTER ROLE ${user} WITH REPLICATION`,
+      ...(attributeNeedsSuperuser ? { requiresSuperuser: true } : {}),
+    });
+  } else if (!role && !attributeNeedsSuperuser) {
+    steps.push({
+      kind: 'grant-replication-attribute',
+      description: `give "${desired.user}" the REPLICATION attribute`,
+      sql: `ALTER ROLE ${user} WITH REPLICATION`,
+    });
+  }
+
+  // Before 15 every role may create tables in "public": the replication user would not be
+  // read-only. 15 revokes that by default; do the same (AWS recommends it for RDS too). The
+  // statement checks its own effect: a REVOKE by a non-owner only warns and changes nothing.
+  if (catalog.serverVersion < 150000 && catalog.publicSchema?.createGrantedToPublic) {
+    steps.push({
+      kind: 'revoke-public-create',
+      description: `revoke CREATE on schema "public" from PUBLIC, as PostgreSQL 15 does by default, so that "${desired.user}" stays read-only`,
+      sql: REVOKE_PUBLIC_CREATE_SQL,
     });
   }
 

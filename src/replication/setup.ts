@@ -1,9 +1,10 @@
 import type { ClientBase } from 'pg';
 import { applyPlan, ApplyOptions } from './apply';
 import { readCatalog, ReadCatalogOptions } from './catalog';
-import { WalLevelError } from './errors';
+import { SuperuserRequiredError, WalLevelError } from './errors';
 import { withReplicationLock } from './lock';
 import { planReplicationSetup } from './planner';
+import { printableSql } from './printable';
 import type { DesiredReplicationState, Step } from './types';
 
 export type SetupOptions = ApplyOptions &
@@ -35,6 +36,14 @@ export async function setupReplication(
     const catalog = await readCatalog(client, desired, options);
     const steps = planReplicationSetup(catalog, desired);
     if (options.dryRun) return steps;
+    const superuserOnly = steps.filter((step) => step.requiresSuperuser);
+    if (superuserOnly.length > 0) {
+      throw new SuperuserRequiredError(
+        catalog.serverVersion,
+        catalog.currentUser,
+        superuserOnly.map((step) => printableSql(step) ?? step.description),
+      );
+    }
     return applyPlan(client, steps, options);
   });
 }

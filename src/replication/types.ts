@@ -116,6 +116,19 @@ export interface SlotState {
   readonly confirmedFlushLsn: string | null;
   /** `reserved`, `extended`, `unreserved` or `lost` (invalidated: max_slot_wal_keep_size). */
   readonly walStatus: string | null;
+  /** PostgreSQL 17+: since when no consumer has streamed the slot; undefined before 17. */
+  readonly inactiveSince?: string | null;
+  /**
+   * PostgreSQL 17+: why the slot was invalidated (`wal_removed`, `rows_removed`,
+   * `wal_level_insufficient`; 18: `idle_timeout`), null while it is valid; undefined before 17.
+   */
+  readonly invalidationReason?: string | null;
+}
+
+/** Who may create objects in the database's `public` schema (PostgreSQL < 15 lets everyone). */
+export interface PublicSchemaState {
+  /** PUBLIC (every role) holds CREATE on it. */
+  readonly createGrantedToPublic: boolean;
 }
 
 /** A plain, JSON-serialisable snapshot of everything the planners look at. */
@@ -137,6 +150,8 @@ export interface CatalogSnapshot {
   readonly publication?: PublicationState;
   /** undefined when the slot does not exist. */
   readonly slot?: SlotState;
+  /** undefined when the database has no `public` schema. */
+  readonly publicSchema?: PublicSchemaState;
 }
 
 export type SetupStepKind =
@@ -155,6 +170,7 @@ export type SetupStepKind =
   | 'create-publication'
   | 'set-publication-tables'
   | 'set-publication-operations'
+  | 'revoke-public-create'
   | 'comment-role'
   | 'create-slot';
 
@@ -181,6 +197,11 @@ export interface Step {
   readonly params?: readonly unknown[];
   /** `sql` holds a secret (a password verifier): never print or log it. */
   readonly sensitive?: boolean;
+  /**
+   * Only a superuser may run it here (PostgreSQL < 16 reserves the REPLICATION attribute to
+   * superusers) and the current user is none: the setup refuses the plan, naming these steps.
+   */
+  readonly requiresSuperuser?: boolean;
   /**
    * Must run outside a transaction block: creating a logical slot waits for every transaction
    * that has written, including ours, to finish; terminating/dropping acts on other sessions.

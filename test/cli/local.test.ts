@@ -6,8 +6,8 @@ import { Client } from 'pg';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'cli', 'local.ts');
-/** What `npm run local` runs (package.json). */
-const COMMAND = [process.execPath, '--import', 'tsx', CLI];
+/** What `npm run local` runs (package.json): `node --import tsx cli/local.ts`. */
+const NODE_FLAGS = ['--import', 'tsx'];
 
 /**
  * Each run gets its own TMPDIR, so the data directory, the default changes file and the kept
@@ -29,8 +29,29 @@ interface Run {
   readonly exited: Promise<{ code: number | null; signal: string | null; stderr: string }>;
 }
 
+/**
+ * A module for `node --import` that sends the CLI Ctrl-C the instant the server's directory
+ * exists, before the CLI runs another statement: the widest a gap between creating the directory
+ * and arming its clean-up can be, so that a gap of any size shows as a directory left behind.
+ */
+const CTRL_C_ONCE_SERVER_DIRECTORY_EXISTS = `data:text/javascript,${encodeURIComponent(`
+  import fs from 'node:fs';
+  import path from 'node:path';
+  const mkdtempSync = fs.mkdtempSync;
+  fs.mkdtempSync = (...args) => {
+    const dir = mkdtempSync(...args);
+    if (path.basename(dir).startsWith('rds-airbyte-cdc-pg-')) process.kill(process.pid, 'SIGINT');
+    return dir;
+  };
+`)}`;
+
 function startCli(tmp: string, ...args: string[]): Run {
-  const child = spawn(COMMAND[0], [...COMMAND.slice(1), ...args], {
+  return startCliWith([], tmp, ...args);
+}
+
+/** startCli with extra Node flags before the script (e.g. `--import` of a test hook). */
+function startCliWith(nodeFlags: readonly string[], tmp: string, ...args: string[]): Run {
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...nodeFlags, CLI, ...args], {
     cwd: ROOT,
     // Its own process group, so that the tests can send Ctrl-C as a terminal does: to the group.
     detached: true,
@@ -118,6 +139,9 @@ describe('npm run local', () => {
     expect(stdout).toMatch(
       /wal_level=logical, max_replication_slots=10, max_wal_senders=10, wal_sender_timeout=60000, max_slot_wal_keep_size=4096, ssl=on/,
     );
+    // dev's database.engineVersion defaults to "17": the major npm ci installs, no download.
+    expect(stdout).toMatch(/^Starting PostgreSQL 17\.\d+ \(database\.engineVersion "17"\)/m);
+    expect(stdout).not.toContain('downloading');
     const steps = [...stdout.matchAll(/^ {2}\[(\d+)\/(\d+)\] (.*)$/gm)].map((match) => match[3]);
     const expectedSteps = [
       /create schema "datastore"/,
@@ -125,7 +149,7 @@ describe('npm run local', () => {
       /create login role "airbyte"/,
       /grant USAGE on schema "datastore"/,
       /grant SELECT on all tables/,
-      /REPLICATION attribute/,
+      /grant rds_replication to "airbyte"/,
       /create publication "airbyte_publication"/,
       /create logical replication slot "airbyte_slot" \(plugin pgoutput\)/,
     ];
@@ -271,6 +295,16 @@ describe('npm run local', () => {
     const { code, signal } = await run.exited;
     expect(code === 0).toBe(false);
     expect({ code, signal }).not.toEqual({ code: 0, signal: null });
+    expect(serverDirs(dir)).toEqual([]);
+    expect(processesUnder(dir)).toEqual([]);
+  });
+
+  it('Ctrl-C the instant the data directory exists leaves no directory: its clean-up is armed first', async () => {
+    const dir = tmp();
+    const run = startCliWith(['--import', CTRL_C_ONCE_SERVER_DIRECTORY_EXISTS], dir);
+    const { code, signal, stderr } = await run.exited;
+    // Ended by the hook's Ctrl-C (the clean-up raises it again), not by running to the end.
+    expect({ code, signal, stderr }).toMatchObject({ code: null, signal: 'SIGINT' });
     expect(serverDirs(dir)).toEqual([]);
     expect(processesUnder(dir)).toEqual([]);
   });

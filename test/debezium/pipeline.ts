@@ -31,7 +31,7 @@ import type { DebeziumProperties, ProbeWorkspace } from './probe';
  * What the pipeline needs of a server: the running server, and connected clients (superuser on
  * `postgres` by default) that the provider closes. usePostgres() provides both.
  */
-export type PostgresAccess = Pick<TestPostgres, 'server' | 'connect'>;
+export type PostgresAccess = Pick<TestPostgres, 'server' | 'connect' | 'config'>;
 
 /** The dev environment's config for the test server: cluster-unique user and slot names. */
 export function pipelineConfig(

@@ -20,5 +20,13 @@ export function plannedFix(
         `In psql, set the replication user's password first (from its secret; it is never printed): \\set ${PASSWORD_VARIABLE} '...'`,
       ]
     : [];
-  return { sql: statementsOf(steps, kinds), notes: [...passwordNote, ...notes] };
+  const superuserNote = steps.some((step) => kinds.includes(step.kind) && step.requiresSuperuser)
+    ? [
+        'PostgreSQL before 16 lets only a superuser give the REPLICATION attribute or change a role that has it: run these as a superuser.',
+      ]
+    : [];
+  return {
+    sql: statementsOf(steps, kinds),
+    notes: [...passwordNote, ...superuserNote, ...notes],
+  };
 }

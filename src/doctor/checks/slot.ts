@@ -1,5 +1,5 @@
 import { escapeLiteral } from 'pg';
-import { SLOT_PLUGIN, type SlotState } from '../../replication';
+import { invalidationCause, isInvalidated, SLOT_PLUGIN, type SlotState } from '../../replication';
 import { dropStatements, statementsOf } from '../fixes';
 import { formatBytes } from '../format';
 import type { FixStatement } from '../types';
@@ -65,9 +65,9 @@ const slotDatabase = ofSlot((slot, input) =>
 );
 
 const slotWalStatus = ofSlot((slot, input) => {
-  if (slot.walStatus === 'lost') {
+  if (isInvalidated(slot)) {
     return fail(
-      'lost: the WAL it needed exceeded max_slot_wal_keep_size and was removed',
+      `${slot.walStatus ?? 'invalidated'}: ${invalidationCause(slot)}`,
       recreateFix(
         input,
         'Changes since its position are gone.',
@@ -87,7 +87,7 @@ const slotActive = ofSlot((slot) =>
   pass(
     slot.active
       ? `streaming now (pid ${slot.activePid})`
-      : 'inactive: no consumer connected now (normal between Airbyte syncs)',
+      : `inactive: no consumer connected now${slot.inactiveSince ? ` (since ${slot.inactiveSince})` : ''} (normal between Airbyte syncs)`,
   ),
 );
 

@@ -84,15 +84,29 @@ function userReadOnly(input: CheckContext): Verdict {
       sql: `REVOKE CREATE ON DATABASE ${escapeIdentifier(catalog.currentDatabase)} FROM ${user};`,
     });
   }
-  if (writes.schemaCreate) {
-    problems.push(`CREATE on schema "${desired.schema}"`);
-    if (writes.schemaCreateViaPublic) {
-      sql.push({ sql: `REVOKE CREATE ON SCHEMA ${schema} FROM PUBLIC;` });
+  const creatable = [
+    { name: desired.schema, create: writes.schemaCreate, viaPublic: writes.schemaCreateViaPublic },
+    // Before PostgreSQL 15 every role may create tables in "public".
+    ...(desired.schema === 'public'
+      ? []
+      : [
+          {
+            name: 'public',
+            create: writes.publicSchemaCreate,
+            viaPublic: writes.publicSchemaCreateViaPublic,
+          },
+        ]),
+  ];
+  for (const target of creatable.filter((candidate) => candidate.create)) {
+    const quotedSchema = target.name === desired.schema ? schema : escapeIdentifier(target.name);
+    problems.push(`CREATE on schema "${target.name}"`);
+    if (target.viaPublic) {
+      sql.push({ sql: `REVOKE CREATE ON SCHEMA ${quotedSchema} FROM PUBLIC;` });
       notes.push(
-        `CREATE on "${desired.schema}" is granted to PUBLIC (every role): the revoke takes it from all of them, as PostgreSQL 15 does by default for the public schema.`,
+        `CREATE on "${target.name}" is granted to PUBLIC (every role): the revoke takes it from all of them, as PostgreSQL 15 does by default for the public schema.`,
       );
     }
-    sql.push({ sql: `REVOKE CREATE ON SCHEMA ${schema} FROM ${user};` });
+    sql.push({ sql: `REVOKE CREATE ON SCHEMA ${quotedSchema} FROM ${user};` });
   }
   for (const relation of writes.relations) {
     const allowed = relation.name === desired.heartbeatTable ? ['INSERT', 'UPDATE'] : [];

@@ -31,7 +31,7 @@ interface Pipeline {
 async function freshPipeline(
   overrides: Partial<ReplicationSetupProperties> = {},
 ): Promise<Pipeline> {
-  const rdsLike = await createRdsLikeDatabase(pg, { rdsReplication: false });
+  const rdsLike = await createRdsLikeDatabase(pg);
   const asServer = {
     server: {
       host: pg.server.host,

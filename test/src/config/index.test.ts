@@ -4,6 +4,7 @@ import {
   parseEnvironments,
   type EnvironmentInput,
 } from '../../../src/config';
+import { replicationServerParameters } from '../../../src/config/server-parameters';
 import { CDK_JSON_ENVIRONMENTS } from '../../support/stacks';
 
 /** The message parseEnvironment throws for `raw` in environment `name`. */
@@ -265,6 +266,23 @@ describe('invalid configuration fails with the environment and the field', () =>
         airbyte: { sslMode: 'verify-full', caCertificateFile: 'certs/eu-west-1-bundle.pem' },
       }),
     ).not.toThrow();
+  });
+
+  it('idle slot timeout before PostgreSQL 18', () => {
+    expect(errorFor({ replication: { idleSlotTimeoutHours: 48 } })).toContain(
+      'replication.idleSlotTimeoutHours: needs PostgreSQL 18 or later (idle_replication_slot_timeout), but database.engineVersion is "17"',
+    );
+    const config = parseEnvironment('dev', {
+      database: { engineVersion: '18' },
+      replication: { idleSlotTimeoutHours: 48 },
+    });
+    expect(
+      replicationServerParameters({
+        database: config.database,
+        maxSlotWalKeepSizeGiB: config.replication.maxSlotWalKeepSizeGiB,
+        idleSlotTimeoutHours: config.replication.idleSlotTimeoutHours,
+      }),
+    ).toMatchObject({ idle_replication_slot_timeout: String(48 * 3600) });
   });
 
   it('prod with retain but without deletion protection', () => {

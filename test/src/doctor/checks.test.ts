@@ -81,6 +81,8 @@ function healthyFacts(overrides: Partial<ServerFacts> = {}): ServerFacts {
       databaseCreate: false,
       schemaCreate: false,
       schemaCreateViaPublic: false,
+      publicSchemaCreate: false,
+      publicSchemaCreateViaPublic: false,
       relations: [],
     },
     ...overrides,

@@ -1,9 +1,9 @@
 import { Client } from 'pg';
-import { startPostgres, type RunningPostgres } from '../../../src/local/postgres-server';
+import type { RunningPostgres } from '../../../src/local/postgres-server';
 import { runDoctor, type DoctorReport } from '../../../src/doctor';
 import { desiredStateFromConfig, setupReplication } from '../../../src/replication';
 import { applyFixStatements, replicationConfig } from '../../support/doctor';
-import { usePostgres } from '../../support/postgres';
+import { startTestPostgres, usePostgres } from '../../support/postgres';
 
 /**
  * Amazon RDS as the doctor recognises it: the rds_superuser and rds_replication roles and the
@@ -67,7 +67,7 @@ describe('on Amazon RDS', () => {
   });
 
   it('logical replication off: set the parameter in the parameter group and reboot, no ALTER SYSTEM', async () => {
-    const server = await startPostgres({
+    const server = await startTestPostgres({
       settings: { wal_level: 'replica', 'rds.logical_replication': 'off' },
     });
     try {

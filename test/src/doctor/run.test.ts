@@ -522,6 +522,7 @@ describe('servers configured wrongly', () => {
       });
       expect(senders.fix?.sql).toEqual([{ sql: "ALTER SYSTEM SET max_wal_senders = '10';" }]);
     } finally {
+      // Resolves once the other consumer's WAL sender has exited: the only one is free again.
       await other.stop();
     }
     const ours = await streamSlot(

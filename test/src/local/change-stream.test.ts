@@ -160,6 +160,67 @@ describe('openChangeStream on a real server', () => {
     }
   });
 
+  /** The pid of the WAL sender streaming `slot`, as the server reports it. */
+  const walSenderOf = async (admin: Client, slot: string): Promise<number> =>
+    (
+      await admin.query<{ pid: number }>(
+        'SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1 AND active',
+        [slot],
+      )
+    ).rows[0].pid;
+
+  const backendExists = async (admin: Client, pid: number): Promise<boolean> =>
+    (await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount === 1;
+
+  it('resolves stop() only after the WAL sender has exited and the temporary slot is gone', async () => {
+    const { admin, desired, connection } = await setUp();
+    const temporarySlot = uniqueName('demo');
+    const stream = await openChangeStream({
+      connection,
+      slot: { name: temporarySlot, temporary: true },
+      publicationName: desired.publicationName,
+    });
+    const walSender = await walSenderOf(admin, temporarySlot);
+    await stream.stop();
+    // Asked right away, with no waiting: stop() itself must have waited for the server side.
+    expect(await backendExists(admin, walSender)).toBe(false);
+    const slots = await admin.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [
+      temporarySlot,
+    ]);
+    expect(slots.rowCount).toBe(0);
+  });
+
+  it('does not report stop() done while the WAL sender cannot exit (frozen with SIGSTOP)', async () => {
+    const { admin, desired, connection } = await setUp();
+    const slot = uniqueName('demo');
+    const stream = await openChangeStream({
+      connection,
+      slot: { name: slot, temporary: true },
+      publicationName: desired.publicationName,
+      // Only bounds this test: a frozen WAL sender never answers, whatever the value.
+      stopTimeoutMs: 300,
+    });
+    const walSender = await walSenderOf(admin, slot);
+    // Frozen, the WAL sender can neither answer nor exit, however long stop() runs: a stop()
+    // that resolves now returned while the server side was still there, which is the race.
+    process.kill(walSender, 'SIGSTOP');
+    let outcome: string;
+    try {
+      outcome = await stream.stop().then(
+        () => 'resolved',
+        (error: Error) => error.message,
+      );
+      expect(await backendExists(admin, walSender)).toBe(true);
+    } finally {
+      process.kill(walSender, 'SIGCONT');
+    }
+    expect(outcome).toMatch(
+      new RegExp(`did not close the replication connection of slot "${slot}" within 300 ms`),
+    );
+    // Safe to call twice: the same outcome, no second attempt.
+    await expect(stream.stop()).rejects.toThrow(/within 300 ms/);
+  });
+
   it('fails to open with the server error when the slot does not exist', async () => {
     const { desired, connection } = await setUp();
     await expect(

@@ -69,6 +69,25 @@ function runScript(
   });
 }
 
+/**
+ * In a child Node process: createDirectoryRemovedOnExit(prefix) with mkdtempSync patched to
+ * report the directory and send this process Ctrl-C the instant it exists, then stay alive until
+ * the signal ends it (with nothing to wait for, Node would exit before handling it).
+ */
+const CTRL_C_WHILE_CREATING = `
+  const fs = require('fs');
+  const { createDirectoryRemovedOnExit } = require(${JSON.stringify(path.join(SOURCE, 'cleanup-on-exit'))});
+  const mkdtempSync = fs.mkdtempSync;
+  fs.mkdtempSync = (...args) => {
+    const dir = mkdtempSync(...args);
+    console.log(dir);
+    process.kill(process.pid, 'SIGINT');
+    return dir;
+  };
+  createDirectoryRemovedOnExit(process.argv[1]);
+  setInterval(() => undefined, 1000);
+`;
+
 describe('cleanup on exit', () => {
   const parent = mkdtempSync(path.join(tmpdir(), 'cleanup-on-exit-test-'));
   afterAll(() => rmSync(parent, { recursive: true, force: true }));
@@ -92,4 +111,22 @@ describe('cleanup on exit', () => {
       expect(existsSync(kept)).toBe(true);
     },
   );
+
+  it('removes a directory from createDirectoryRemovedOnExit on a Ctrl-C the instant it exists', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--require', 'tsx/cjs', '-e', CTRL_C_WHILE_CREATING, path.join(parent, 'armed-')],
+      { cwd: path.join(__dirname, '../../..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const signal = await new Promise<string | null>((resolve) =>
+      child.once('close', (_code, exitSignal) => resolve(exitSignal)),
+    );
+    const created = output.trim();
+    expect(path.basename(created)).toMatch(/^armed-/);
+    // Ended by that Ctrl-C, raised again once the directory was removed.
+    expect(signal).toBe('SIGINT');
+    expect(existsSync(created)).toBe(false);
+  });
 });

@@ -8,14 +8,15 @@ import {
   stopKeptServers,
 } from '../../../src/local/kept-servers';
 import { stopDetachedPostgres } from '../../../src/local/detached-server';
-import { startPostgres, type RunningPostgres } from '../../../src/local/postgres-server';
+import { type RunningPostgres } from '../../../src/local/postgres-server';
+import { startTestPostgres } from '../../support/postgres';
 
 describe('kept servers', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'kept-servers-test-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('a detached server outlives stop hooks, is recorded, and --stop ends it and removes its directory', async () => {
-    const server = await startPostgres();
+    const server = await startTestPostgres();
     server.detach();
     try {
       await detachedServerLifecycle(server);

