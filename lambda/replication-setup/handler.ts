@@ -224,13 +224,29 @@ export class ReplicationSetupHandler {
         if (steps.length === 0)
           log('The database already matches the configuration: nothing to do.');
       } catch (error) {
-        if (!previous) await this.cleanUpFailedCreate(client, request, error, previousOwner);
+        if (!previous) {
+          if (error instanceof StepFailedError && error.connectionLost) {
+            // The session (and the lock with it) is gone: clean up on a new one, under the lock.
+            await this.withMasterConnection(request, (fresh) =>
+              withReplicationLock(fresh, () =>
+                this.cleanUpFailedCreate(fresh, request, error, previousOwner),
+              ),
+            ).catch((cleanupError: Error) =>
+              log(`Clean-up after the failed Create failed too: ${cleanupError.message}`),
+            );
+          } else {
+            await this.cleanUpFailedCreate(client, request, error, previousOwner);
+          }
+        }
         throw error;
       }
       if (previous && previous.user !== request.user) {
         // Same resource, new user: the old one would otherwise keep its privileges forever.
         if (owners.get(previous.user)?.adopted) {
           log(`Replication user renamed from "${previous.user}", which existed before: kept.`);
+          // Its record now lives on the new user; left here, a later setup of that role would
+          // take a slot of the same name for the stack's.
+          await writeOwner(client, previous.user, undefined);
         } else {
           log(
             `Replication user renamed from "${previous.user}" to "${request.user}": dropping "${previous.user}"`,
@@ -246,10 +262,10 @@ export class ReplicationSetupHandler {
   }
 
   /**
-   * Undo what a failed Create committed (CloudFormation sends no Delete for it): exactly the
-   * steps this run committed, never what another run or the user made. A run whose connection
-   * died can do nothing more; the record it committed with its objects lets a retry or a
-   * Delete finish the job.
+   * Undo what a failed Create committed (CloudFormation sends no Delete for it): the role,
+   * publication and slot this run created, never what another run or the user made. A role that
+   * existed before gets its earlier record back. If the process itself dies, the record committed
+   * with the objects lets the retry converge.
    */
   private async cleanUpFailedCreate(
     client: Client,
@@ -263,12 +279,6 @@ export class ReplicationSetupHandler {
     );
     if (committed.size === 0) {
       log('Create failed before this run committed anything: nothing to remove.');
-      return;
-    }
-    if (error instanceof StepFailedError && error.connectionLost) {
-      log(
-        'Create failed because the connection was lost: what this run committed carries its record, so the next attempt or a Delete finishes the job.',
-      );
       return;
     }
     const selection = {
@@ -331,7 +341,10 @@ export class ReplicationSetupHandler {
           if (current && record.adopted) {
             this.dependencies.log(`Keeping role "${request.user}": it existed before this stack.`);
           }
-          if (current && selection.slot) await this.refuseIfInstanceProtected(request);
+          // Before dropping anything of a protected instance's pipeline, not only its slot.
+          if (current && (selection.slot || selection.publication || selection.user)) {
+            await this.refuseIfInstanceProtected(request);
+          }
           await this.teardown(client, targetOf(request), selection);
           if (!selection.user)
             await this.forgetDropped(client, request, record, selection, current);

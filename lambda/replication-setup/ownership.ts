@@ -33,7 +33,7 @@ export function ownerComment(owner: RoleOwner): string {
   return MARKER_PREFIX + JSON.stringify(owner);
 }
 
-/** The names a physical id carries: `replication/<database>/<slot>/<publication>`. */
+/** The names a physical id carries: `<instance>/<database>/<slot>/<publication>`. */
 type NamesOf = (
   physicalId: string,
 ) => { readonly slotName: string; readonly publicationName: string } | undefined;

@@ -126,9 +126,9 @@ export class SuperuserRequiredError extends ReplicationSetupError {
 
 /** Another setup or teardown held the replication lock for longer than this run would wait. */
 export class ConcurrentRunError extends ReplicationSetupError {
-  constructor(holder: string, waitedMs: number) {
+  constructor(holder: string, lock: string, waitedMs: number) {
     super(
-      `Another replication setup or teardown is running on this server: ${holder} has held the lock "rds-airbyte-cdc: replication setup" for the ${Math.round(waitedMs / 1000)} s this run waited. Nothing was changed by this run. Let the other run finish (or end that session), then retry.`,
+      `Another replication setup or teardown is running on this server: ${holder} has held the lock "${lock}" for the ${Math.round(waitedMs / 1000)} s this run waited. Nothing was changed by this run. Let the other run finish (or end that session), then retry.`,
     );
   }
 }

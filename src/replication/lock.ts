@@ -39,20 +39,37 @@ async function holderOf(client: ClientBase): Promise<string> {
   return `session ${holder.pid} (user "${holder.usename ?? '?'}", application "${holder.application_name ?? ''}")`;
 }
 
-/** Take the lock, waiting up to `waitMs`; the session's lock_timeout is restored afterwards. */
+/** lock_timeout and statement_timeout: 55P03 and 57014. */
+const GAVE_UP_WAITING = new Set(['55P03', '57014']);
+
+/**
+ * Take the lock, waiting up to `waitMs`; the session's lock_timeout and statement_timeout are
+ * restored afterwards.
+ */
 async function acquire(client: ClientBase, waitMs: number): Promise<void> {
-  const { rows } = await client.query<{ value: string }>(
-    "SELECT current_setting('lock_timeout') AS value",
+  const { rows } = await client.query<{ lock: string; statement: string }>(
+    "SELECT current_setting('lock_timeout') AS lock, current_setting('statement_timeout') AS statement",
   );
-  // pg_advisory_lock waits like any heavyweight lock: lock_timeout bounds the wait.
-  await client.query("SELECT set_config('lock_timeout', $1, false)", [`${waitMs}ms`]);
+  // pg_advisory_lock waits like any heavyweight lock: lock_timeout bounds the wait. The
+  // statement timeout must not end it first (its timer starts before the wait), so it gets a
+  // margin for the statement's own work.
+  await client.query(
+    "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
+    [`${waitMs}ms`, `${waitMs + 5000}ms`],
+  );
   try {
     await client.query(`SELECT pg_advisory_lock(${KEY})`, [REPLICATION_LOCK]);
   } catch (error) {
-    if ((error as { code?: string }).code !== '55P03') throw error;
-    throw new ConcurrentRunError(await holderOf(client), waitMs);
+    if (!GAVE_UP_WAITING.has((error as { code?: string }).code ?? '')) throw error;
+    throw new ConcurrentRunError(await holderOf(client), REPLICATION_LOCK, waitMs);
   } finally {
-    await client.query("SELECT set_config('lock_timeout', $1, false)", [rows[0].value]);
+    // On a session that died this fails too; the original error is the one to report.
+    await client
+      .query(
+        "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
+        [rows[0].lock, rows[0].statement],
+      )
+      .catch(() => undefined);
   }
 }
 

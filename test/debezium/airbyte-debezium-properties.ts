@@ -3,8 +3,8 @@
  * so that the probe runs the connector as Airbyte runs it. Read from airbytehq/airbyte's
  * source-postgres (the Kotlin 3.8 line: `cdc/PostgresSourceDebeziumOperations.kt`, the bulk CDK's
  * `DebeziumPropertiesBuilder.kt`, `cdc/ReplicationSlotManager.kt`; the older Java line:
- * `cdc/PostgresCdcProperties.java` and the Java CDK's `DebeziumPropertiesManager`); the README's
- * "Debezium conformance" section lists what is mirrored and what is not, and why.
+ * `cdc/PostgresCdcProperties.java` and the Java CDK's `DebeziumPropertiesManager`);
+ * docs/debezium.md lists what is mirrored and what is not, and why.
  */
 import type { JsonObject } from '../../src/airbyte/bodies';
 import type { DebeziumProperties } from './probe';

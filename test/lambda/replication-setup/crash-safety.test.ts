@@ -183,12 +183,8 @@ describe('killed before any step, then retried and deleted', () => {
     await expect(
       handler(killBefore(lastStep, again)).onEvent(event('Create', again.properties)),
     ).rejects.toThrow(new RegExp(`${lastStep} earlier step\\(s\\) had been committed`));
-    // What that run committed carries its record: a Delete removes it without a retry.
-    expect(await footprint(again, [again.properties.User])).toEqual({
-      ...deployed(again.properties),
-      slots: [],
-    });
-    await handler().onEvent(deleteEvent(again.properties));
+    // CloudFormation sends no Delete after a failed Create: the run removed what it had
+    // committed, on a fresh connection since its own was gone.
     expect(await footprint(again, [again.properties.User])).toEqual(NOTHING);
   });
 
@@ -242,6 +238,32 @@ describe('killed before any step, then retried and deleted', () => {
       });
       expect(await demoRows(pipeline)).toHaveLength(2);
     }
+  });
+});
+
+describe('what the record changes for Delete', () => {
+  it('keeps a slot the user had, and refuses on a protected instance before dropping anything', async () => {
+    const pipeline = await freshPipeline();
+    const { properties, admin } = pipeline;
+    await admin.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [
+      properties.SlotName,
+    ]);
+    await handler().onEvent(event('Create', properties));
+    rds.reset();
+    rdsSays('available', 'in-sync', true);
+    await expect(handler().onEvent(deleteEvent(properties))).rejects.toThrow(
+      /deletion protection on.*Nothing was dropped/s,
+    );
+    expect(await footprint(pipeline, [properties.User])).toEqual(deployed(properties));
+    rds.reset();
+    rdsSays('available', 'in-sync');
+    await handler().onEvent(deleteEvent(properties));
+    // The slot was the user's: it stays; what the stack made goes.
+    expect(await footprint(pipeline, [properties.User])).toEqual({
+      ...NOTHING,
+      slots: [properties.SlotName],
+    });
+    await admin.query('SELECT pg_drop_replication_slot($1)', [properties.SlotName]);
   });
 });
 

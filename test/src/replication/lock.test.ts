@@ -44,6 +44,25 @@ describe('withReplicationLock', () => {
   });
 });
 
+describe('withReplicationLock and a shorter statement_timeout', () => {
+  it('still waits the whole wait and says who holds the lock, then restores both timeouts', async () => {
+    const holder = await pg.connect();
+    // As the Lambda connects: a statement_timeout that would end the wait first.
+    const waiter = await pg.connect(undefined, { statement_timeout: 300 });
+    await holder.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [REPLICATION_LOCK]);
+    try {
+      const run = withReplicationLock(waiter, async () => 'ran', { waitMs: 900 });
+      await expect(run).rejects.toThrow(ConcurrentRunError);
+      const { rows } = await waiter.query(
+        "SELECT current_setting('statement_timeout') AS statement",
+      );
+      expect(rows[0].statement).toBe('300ms');
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [REPLICATION_LOCK]);
+    }
+  });
+});
+
 describe('a step that waits for a lock another session holds', () => {
   it("fails at the client's lock timeout, saying so, and the next run converges", async () => {
     const database = await pg.createDatabase('locked');
