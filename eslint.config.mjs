@@ -18,7 +18,7 @@ export const boundaries = [
         'error',
         {
           patterns: [
-            { regex: upTo('lib|lambda|cli|bench|bin'), message: LAYER_MESSAGE },
+            { regex: upTo('lib|lambda|cli|bench|bin|test'), message: LAYER_MESSAGE },
             {
               regex: '^(aws-cdk-lib(/(?!cx-api$).*)?|constructs)$',
               message: 'src/ is the runtime ground: CDK constructs belong in lib/.',

@@ -68,6 +68,8 @@ function runSuites(major: PostgresMajor, run: number, suites: readonly string[])
       env: { ...process.env, [PG_MAJOR_ENV_VAR]: major },
       stdio: ['ignore', 'ignore', 'pipe'],
       encoding: 'utf8',
+      // Jest's failure output can be long; the default 1 MiB would end it with ENOBUFS.
+      maxBuffer: 256 * 1024 * 1024,
     },
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

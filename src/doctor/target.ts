@@ -149,5 +149,10 @@ function tlsFor(
   if (mode === 'disable') return { mode };
   if (caFile === undefined) return { mode };
   const { projectRoot } = context;
-  return { mode, ca: readCaCertificateFile(caFile, { namedBy: 'the CA file', projectRoot }) };
+  // Named by where it came from: the flag, or the environment's config.
+  const namedBy =
+    request.caFile !== undefined
+      ? 'the CA file (--ca-file)'
+      : `the CA file (airbyte.caCertificateFile of environment "${config.name}")`;
+  return { mode, ca: readCaCertificateFile(caFile, { namedBy, projectRoot }) };
 }

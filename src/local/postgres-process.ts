@@ -27,6 +27,9 @@ export function spawnPostgres(
     stdio: ['ignore', 'ignore', 'pipe'],
     ...spawnAs(runAs),
   });
+  // A spawn that fails (EACCES, EAGAIN) emits 'error' and never 'exit': record it in the log
+  // (waitUntilReady reports it) instead of crashing the process with an unheard event.
+  child.on('error', (error) => log.push(`could not run postgres: ${error.message}\n`));
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
     log.push(chunk);
@@ -55,20 +58,24 @@ export function waitUntilReady(
     };
     const onExit = (code: number | null, signal: string | null): void =>
       fail(`it exited (${signal ?? `code ${code}`})`);
+    const onError = (error: Error): void => fail(`it could not be run (${error.message})`);
     const timer = setTimeout(() => fail(`not ready after ${timeoutMs} ms`), timeoutMs);
     const cleanup = (): void => {
       clearTimeout(timer);
       child.stderr?.removeListener('data', onData);
       child.removeListener('exit', onExit);
+      child.removeListener('error', onError);
     };
     child.stderr?.on('data', onData);
     child.once('exit', onExit);
+    child.once('error', onError);
   });
 }
 
 /** Fast shutdown, escalated to an immediate one after `timeoutMs`; resolves once it exited. */
 export async function stopProcess(child: ChildProcess, timeoutMs = 10000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  // Exited, or never ran (a failed spawn has no pid and will never exit).
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(() => child.kill('SIGQUIT'), timeoutMs);
     child.once('exit', () => {

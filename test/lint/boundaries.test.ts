@@ -44,6 +44,7 @@ const WRONG_WAY: ReadonlyArray<readonly [string, string]> = [
   ['src/example.ts', '../lib/outputs'],
   ['src/local/example.ts', '../../lambda/replication-setup/handler'],
   ['src/airbyte/example.ts', '../../cli/support'],
+  ['src/local/example.ts', '../../test/support/postgres'],
   ['lambda/replication-setup/example.ts', '../../lib/replication-setup'],
   ['cli/example.ts', '../lib/outputs'],
   ['bench/example.ts', '../lib/network'],

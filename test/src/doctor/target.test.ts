@@ -75,7 +75,7 @@ describe('doctorOptionsFor --host', () => {
     ],
     [
       request({ host: 'h', passwordEnv: 'P', caFile: 'missing.pem' }),
-      /^Cannot read the CA file .*missing\.pem: ENOENT/,
+      /^Cannot read the CA file \(--ca-file\) .*missing\.pem: ENOENT/,
     ],
   ])('%j: an input error', async (given, message) => {
     const options = doctorOptionsFor(given, config(), { env: { P: 'x' }, projectRoot });

@@ -18,8 +18,8 @@ case "$2" in
   invalid)
     echo 'FATAL:  invalid value for parameter "wal_level": "bogus"' >&2
     exit 1 ;;
-  silent) trap 'exit 0' INT ;;
-  stubborn) trap '' INT ;;
+  silent) trap 'exit 0' INT; echo "LOG:  trap set" >&2 ;;
+  stubborn) trap '' INT; echo "LOG:  trap set" >&2 ;;
 esac
 while :; do sleep 0.05; done
 `;
@@ -37,6 +37,14 @@ describe('the postmaster process', () => {
     const postmaster = spawnPostgres(binDir, behaviour, flags, undefined);
     started.push(postmaster.child);
     return postmaster;
+  };
+
+  /** Resolves once the fake has set its signal trap (it says so in its log). */
+  const trapSet = async (postmaster: ReturnType<typeof spawnPostgres>): Promise<void> => {
+    for (let waited = 0; !postmaster.log.join('').includes('trap set'); waited += 20) {
+      if (waited > 10000) throw new Error('the fake postgres never set its trap');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   };
 
   it('waits until the server is ready, and stops it with a fast shutdown', async () => {
@@ -63,13 +71,14 @@ describe('the postmaster process', () => {
     await expect(waitUntilReady(postmaster, 200)).rejects.toThrow(
       /^PostgreSQL did not start: not ready after 200 ms\n/,
     );
+    await trapSet(postmaster);
     await stopProcess(postmaster.child);
     expect(postmaster.child.exitCode).toBe(0);
   });
 
   it('escalates to an immediate shutdown when a fast one takes too long', async () => {
     const postmaster = spawnFake('stubborn');
-    await new Promise((resolve) => setTimeout(resolve, 200)); // until its trap is set
+    await trapSet(postmaster);
     await stopProcess(postmaster.child, 200);
     expect(postmaster.child.signalCode).toBe('SIGQUIT');
   });
