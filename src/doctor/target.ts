@@ -119,7 +119,11 @@ async function deployedTarget(
       ...replicationOf(request, config),
       user: request.replicationUser ?? replicationUser.username,
     },
-    replicationPassword: replicationUser.password,
+    // The secret's password is that user's: another --replication-user is not tried with it.
+    ...(request.replicationUser === undefined ||
+    request.replicationUser === replicationUser.username
+      ? { replicationPassword: replicationUser.password }
+      : {}),
   };
 }
 
