@@ -7,6 +7,7 @@
  */
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CdkCustomResourceEvent } from 'aws-lambda';
 import type { Client } from 'pg';
 import { ReplicationSetupHandler } from '../../../lambda/replication-setup/handler';
 import type { ReplicationSetupProperties } from '../../../src/contract/replication-setup';
@@ -304,43 +305,49 @@ async function someoneWaitsForTheLock(admin: Client): Promise<void> {
   throw new Error('no run ever waited for the replication lock');
 }
 
+/**
+ * Runs `first`; at its first step, while it holds the lock, starts `second` and lets `first` go
+ * on only once `second` waits for the lock. Resolves with both outcomes.
+ */
+async function overlapping(
+  pipeline: Pipeline,
+  first: CdkCustomResourceEvent,
+  second: CdkCustomResourceEvent,
+): Promise<[PromiseSettledResult<unknown>, PromiseSettledResult<unknown>]> {
+  let waiting: Promise<unknown> | undefined;
+  const running = handler(async () => {
+    if (waiting) return;
+    waiting = handler().onEvent(second);
+    await someoneWaitsForTheLock(pipeline.admin);
+  }).onEvent(first);
+  const [firstOutcome] = await Promise.allSettled([running]);
+  if (!waiting) throw new Error('the first run made no step: nothing overlapped it');
+  const [secondOutcome] = await Promise.allSettled([waiting]);
+  return [firstOutcome, secondOutcome];
+}
+
 describe('runs at the same time', () => {
   it('two Creates of one resource: the second waits, both succeed, one of everything', async () => {
     const pipeline = await freshPipeline();
     const { properties } = pipeline;
-    let second: Promise<unknown> | undefined;
-    let started = false;
-    // The first run holds the lock at its first step and lets the second start and wait.
-    const first = handler(async () => {
-      if (started) return;
-      started = true;
-      second = handler().onEvent(event('Create', properties));
-      await someoneWaitsForTheLock(pipeline.admin);
-    }).onEvent(event('Create', properties));
-    const results = await Promise.allSettled([
-      first,
-      (async () => {
-        await first.catch(() => undefined);
-        return second;
-      })(),
-    ]);
-    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled']);
+    const outcomes = await overlapping(
+      pipeline,
+      event('Create', properties),
+      event('Create', properties),
+    );
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled']);
     expect(await footprint(pipeline, [properties.User])).toEqual(deployed(properties));
   });
 
   it('a Delete that races a Create waits for it, then removes everything', async () => {
     const pipeline = await freshPipeline();
     const { properties } = pipeline;
-    let deletion: Promise<unknown> | undefined;
-    let started = false;
-    const creation = handler(async () => {
-      if (started) return;
-      started = true;
-      deletion = handler().onEvent(deleteEvent(properties));
-      await someoneWaitsForTheLock(pipeline.admin);
-    }).onEvent(event('Create', properties));
-    await expect(creation).resolves.toBeDefined();
-    await expect(deletion).resolves.toBeDefined();
+    const outcomes = await overlapping(
+      pipeline,
+      event('Create', properties),
+      deleteEvent(properties),
+    );
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled']);
     expect(await footprint(pipeline, [properties.User])).toEqual(NOTHING);
   });
 });
