@@ -91,11 +91,6 @@ function parseCli(argv: string[]): CliOptions {
       `--${stray} applies to a database given with --host (without --host the deployed stack of --env is checked)`,
     );
   }
-  if (values.host && !values['password-env']) {
-    throw new UsageError(
-      '--password-env VAR is required with --host (the password of --user is read from $VAR)',
-    );
-  }
   return {
     ...camelCased,
     port: integerFlag(values, 'port', 1, 65535),

@@ -3,10 +3,10 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
+import { MASTER_USERNAME } from '../src/contract/database';
 import { acknowledgeFinding } from './nag-findings';
 
-/** The master user RDS creates; the replication setup logs in as this user. */
-export const MASTER_USERNAME = 'postgres';
+export { MASTER_USERNAME } from '../src/contract/database';
 
 /** The port PostgreSQL, Airbyte and every client assume. */
 const POSTGRES_PORT = 5432;

@@ -2,6 +2,7 @@ import { randomBytes } from 'crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { Client, type ClientBase } from 'pg';
+import { MASTER_USERNAME } from '../contract/database';
 import { loadEnvironmentFromCdkJson, type EnvironmentConfig } from '../config';
 import { replicationServerParameters } from '../config/server-parameters';
 import {
@@ -34,11 +35,8 @@ import { missingChanges, runTutorialChanges, tutorialChanges } from './tutorial'
  * master user without superuser rights; so does `npm run local`.
  */
 export const LOCAL_SUPERUSER = 'rdsadmin';
-/**
- * The master user, named as the stack names it on RDS (MASTER_USERNAME in lib/cdc-database.ts,
- * not imported so that this command does not load aws-cdk-lib).
- */
-export const LOCAL_MASTER_USER = 'postgres';
+/** The master user, named as the stack's RDS instance names it. */
+export const LOCAL_MASTER_USER = MASTER_USERNAME;
 /** The temporary slot the demo streams from, so that the configured slot keeps its position. */
 export const DEMO_SLOT_NAME = 'rds_airbyte_cdc_local_demo';
 /** Environment variable the printed doctor command passes the replication password in. */
