@@ -1,3 +1,4 @@
+import { CONNECTION_CHECK } from './checks/connection';
 import type { CheckResult, CheckStatus, DoctorReport } from './types';
 
 const SYMBOLS: Readonly<Record<CheckStatus, string>> = {
@@ -62,7 +63,32 @@ function fixLines(check: CheckResult, database: string): string[] {
   return lines;
 }
 
-/** One line per check, the fix indented below a ❌ or ⚠️, then a summary. */
+/** `1 check`, `2 checks`. */
+const checkCount = (count: number): string => `${count} ${count === 1 ? 'check' : 'checks'}`;
+
+/**
+ * What to do after reading the report, or undefined when nothing failed. It asks to run
+ * statements only when a ❌ printed some: a failed connection has none, and other failures may
+ * have only notes (a parameter group to change, a reboot).
+ */
+function nextStep(report: DoctorReport): string | undefined {
+  const failed = report.checks.filter((check) => check.status === 'fail');
+  if (failed.length === 0) return undefined;
+  const { target } = report;
+  if (failed.some((check) => check.id === CONNECTION_CHECK.id)) {
+    return `Fix the connection, then run the doctor again: check the host and port, that the database is running and reachable from this machine (security group, network path to ${target.host}:${target.port}), and the password of "${target.user}" (--password-env, or the stack's secret).`;
+  }
+  const withStatements = failed.some((check) => (check.fix?.sql.length ?? 0) > 0);
+  const withNotes = failed.some((check) => (check.fix?.notes.length ?? 0) > 0);
+  const psql = `psql -h ${target.host} -p ${target.port} -d ${target.database} -U <master user>`;
+  if (withStatements) {
+    return `Run the statements under each ❌ as the master user (${psql}), top to bottom${withNotes ? ', do what the → notes say' : ''}, then run the doctor again.`;
+  }
+  if (withNotes) return 'Do what the → notes under each ❌ say, then run the doctor again.';
+  return 'Fix what each ❌ says, then run the doctor again.';
+}
+
+/** One line per check, the fix indented below a ❌ or ⚠️, then a summary and what to do next. */
 export function formatReport(report: DoctorReport): string {
   const { target } = report;
   const lines = [`Doctor: ${target.host}:${target.port}/${target.database} as "${target.user}"`];
@@ -73,13 +99,10 @@ export function formatReport(report: DoctorReport): string {
   const summary = summarize(report.checks);
   lines.push(
     '',
-    `${report.checks.length} checks: ${summary.pass} ✅  ${summary.warn} ⚠️  ${summary.fail} ❌  ${summary.skip} ➖ (not applicable)`,
+    `${checkCount(report.checks.length)}: ${summary.pass} ✅  ${summary.warn} ⚠️  ${summary.fail} ❌  ${summary.skip} ➖ (not applicable)`,
   );
-  if (summary.fail > 0) {
-    lines.push(
-      `Run the statements under each ❌ as the master user (psql -h ${target.host} -p ${target.port} -d ${target.database} -U <master user>), top to bottom, then run the doctor again.`,
-    );
-  }
+  const next = nextStep(report);
+  if (next !== undefined) lines.push(next);
   return lines.join('\n');
 }
 

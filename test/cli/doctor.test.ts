@@ -7,6 +7,7 @@ import * as path from 'path';
 import { main } from '../../cli/doctor';
 import { stackNameFor, StackOutputs } from '../../src/contract/outputs';
 import type { FixStatement } from '../../src/doctor';
+import { findFreePort } from '../../src/local/free-port';
 import { desiredStateFromConfig, setupReplication } from '../../src/replication';
 import { applyFixStatements, replicationConfig } from '../support/doctor';
 import { usePostgres } from '../support/postgres';
@@ -234,6 +235,19 @@ describe('npm run doctor with explicit flags', () => {
     expect(lenient.stdout).toMatch(/⚠️ slot ".*" retained WAL: .* retained, above 1 bytes/);
     expect(lenient.code).toBe(0);
     expect((await run(setup, [...argv, '--fail-on-warning'], env)).code).toBe(1);
+  });
+
+  it('a refused connection: "1 check", no statements to run, what to check instead', async () => {
+    const setup = await configuredDatabase();
+    const argv = flags(setup, setup.user);
+    argv[argv.indexOf('--port') + 1] = String(await findFreePort());
+    const result = await run(setup, argv, { DOCTOR_PASSWORD: PASSWORD });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('1 check: 0 ✅  0 ⚠️  1 ❌  0 ➖');
+    expect(result.stdout).not.toMatch(/statements/);
+    expect(result.stdout.split('\n').at(-1)).toMatch(
+      /^Fix the connection, .*host and port.*security group, network.*password/,
+    );
   });
 
   it.each([
