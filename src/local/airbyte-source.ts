@@ -8,10 +8,16 @@ export interface LocalSourceEndpoint {
   readonly port: number;
   readonly database: string;
   readonly username: string;
-  /** File holding the replication user's password. */
-  readonly passwordFile: string;
-  /** PEM file of the CA that signed the server certificate. */
-  readonly caCertificateFile: string;
+  /**
+   * Where a kept server's secrets are. Undefined when the server is removed after the run: its
+   * files go with it, so no path to them is printed.
+   */
+  readonly secretFiles?: {
+    /** File holding the replication user's password. */
+    readonly password: string;
+    /** PEM file of the CA that signed the server certificate. */
+    readonly caCertificate: string;
+  };
 }
 
 /** The Postgres source for the local server: form fields as Airbyte's UI labels them, and JSON. */
@@ -27,6 +33,10 @@ export interface LocalAirbyteSource {
 
 const contentsOf = (file: string): string => `<contents of ${file}>`;
 
+/** Stands in for a secret of a server that is removed after the run, so has no file to name. */
+const discarded = (secret: string): string =>
+  `<${secret}: removed with the server; run with --keep to keep it in a file>`;
+
 /** The secrets of a Postgres source for the local server, as values. */
 export interface LocalSourceSecrets {
   readonly password: string;
@@ -40,7 +50,7 @@ export interface LocalSourceSecrets {
  */
 export function localAirbyteTarget(
   config: EnvironmentConfig,
-  endpoint: Omit<LocalSourceEndpoint, 'passwordFile' | 'caCertificateFile'>,
+  endpoint: Omit<LocalSourceEndpoint, 'secretFiles'>,
   secrets: LocalSourceSecrets,
 ): AirbyteTarget {
   return {
@@ -59,17 +69,26 @@ export function localAirbyteTarget(
 
 /**
  * The local source as `npm run local` prints it: the form and the configuration, each secret
- * replaced by the file that holds it.
+ * replaced by the file that holds it (or, for a server not kept, by what it was).
  */
 export function localAirbyteSource(
   config: EnvironmentConfig,
   endpoint: LocalSourceEndpoint,
 ): LocalAirbyteSource {
   const configuration = buildSourceConfiguration(
-    localAirbyteTarget(config, endpoint, {
-      password: contentsOf(endpoint.passwordFile),
-      caCertificate: contentsOf(endpoint.caCertificateFile),
-    }),
+    localAirbyteTarget(
+      config,
+      endpoint,
+      endpoint.secretFiles
+        ? {
+            password: contentsOf(endpoint.secretFiles.password),
+            caCertificate: contentsOf(endpoint.secretFiles.caCertificate),
+          }
+        : {
+            password: discarded("the replication user's random password"),
+            caCertificate: discarded("the local CA's certificate"),
+          },
+    ),
   );
   const ssl = configuration.ssl_mode as JsonObject;
   const cdc = configuration.replication_method as JsonObject;

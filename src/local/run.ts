@@ -150,9 +150,30 @@ async function slotPosition(
   return catalog.slot?.confirmedFlushLsn ?? null;
 }
 
+/** Where a kept server's passwords are: one file each, only the current user can read them. */
+interface PasswordFiles {
+  readonly master: string;
+  readonly replication: string;
+}
+
 /** A secret file only the current user can read. */
 function writeSecretFile(file: string, value: string): void {
   writeFileSync(file, `${value}\n`, { mode: 0o600 });
+}
+
+/** The password files of a kept server, in its directory (which `--stop` removes). */
+function writePasswordFiles(
+  rootDir: string,
+  users: { readonly master: string; readonly replication: string },
+  passwords: { readonly master: string; readonly replication: string },
+): PasswordFiles {
+  const files = {
+    master: path.join(rootDir, `${users.master}.password`),
+    replication: path.join(rootDir, `${users.replication}.password`),
+  };
+  writeSecretFile(files.master, passwords.master);
+  writeSecretFile(files.replication, passwords.replication);
+  return files;
 }
 
 /**
@@ -192,11 +213,16 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       `PostgreSQL ${version.full} on ${server.host}:${server.port} (TLS, pid ${server.pid}), data directory ${server.dataDir}`,
     );
     const databaseName = config.database.databaseName;
-    const masterPasswordFile = path.join(server.rootDir, `${LOCAL_MASTER_USER}.password`);
-    const replicationPasswordFile = path.join(server.rootDir, `${desired.user}.password`);
     const masterPassword = randomPassword();
-    writeSecretFile(masterPasswordFile, masterPassword);
-    writeSecretFile(replicationPasswordFile, replicationPassword);
+    // Only a kept server needs its passwords in files: without --keep the run passes them in
+    // memory, and files (and any path printed to them) would be gone seconds later.
+    const passwordFiles = options.keep
+      ? writePasswordFiles(
+          server.rootDir,
+          { master: LOCAL_MASTER_USER, replication: desired.user },
+          { master: masterPassword, replication: replicationPassword },
+        )
+      : undefined;
     await asSuperuser(server, (superuser) =>
       createRdsLikeMaster(
         superuser,
@@ -232,7 +258,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         );
       }
       print(
-        `The replication user's password is in ${replicationPasswordFile} (readable by you only; never printed).`,
+        passwordFiles
+          ? `The replication user's password is in ${passwordFiles.replication} (readable by you only; never printed).`
+          : "The replication user's password is random and never printed; it goes with the server (--keep keeps it in a file).",
       );
 
       const slotBefore = await slotPosition(master, desired);
@@ -293,8 +321,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       port: server.port,
       database: databaseName,
       username: desired.user,
-      passwordFile: replicationPasswordFile,
-      caCertificateFile: ca.certPath,
+      secretFiles: passwordFiles && {
+        password: passwordFiles.replication,
+        caCertificate: ca.certPath,
+      },
     });
     print('');
     print(
@@ -304,7 +334,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     for (const [label, value] of source.form) print(`  ${label.padEnd(width)}  ${value}`);
     print(`  As JSON: ${JSON.stringify(source.configuration)}`);
 
-    if (!options.keep) {
+    // No password files means no --keep (see where they are written).
+    if (!passwordFiles) {
       print('');
       print(
         'Stopping PostgreSQL and removing its data directory (run with --keep to leave it running for Airbyte).',
@@ -321,16 +352,16 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       },
       options.keptServersDir,
     );
-    const doctorCommand = `${PASSWORD_ENV_VAR}="$(cat ${replicationPasswordFile})" npm run doctor -- --env ${config.name} --host ${server.host} --port ${server.port} --database ${databaseName} --user ${desired.user} --password-env ${PASSWORD_ENV_VAR} --ca-file ${ca.certPath}`;
+    const doctorCommand = `${PASSWORD_ENV_VAR}="$(cat ${passwordFiles.replication})" npm run doctor -- --env ${config.name} --host ${server.host} --port ${server.port} --database ${databaseName} --user ${desired.user} --password-env ${PASSWORD_ENV_VAR} --ca-file ${ca.certPath}`;
     print('');
     print(
       `PostgreSQL keeps running on ${server.host}:${server.port} (pid ${server.pid}, listening on 127.0.0.1 only; its log is not kept).`,
     );
-    print(`  Master user:        ${LOCAL_MASTER_USER}, password in ${masterPasswordFile}`);
-    print(`  Replication user:   ${desired.user}, password in ${replicationPasswordFile}`);
+    print(`  Master user:        ${LOCAL_MASTER_USER}, password in ${passwordFiles.master}`);
+    print(`  Replication user:   ${desired.user}, password in ${passwordFiles.replication}`);
     print(`  CA certificate:     ${ca.certPath}`);
     print(
-      `  psql:               PGPASSWORD="$(cat ${replicationPasswordFile})" psql "host=${server.host} port=${server.port} dbname=${databaseName} user=${desired.user} sslmode=verify-full sslrootcert=${ca.certPath}"`,
+      `  psql:               PGPASSWORD="$(cat ${passwordFiles.replication})" psql "host=${server.host} port=${server.port} dbname=${databaseName} user=${desired.user} sslmode=verify-full sslrootcert=${ca.certPath}"`,
     );
     print(`  Check it:           ${doctorCommand}`);
     print(

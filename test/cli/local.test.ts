@@ -200,13 +200,16 @@ describe('npm run local', () => {
       /Database Name +app/,
       /Schemas +datastore/,
       /Username +airbyte/,
-      /Password +<contents of .*airbyte\.password>/,
+      /Password +<the replication user's random password: removed with the server; run with --keep/,
       /SSL Modes +verify-full/,
+      /CA Certificate +<the local CA's certificate: removed with the server; run with --keep/,
       /Replication Slot +airbyte_slot/,
       /Publication +airbyte_publication/,
     ]) {
       expect(stdout).toMatch(field);
     }
+    // Without --keep the server's files are removed with it: no path to a password or the CA.
+    expect(stdout).not.toMatch(/\.password\b|\.crt\b|contents of/);
 
     expect(serverDirs(dir)).toEqual([]);
     expect(processesUnder(dir)).toEqual([]);
@@ -221,6 +224,9 @@ describe('npm run local', () => {
     const caFile = /CA certificate: +(\S+)/.exec(stdout)?.[1] ?? '';
     const slotLsn = /still at confirmed_flush_lsn (\S+):/.exec(stdout)?.[1];
     expect(stdout).toContain(`npm run local -- --stop --port ${port}`);
+    // A kept server's files survive it: the Airbyte form names them.
+    expect(stdout).toMatch(new RegExp(`Password +<contents of ${passwordFile}>`));
+    expect(stdout).toMatch(new RegExp(`CA Certificate +<contents of ${caFile}>`));
     const doctor = /Check it: +(.*)$/m.exec(stdout)?.[1] ?? '';
     expect(doctor).toContain(
       `npm run doctor -- --env dev --host 127.0.0.1 --port ${port} --database app --user airbyte --password-env LOCAL_REPLICATION_PASSWORD --ca-file ${caFile}`,

@@ -7,8 +7,7 @@ const endpoint = {
   port: 54321,
   database: 'app',
   username: 'airbyte',
-  passwordFile: '/tmp/x/airbyte.password',
-  caCertificateFile: '/tmp/x/tls/ca.crt',
+  secretFiles: { password: '/tmp/x/airbyte.password', caCertificate: '/tmp/x/tls/ca.crt' },
 };
 
 describe('localAirbyteSource', () => {
@@ -29,6 +28,21 @@ describe('localAirbyteSource', () => {
       'Replication Slot': 'airbyte_slot',
       Publication: 'airbyte_publication',
       'LSN commit behaviour': 'After loading Data in the destination',
+    });
+  });
+
+  it('names no file for a server that is not kept: its files are removed with it', () => {
+    const discarded = localAirbyteSource(parseEnvironment('dev', {}), {
+      ...endpoint,
+      secretFiles: undefined,
+    });
+    const printed = JSON.stringify(discarded);
+    expect(printed).not.toMatch(/\/tmp\/x|contents of/);
+    expect(Object.fromEntries(discarded.form)).toMatchObject({
+      Password:
+        "<the replication user's random password: removed with the server; run with --keep to keep it in a file>",
+      'CA Certificate':
+        "<the local CA's certificate: removed with the server; run with --keep to keep it in a file>",
     });
   });
 
