@@ -1,4 +1,9 @@
 import { parseArgs, type ParseArgsConfig } from 'util';
+import {
+  belowBaselineNote,
+  isBelowBaseline,
+  silenceSdkNodeVersionWarning,
+} from '../src/aws/node-version';
 import { InputError } from '../src/input-error';
 
 /** What a command-line entry point talks to; tests pass their own. */
@@ -20,10 +25,26 @@ export const processIo: CliIo = {
 };
 
 /**
+ * On a Node.js older than the baseline: say so in one line, and turn off the AWS SDK's own
+ * eight-line warning, which would say the same on every run that creates a client.
+ */
+export function noteNodeVersion(
+  version: string,
+  env: NodeJS.ProcessEnv,
+  stderr: (text: string) => void,
+): void {
+  if (!isBelowBaseline(version)) return;
+  stderr(belowBaselineNote(version));
+  silenceSdkNodeVersionWarning(env);
+}
+
+/**
  * Run a command's main and turn its result into the exit code. Sets process.exitCode instead
- * of calling process.exit, so cleanup handlers and open streams finish first.
+ * of calling process.exit, so cleanup handlers and open streams finish first. First notes a
+ * Node.js older than the baseline, once per process (each command runs main once).
  */
 export function runMain(main: () => Promise<number>): void {
+  noteNodeVersion(process.version, process.env, processIo.stderr);
   main().then(
     (code) => {
       process.exitCode = code;
