@@ -2,6 +2,7 @@
  * npm run bench: how long the replication setup takes on a local PostgreSQL, against `psql -f`
  * of the equivalent hand-written SQL. Every table gets REPLICA IDENTITY FULL so the plan holds
  * one statement per table (the worst case). Targets: 500 tables <= 1 s, no-op re-run <= 100 ms.
+ * Without a psql (bench/psql.ts) the baseline is skipped, and says so.
  */
 import { execFileSync } from 'child_process';
 import { build } from 'esbuild';
@@ -12,10 +13,11 @@ import { performance } from 'perf_hooks';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
 import { RunningPostgres, startPostgres } from '../src/local/postgres-server';
 import { DesiredReplicationState, setupReplication, teardownReplication } from '../src/replication';
+import { machineLoad, median, timingTable, type SetupTimings } from './figures';
+import { locatePsql } from './psql';
 
 const TABLE_COUNTS = [1, 100, 500];
 const RUNS = 5;
-const PSQL = process.env.PSQL ?? '/usr/bin/psql';
 
 let sequence = 0;
 
@@ -78,10 +80,6 @@ async function time(action: () => Promise<unknown> | unknown): Promise<number> {
   return performance.now() - started;
 }
 
-const median = (values: number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const ms = (value: number): string => `${value.toFixed(1)} ms`;
-
 async function bundleSize(): Promise<number> {
   const result = await build({
     entryPoints: [path.join(__dirname, '..', 'src', 'replication', 'index.ts')],
@@ -96,13 +94,16 @@ async function bundleSize(): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  const location = locatePsql(process.env);
+  const psqlPath = location.found ? location.psql : undefined;
+  if (!location.found) console.log(location.skipped);
   const server = await startPostgres({
     settings: { max_replication_slots: 64, max_wal_senders: 64 },
   });
   const scratch = mkdtempSync(path.join(tmpdir(), 'bench-sql-'));
   const admin = new Client(server.connectionConfig());
   await admin.connect();
-  const rows: string[][] = [];
+  const timings: SetupTimings[] = [];
   try {
     for (const count of TABLE_COUNTS) {
       const apply: number[] = [];
@@ -128,13 +129,14 @@ async function main(): Promise<void> {
         teardown.push(await time(() => teardownReplication(client, desired)));
         await client.end();
 
+        if (psqlPath === undefined) continue;
         const baselineDatabase = await prepareDatabase(server, admin, count);
         const sqlFile = path.join(scratch, `setup_${sequence}.sql`);
         writeFileSync(sqlFile, handWrittenSql(desiredFor(count)));
         psql.push(
           await time(() =>
             execFileSync(
-              PSQL,
+              psqlPath,
               [
                 '-X',
                 '-q',
@@ -164,14 +166,14 @@ async function main(): Promise<void> {
           ),
         );
       }
-      rows.push([
-        String(count),
-        String(steps),
-        ms(median(apply)),
-        ms(median(noop)),
-        ms(median(teardown)),
-        ms(median(psql)),
-      ]);
+      timings.push({
+        tables: count,
+        steps,
+        setup: median(apply),
+        noop: median(noop),
+        teardown: median(teardown),
+        psql: psqlPath === undefined ? undefined : median(psql),
+      });
     }
   } finally {
     await admin.end();
@@ -179,23 +181,10 @@ async function main(): Promise<void> {
     rmSync(scratch, { recursive: true, force: true });
   }
 
-  const header = [
-    'tables',
-    'steps',
-    'setup (full plan)',
-    'no-op re-run',
-    'teardown',
-    'psql -f baseline',
-  ];
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => row[column].length)),
+  console.log(
+    `Replication setup on a local PostgreSQL, median of ${RUNS} runs${psqlPath === undefined ? '' : `, psql: ${psqlPath}`} (${machineLoad()})`,
   );
-  const line = (cells: string[]): string =>
-    cells.map((cell, column) => cell.padStart(widths[column])).join(' | ');
-  console.log(`Replication setup on a local PostgreSQL, median of ${RUNS} runs, psql: ${PSQL}`);
-  console.log(line(header));
-  console.log(widths.map((width) => '-'.repeat(width)).join('-|-'));
-  rows.forEach((row) => console.log(line(row)));
+  timingTable(timings).forEach((line) => console.log(line));
   console.log('Targets: 500 tables <= 1000 ms, no-op re-run <= 100 ms.');
   console.log(
     `src/replication + pg bundled and minified (esbuild): ${((await bundleSize()) / 1024).toFixed(1)} KiB`,
@@ -203,6 +192,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  // A message, not a stack trace: the errors here (server start, setup steps, psql) say what failed.
+  console.error(`npm run bench failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
 });
