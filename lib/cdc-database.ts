@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
+import { masterSecretNameFor, replicationUserSecretNameFor } from '../src/contract/aws-names';
 import { MASTER_USERNAME } from '../src/contract/database';
 import { acknowledgeFinding } from './nag-findings';
 
@@ -160,7 +161,7 @@ export class CdcDatabase extends Construct {
 
     this.masterSecret = new rds.DatabaseSecret(this, 'MasterSecret', {
       username: MASTER_USERNAME,
-      secretName: `${props.instanceIdentifier}/master`,
+      secretName: masterSecretNameFor(props.instanceIdentifier),
     });
     this.masterSecret.applyRemovalPolicy(companions);
 
@@ -205,7 +206,8 @@ export class CdcDatabase extends Construct {
 
     this.replicationUserSecret = new rds.DatabaseSecret(this, 'ReplicationUserSecret', {
       username: props.replicationUsername,
-      secretName: `${props.instanceIdentifier}/${props.replicationUsername}`,
+      // The user name may hold spaces, quotes or unicode, which a secret name cannot.
+      secretName: replicationUserSecretNameFor(props.instanceIdentifier, props.replicationUsername),
       masterSecret: this.masterSecret,
       // JDBC URLs and Airbyte's forms are happier without these.
       excludeCharacters: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\',

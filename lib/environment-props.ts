@@ -10,6 +10,7 @@ import { streamedPublicationOf, resolveAirbyteSettings } from '../src/airbyte/se
 import { ConfigError, type EnvironmentConfig, type LifecycleConfig } from '../src/config';
 import { readCaCertificateFile } from '../src/config/ca-certificate';
 import { replicationServerParameters } from '../src/config/server-parameters';
+import { instanceIdentifierFor } from '../src/contract/aws-names';
 
 /**
  * The one place where an environment's validated configuration (cdk.json, src/config) becomes
@@ -47,7 +48,7 @@ export function databaseProps(
 ): Omit<CdcDatabaseProps, 'vpc' | 'vpcSubnets'> {
   const { database, lifecycle, network, replication } = config;
   return {
-    instanceIdentifier: `rds-airbyte-cdc-${config.name}`,
+    instanceIdentifier: instanceIdentifierFor(config.name),
     // A bare major ("17") lets RDS pick its default minor.
     engineVersion: rds.PostgresEngineVersion.of(
       database.engineVersion,

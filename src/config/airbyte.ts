@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SECRET_ARN_PATTERN, SECRET_NAME_PATTERN } from '../contract/aws-names';
 
 /**
  * A Quartz cron expression as Airbyte expects it: six or seven fields, seconds first
@@ -113,7 +114,13 @@ export const airbyteSchema = z
      * Secrets Manager secret (name or ARN) holding `{"clientId": "...", "clientSecret": "..."}`
      * of an Airbyte application, or `{"token": "..."}`. Required when `apiUrl` is set.
      */
-    credentialsSecret: z.string().min(1).optional(),
+    credentialsSecret: z
+      .string()
+      .refine((id) => SECRET_ARN_PATTERN.test(id) || SECRET_NAME_PATTERN.test(id), {
+        message:
+          'must be a Secrets Manager secret name (1 to 512 ASCII letters, digits and /_+=.@-) or ARN',
+      })
+      .optional(),
     /** Source name in Airbyte. Default: `rds-airbyte-cdc-<environment>-postgres`. */
     sourceName: z.string().min(1).max(255).optional(),
     /** Destination name in Airbyte. Default: `rds-airbyte-cdc-<environment>-<destination type>`. */

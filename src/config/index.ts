@@ -1,11 +1,14 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
+import { ENVIRONMENT_NAME_PATTERN, ENVIRONMENT_NAME_RULE } from '../contract/aws-names';
 import { airbyteSchema } from './airbyte';
 import { databaseSchema, lifecycleSchema } from './database';
 import { monitoringSchema } from './monitoring';
+import { formatIssues } from './issues';
 import { networkSchema } from './network';
 import { replicationSchema } from './replication';
+import { nearestName } from './suggestion';
 
 export * from './identifiers';
 export type { AirbyteConfig } from './airbyte';
@@ -19,12 +22,7 @@ export const ENVIRONMENTS_CONTEXT_KEY = 'environments';
 /** The context key that narrows synth to one environment: `cdk synth -c env=dev`. */
 export const SELECTED_ENVIRONMENT_CONTEXT_KEY = 'env';
 
-const environmentName = z
-  .string()
-  .regex(
-    /^[a-z][a-z0-9-]{0,19}$/,
-    'must be lower-case letters, digits and dashes, at most 20 (it names the stack)',
-  );
+const environmentName = z.string().regex(ENVIRONMENT_NAME_PATTERN, ENVIRONMENT_NAME_RULE);
 
 export const environmentSchema = z
   .strictObject({
@@ -121,27 +119,22 @@ export class ConfigError extends Error {
   }
 }
 
-function formatIssues(where: string, issues: z.core.$ZodIssue[]): string {
-  const lines = issues.map((issue) => {
-    const field = issue.path
-      .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
-      .join('');
-    return `  - ${field.replace(/^\./, '') || '(root)'}: ${issue.message}`;
-  });
-  return `Invalid configuration for ${where}:\n${lines.join('\n')}`;
-}
-
 /** Validate one environment's raw configuration. */
 export function parseEnvironment(name: string, raw: unknown): EnvironmentConfig {
   const where = `environment "${name}" (cdk.json context "${ENVIRONMENTS_CONTEXT_KEY}.${name}")`;
   const nameResult = environmentName.safeParse(name);
   if (!nameResult.success) {
     throw new ConfigError(
-      `Invalid environment name "${name}": ${nameResult.error.issues[0].message}`,
+      `Invalid environment name "${name}" (a key of cdk.json context "${ENVIRONMENTS_CONTEXT_KEY}"): ${nameResult.error.issues[0].message}`,
     );
   }
-  const result = environmentSchema.safeParse(raw ?? {});
-  if (!result.success) throw new ConfigError(formatIssues(where, result.error.issues));
+  const input = raw ?? {};
+  const result = environmentSchema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(
+      formatIssues(where, result.error.issues, { schema: environmentSchema, input }),
+    );
+  }
   const config = result.data;
   const production = config.production ?? name === 'prod';
   const productionIssues: z.core.$ZodIssue[] = [];
@@ -182,8 +175,10 @@ export function parseEnvironments(raw: unknown, selected?: string): EnvironmentC
   if (selected !== undefined) {
     const match = entries.find(([name]) => name === selected);
     if (!match) {
+      const names = entries.map(([name]) => name);
+      const suggestion = nearestName(selected, names);
       throw new ConfigError(
-        `Unknown environment "${selected}": cdk.json context "${ENVIRONMENTS_CONTEXT_KEY}" defines ${entries.map(([name]) => name).join(', ')}`,
+        `Unknown environment "${selected}"${suggestion ? `; did you mean ${suggestion}?` : ':'} cdk.json context "${ENVIRONMENTS_CONTEXT_KEY}" defines ${names.join(', ')}`,
       );
     }
     return [parseEnvironment(selected, match[1])];

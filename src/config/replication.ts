@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MASTER_USERNAME } from '../contract/database';
 import { REPLICA_IDENTITIES } from '../contract/replication-setup';
 import { quotedIdentifier, roleName, schemaName, slotName } from './identifiers';
 
@@ -26,7 +27,11 @@ export const replicationSchema = z
      */
     tables: z.array(tableEntrySchema).min(1, 'must list at least one table').default(['data_tbl']),
     /** Read-only user Airbyte logs in as. Default: `airbyte`. */
-    user: roleName.default('airbyte'),
+    user: roleName
+      .refine((name) => name !== MASTER_USERNAME, {
+        message: `must not be the master user "${MASTER_USERNAME}": the setup would hand Airbyte the master login and change its password`,
+      })
+      .default('airbyte'),
     /** Logical replication slot Debezium reads (plugin pgoutput). Default: `airbyte_slot`. */
     slotName: slotName.default('airbyte_slot'),
     /** Publication naming the tables to stream. Default: `airbyte_publication`. */

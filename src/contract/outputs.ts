@@ -21,10 +21,8 @@ export const StackOutputs = {
   publicationName: 'PublicationName',
 } as const;
 
-/** The stack name of an environment: `cdk deploy RdsAirbyteCdc-dev`. */
-export function stackNameFor(environmentName: string): string {
-  return `RdsAirbyteCdc-${environmentName}`;
-}
+/** The stack name of an environment, here too because the tools find the outputs by it. */
+export { stackNameFor } from './aws-names';
 
 /**
  * Stack outputs the Airbyte wiring adds (only when the destination is S3).

@@ -99,10 +99,29 @@ describe('airbyte config', () => {
     ],
     [{ destination: { type: 'bigquery' } }, /airbyte\.destination/],
     [{ lsnCommitBehaviour: 'never' }, /airbyte\.lsnCommitBehaviour/],
-    [{ surprise: true }, /airbyte: Unrecognized key/],
+    [{ surprise: true }, /airbyte\.surprise: unknown key; the keys here are apiUrl, runInVpc, /],
+    [
+      { credentialsSecret: 'my airbyte app' },
+      /airbyte\.credentialsSecret: must be a Secrets Manager secret name/,
+    ],
+    [
+      { credentialsSecret: 'arn:aws:secretsmanager:eu-west-1:1234:secret:x' },
+      /airbyte\.credentialsSecret: must be a Secrets Manager secret name \(1 to 512 ASCII letters, digits and \/_\+=\.@-\) or ARN/,
+    ],
   ])('rejects %j with a message naming the field', (airbyte, message) => {
     expect(() => parseEnvironment('dev', { airbyte })).toThrow(ConfigError);
     expect(() => parseEnvironment('dev', { airbyte })).toThrow(message);
+  });
+
+  it.each([
+    'airbyte/app',
+    'prod/airbyte-app_2+v=1.0@x',
+    'arn:aws:secretsmanager:eu-west-1:123456789012:secret:airbyte/app-AbCdEf',
+    'arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:airbyte/app',
+  ])('takes %j as the credentials secret', (credentialsSecret) => {
+    expect(parseEnvironment('dev', { airbyte: { credentialsSecret } }).airbyte).toMatchObject({
+      credentialsSecret,
+    });
   });
 });
 

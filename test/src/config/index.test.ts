@@ -93,6 +93,15 @@ describe('invalid configuration fails with the environment and the field', () =>
     );
   });
 
+  it('unknown environment close to a known one', () => {
+    expect(() => parseEnvironments(CDK_JSON_ENVIRONMENTS, 'prd')).toThrow(
+      'Unknown environment "prd"; did you mean prod? cdk.json context "environments" defines dev, staging, prod',
+    );
+    expect(() => parseEnvironments(CDK_JSON_ENVIRONMENTS, 'Staging')).toThrow(
+      'did you mean staging?',
+    );
+  });
+
   it('missing environments object', () => {
     expect(() => parseEnvironments(undefined)).toThrow(
       'cdk.json context "environments" must be an object',
@@ -100,12 +109,14 @@ describe('invalid configuration fails with the environment and the field', () =>
   });
 
   it('environment name that cannot name a stack', () => {
-    expect(() => parseEnvironments({ Dev_1: {} })).toThrow('Invalid environment name "Dev_1"');
+    expect(() => parseEnvironments({ Dev_1: {} })).toThrow(
+      'Invalid environment name "Dev_1" (a key of cdk.json context "environments"): must be 1 to 20 lower-case letters, digits and single dashes',
+    );
   });
 
   it('misspelled field', () => {
-    expect(errorFor({ replication: { slotname: 'x' } } as EnvironmentInput)).toMatch(
-      /environment "dev".*\n.*replication: Unrecognized key: "slotname"/,
+    expect(errorFor({ replication: { slotNmae: 'x' } } as EnvironmentInput)).toMatch(
+      /environment "dev".*\n {2}- replication\.slotNmae: unknown key; did you mean slotName\?$/,
     );
   });
 
@@ -139,6 +150,11 @@ describe('invalid configuration fails with the environment and the field', () =>
       'predefined role',
       { replication: { user: 'pg_monitor' } },
       'replication.user: must not start with "pg_"',
+    ],
+    [
+      'the master user',
+      { replication: { user: 'postgres' } },
+      'replication.user: must not be the master user "postgres"',
     ],
     [
       'RDS role',
