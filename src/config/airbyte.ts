@@ -34,7 +34,13 @@ const s3DestinationSchema = z.strictObject({
   /** Key prefix inside the bucket. Default: `rds-airbyte-cdc/<environment>`. */
   bucketPath: z
     .string()
-    .regex(/^[^/].*[^/]$|^[^/]$/, 'must not start or end with "/"')
+    .max(512)
+    // The prefix ends up in the writer key's IAM policy (`<bucket>/<prefix>/*`), where `*`, `?`
+    // and `${...}` are wildcards and policy variables that would widen what the key may write.
+    .regex(
+      /^[A-Za-z0-9!_.'()-]+(\/[A-Za-z0-9!_.'()-]+)*$/,
+      'must be S3 key segments of ASCII letters, digits and !_.\'()- joined by single "/", without a leading or trailing "/" (no *, ? or $: in the writer key\'s IAM policy they would be wildcards)',
+    )
     .optional(),
   /** Bucket region. Default: the stack's region. */
   region: z

@@ -113,6 +113,25 @@ describe('airbyte config', () => {
     expect(() => parseEnvironment('dev', { airbyte })).toThrow(message);
   });
 
+  it.each(['cdc/*', 'cdc?', 'cdc/${aws:username}', '/cdc', 'cdc/', 'a//b', 'tenant data'])(
+    "rejects the S3 prefix %j, which would widen or break the writer key's policy",
+    (bucketPath) => {
+      expect(() =>
+        parseEnvironment('staging', { airbyte: { destination: { type: 's3', bucketPath } } }),
+      ).toThrow(/airbyte\.destination\.bucketPath: must be S3 key segments .*\(no \*, \? or \$/);
+    },
+  );
+
+  it.each(['rds-airbyte-cdc/staging', 'cdc', "team_a/(raw)/v1.0-!'"])(
+    'takes %j as the S3 prefix',
+    (bucketPath) => {
+      const { airbyte } = parseEnvironment('staging', {
+        airbyte: { destination: { type: 's3', bucketPath } },
+      });
+      expect(airbyte.destination).toMatchObject({ bucketPath });
+    },
+  );
+
   it.each([
     'airbyte/app',
     'prod/airbyte-app_2+v=1.0@x',
