@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'fs';
 import * as path from 'path';
 import { environmentSchema } from '../src/config';
+import { fieldPaths } from '../src/config/schema-shape';
 
 const ROOT = path.join(__dirname, '..');
 const README = path.join(ROOT, 'README.md');
@@ -11,42 +12,6 @@ const MAX_README_LINES = 250;
 /** Readable in a terminal, code blocks included. */
 const MAX_LINE_LENGTH = 200;
 
-interface SchemaDefinition {
-  type: string;
-  shape?: Record<string, unknown>;
-  innerType?: unknown;
-  in?: unknown;
-  options?: unknown[];
-  element?: unknown;
-}
-
-/** Every field path of a zod schema (`database.port`, `replication.tables.name`, ...). */
-function fieldPaths(schema: unknown, prefix = ''): string[] {
-  const definition = (schema as { _zod: { def: SchemaDefinition } })._zod.def;
-  switch (definition.type) {
-    case 'object':
-      return Object.entries(definition.shape ?? {}).flatMap(([key, value]) => {
-        const fieldPath = prefix ? `${prefix}.${key}` : key;
-        return [fieldPath, ...fieldPaths(value, fieldPath)];
-      });
-    case 'optional':
-    case 'default':
-    case 'prefault':
-      return fieldPaths(definition.innerType, prefix);
-    case 'pipe':
-      return fieldPaths(definition.in, prefix);
-    case 'union':
-      return [
-        ...new Set((definition.options ?? []).flatMap((option) => fieldPaths(option, prefix))),
-      ];
-    case 'array':
-      return fieldPaths(definition.element, prefix);
-    default:
-      return [];
-  }
-}
-
-/** A Markdown file's lines, each marked as inside a fenced code block or not. */
 function markdownLines(text: string): { text: string; number: number; inCode: boolean }[] {
   let inCode = false;
   return text.split('\n').map((line, index) => {

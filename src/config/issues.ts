@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { unwrapSchema } from './schema-shape';
 import { nearestName } from './suggestion';
 
 /** The schema the issues came from and the raw value it was given, to name the known keys. */
@@ -80,18 +81,8 @@ function describe(
  * arrays and unions (of a discriminated union, the members the input's discriminator selects).
  */
 export function knownKeysAt(schema: z.core.$ZodType, path: Path, input: unknown): string[] {
-  const def = (schema as z.core.$ZodTypes)._zod.def;
+  const def = (unwrapSchema(schema) as z.core.$ZodTypes)._zod.def;
   switch (def.type) {
-    case 'optional':
-    case 'nullable':
-    case 'default':
-    case 'prefault':
-    case 'nonoptional':
-    case 'readonly':
-    case 'catch':
-      return knownKeysAt(def.innerType, path, input);
-    case 'pipe':
-      return knownKeysAt(def.in, path, input);
     case 'object': {
       if (path.length === 0) return Object.keys(def.shape);
       const [key, ...rest] = path;
