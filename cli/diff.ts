@@ -7,15 +7,15 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { parseArgs } from 'util';
 import { SELECTED_ENVIRONMENT_CONTEXT_KEY } from '../src/config';
 import { diffStacks, isDestructive } from '../src/diff/analyze';
 import { readStacks } from '../src/diff/assembly';
+import { DIFF_EXIT_CODES } from '../src/diff/exit-codes';
 import { renderReport, renderStackDiff } from '../src/diff/markdown';
+import { Progress } from '../src/diff/progress';
 import { assemble } from '../src/diff/synthesize';
+import { type CliIo, parseArguments, parseFlags, processIo, runMain, UsageError } from './support';
 
-/** Exit code when --fail-on-destructive is given and a destructive change is found. */
-const EXIT_DESTRUCTIVE = 2;
 /** GitHub refuses comments longer than 65536 characters. */
 const MAX_COMMENT_LENGTH = 60000;
 
@@ -27,11 +27,23 @@ const USAGE = `Usage: npm run diff -- --base <git-ref|dir> [options]
   --env <name>            only this environment (cdk.json context "env")
   --out <dir>             where the Markdown goes (default: cdk.out/diff): report.md, comment.md
                           (cut to fit a GitHub comment) and one <stack>.md per environment
-  --fail-on-destructive   exit ${EXIT_DESTRUCTIVE} when a change replaces or deletes the database instance,
-                          its parameter group or the replication setup`;
+  --fail-on-destructive   exit ${DIFF_EXIT_CODES.destructive} when a change replaces or deletes the database instance,
+                          its parameter group or the replication setup
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
+Progress goes to stderr, the report to stdout and --out. Exit codes: ${DIFF_EXIT_CODES.ok} no destructive
+change (or not asked), ${DIFF_EXIT_CODES.failed} the diff failed, ${DIFF_EXIT_CODES.usage} usage error, ${DIFF_EXIT_CODES.destructive} destructive change found.`;
+
+interface DiffOptions {
+  readonly base: string;
+  readonly head?: string;
+  readonly env?: string;
+  readonly out?: string;
+  readonly failOnDestructive: boolean;
+}
+
+function parseCli(argv: string[]): DiffOptions {
+  const { values, camelCased } = parseFlags({
+    args: argv,
     options: {
       base: { type: 'string' },
       head: { type: 'string' },
@@ -40,62 +52,73 @@ async function main(): Promise<number> {
       'fail-on-destructive': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
-    strict: true,
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
+  if (!values.base) throw new UsageError('--base is required.');
+  return { ...camelCased, base: values.base };
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const parsed = parseArguments(() => parseCli(argv), USAGE, io);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  try {
+    return await diff(parsed.options, io);
+  } catch (error) {
+    io.stderr(error instanceof Error ? error.message : String(error));
+    return DIFF_EXIT_CODES.failed;
   }
-  if (!values.base) {
-    console.error(`--base is required.\n\n${USAGE}`);
-    return 1;
-  }
+}
+
+async function diff(options: DiffOptions, io: CliIo): Promise<number> {
   const projectDir = process.cwd();
-  const outDir = path.resolve(values.out ?? path.join('cdk.out', 'diff'));
-  const context = values.env ? { [SELECTED_ENVIRONMENT_CONTEXT_KEY]: values.env } : {};
+  const outDir = path.resolve(options.out ?? path.join('cdk.out', 'diff'));
+  const context = options.env ? { [SELECTED_ENVIRONMENT_CONTEXT_KEY]: options.env } : {};
   const scratch = mkdtempSync(path.join(tmpdir(), 'cdk-diff-'));
   // Ctrl-C exits through the worktree's signal handler, skipping `finally`; 'exit' still runs.
   const removeScratch = () => rmSync(scratch, { recursive: true, force: true });
   process.once('exit', removeScratch);
   try {
-    const started = performance.now();
-    const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
-    const timed = async <T>(label: string, work: Promise<T>) => {
-      const result = await work;
-      console.error(`${label} synthesized in ${seconds(started)}`);
-      return result;
-    };
+    const progress = new Progress(io.stderr);
+    const side = (name: 'base' | 'head', spec: string) =>
+      progress.step(name, () =>
+        assemble(spec, projectDir, scratch, context, (message) =>
+          progress.say(`${name}: ${message}`),
+        ),
+      );
     // Both sides synthesize at once: each is one node process, mostly waiting on its own CPU.
     const [base, head] = await Promise.all([
-      timed('base', assemble(values.base, projectDir, scratch, context)),
-      timed('head', assemble(values.head ?? projectDir, projectDir, scratch, context)),
+      side('base', options.base),
+      side('head', options.head ?? projectDir),
     ]);
-    const diffStarted = performance.now();
+    progress.say('comparing …');
     const diffs = diffStacks(readStacks(base.assemblyDir), readStacks(head.assemblyDir));
     const report = renderReport(diffs, { base: base.description, head: head.description });
-    console.error(
-      `diffed ${diffs.length} stack(s) in ${seconds(diffStarted)}; total ${seconds(started)}`,
-    );
 
     mkdirSync(outDir, { recursive: true });
     writeFileSync(path.join(outDir, 'report.md'), report);
     writeFileSync(path.join(outDir, 'comment.md'), fitComment(report));
-    for (const diff of diffs)
-      writeFileSync(path.join(outDir, `${diff.stackName}.md`), renderStackDiff(diff));
-    console.log(report);
-    console.error(`report written to ${path.relative(projectDir, outDir) || '.'}/report.md`);
+    for (const stackDiff of diffs)
+      writeFileSync(path.join(outDir, `${stackDiff.stackName}.md`), renderStackDiff(stackDiff));
+    io.stdout(report);
+    progress.say(`${diffs.length} stack(s) compared; report written to ${shownPath(outDir)}`);
 
-    if (values['fail-on-destructive'] && isDestructive(diffs)) {
-      console.error(
+    if (options.failOnDestructive && isDestructive(diffs)) {
+      io.stderr(
         'Destructive change found (--fail-on-destructive): see the CAUTION blocks in the report.',
       );
-      return EXIT_DESTRUCTIVE;
+      return DIFF_EXIT_CODES.destructive;
     }
-    return 0;
+    return DIFF_EXIT_CODES.ok;
   } finally {
     process.off('exit', removeScratch);
     removeScratch();
   }
+}
+
+/** Where the report is, relative to the working directory when it is inside. */
+function shownPath(outDir: string): string {
+  const relative = path.relative(process.cwd(), outDir);
+  const dir = relative === '' ? '.' : relative.startsWith('..') ? outDir : relative;
+  return path.join(dir, 'report.md');
 }
 
 /** The report cut at a line boundary to fit one GitHub comment, saying where the rest is. */
@@ -105,10 +128,4 @@ function fitComment(report: string): string {
   return `${report.slice(0, cut)}\n\n… cut to fit a comment: the full report is in the workflow run's artifacts.\n`;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  },
-);
+if (require.main === module) runMain(() => main(process.argv.slice(2), processIo));

@@ -1,4 +1,3 @@
-import * as path from 'path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { lambdaBundle } from './lambda-bundle';
 
 export interface HandlerFunctionProps {
   /** Directory under `lambda/` holding the handler's `index.ts`. */
@@ -60,15 +60,22 @@ export interface HandlerFunctionProps {
 
 /**
  * A custom-resource handler from `lambda/<dir>/index.ts`: current Node.js runtime on Graviton,
- * bundled and minified by esbuild with the runtime's own AWS SDK left out, logging to a log
- * group the stack owns (so `cdk destroy` can remove it) with a month's retention.
+ * bundled and minified by esbuild with the runtime's own AWS SDK left out (once per synth, and
+ * not at all while its inputs are unchanged: lambda-bundle.ts), logging to a log group the
+ * stack owns (so `cdk destroy` can remove it) with a month's retention.
  */
 export class HandlerFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
     super(scope, id, {
       description: props.description,
-      entry: path.join(__dirname, '..', 'lambda', props.handlerDirectory, 'index.ts'),
-      handler: props.handler ?? 'onEvent',
+      code: lambdaBundle({
+        entry: `lambda/${props.handlerDirectory}/index.ts`,
+        target: 'node24',
+        minify: true,
+        // The runtime provides the AWS SDK v3; pg-native is optional in pg and never used.
+        externals: ['pg-native', '@aws-sdk/*'],
+      }),
+      handler: `index.${props.handler ?? 'onEvent'}`,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
@@ -82,13 +89,6 @@ export class HandlerFunction extends NodejsFunction {
         retention: logs.RetentionDays.ONE_MONTH,
         removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
       }),
-      bundling: {
-        minify: true,
-        sourceMap: false,
-        target: 'node24',
-        // The runtime provides the AWS SDK v3; pg-native is optional in pg and never used.
-        externalModules: ['pg-native', '@aws-sdk/*'],
-      },
     });
   }
 }

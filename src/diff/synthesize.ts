@@ -31,9 +31,11 @@ function readJson<T>(file: string): T | undefined {
 }
 
 /**
- * Synthesize the CDK app of `projectDir` into `outdir` the way `cdk synth` does (the `app`
- * command and context of its cdk.json, plus cdk.context.json), without the CLI: no AWS
- * credentials, no notices, no telemetry, nothing read from the network.
+ * Synthesize the CDK app of `projectDir` into `outdir` the way `cdk synth --no-validation`
+ * does (the `app` command and context of its cdk.json, plus cdk.context.json), without the
+ * CLI: no AWS credentials, no notices, no telemetry, nothing read from the network. No
+ * validation: the CDK's template checks and cdk-nag (bin/app.ts) never change a template, and
+ * they cost most of a synth; `cdk synth` and the tests run them.
  */
 export async function synthesizeProject(
   projectDir: string,
@@ -54,7 +56,12 @@ export async function synthesizeProject(
     cwd: projectDir,
     shell: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) },
+    env: {
+      ...process.env,
+      CDK_OUTDIR: outdir,
+      CDK_CONTEXT_JSON: JSON.stringify(context),
+      CDK_VALIDATION: 'false',
+    },
   });
   const output: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
@@ -148,22 +155,26 @@ export interface AssembledApp {
  * Turn what the user named into a cloud assembly: a `cdk.out` directory is used as it is, a
  * directory with a cdk.json is synthesized, anything else must be a git ref of the project's
  * repository, synthesized from a temporary worktree. Synthesized output goes under `scratch`.
+ * `say` hears what is being done, before the wait.
  */
 export async function assemble(
   spec: string,
   projectDir: string,
   scratch: string,
   context: Record<string, unknown> = {},
+  say: (message: string) => void = () => {},
 ): Promise<AssembledApp> {
-  if (isCloudAssembly(spec))
-    return { assemblyDir: path.resolve(spec), description: `cloud assembly ${spec}` };
+  if (isCloudAssembly(spec)) {
+    const description = `cloud assembly ${spec}`;
+    say(`reading ${description}`);
+    return { assemblyDir: path.resolve(spec), description };
+  }
   const outdir = mkdtempSync(path.join(scratch, 'cdk.out-'));
   if (existsSync(path.join(spec, 'cdk.json'))) {
+    const description = spec === projectDir ? 'working tree' : `project ${spec}`;
+    say(`synthesizing ${description} …`);
     await synthesizeProject(path.resolve(spec), outdir, context);
-    return {
-      assemblyDir: outdir,
-      description: spec === projectDir ? 'working tree' : `project ${spec}`,
-    };
+    return { assemblyDir: outdir, description };
   }
   const commit = await resolveCommit(projectDir, spec);
   if (!commit) {
@@ -172,8 +183,10 @@ export async function assemble(
         'In CI, fetch the base first (actions/checkout with fetch-depth: 0).',
     );
   }
+  const description = `${spec} (${commit.slice(0, 7)})`;
+  say(`synthesizing ${description} in a git worktree …`);
   await withWorktree(projectDir, commit, (worktreeProjectDir) =>
     synthesizeProject(worktreeProjectDir, outdir, context),
   );
-  return { assemblyDir: outdir, description: `${spec} (${commit.slice(0, 7)})` };
+  return { assemblyDir: outdir, description };
 }

@@ -21,6 +21,10 @@ const CLI = path.join(ROOT, 'cli', 'diff.ts');
  */
 const APP = `
 const { App, Stack, CfnResource } = require('aws-cdk-lib');
+// Lets a test see whether the diff asked for validation (cdk-nag and the CDK's checks).
+if (process.env.VALIDATION_MARKER) {
+  require('fs').appendFileSync(process.env.VALIDATION_MARKER, process.env.CDK_VALIDATION + '\\n');
+}
 // Lets a test interrupt the diff while a side is synthesizing: say so, then take a while.
 if (process.env.SLOW_SYNTH_MARKER) {
   require('fs').appendFileSync(process.env.SLOW_SYNTH_MARKER, process.cwd() + '\\n');
@@ -50,8 +54,24 @@ function git(cwd: string, ...args: string[]): string {
 }
 
 function runDiff(cwd: string, ...args: string[]) {
-  const result = spawnSync(TSX, [CLI, ...args], { cwd, encoding: 'utf8' });
+  return runDiffWith({}, cwd, ...args);
+}
+
+function runDiffWith(env: NodeJS.ProcessEnv, cwd: string, ...args: string[]) {
+  const result = spawnSync(TSX, [CLI, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The progress lines on stderr, without their elapsed-time stamps. */
+function progressLines(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .filter((line) => /^\[ *\d+\.\d s\] /.test(line))
+    .map((line) => line.replace(/^\[[^\]]*\] /, ''));
 }
 
 describe('npm run diff', () => {
@@ -82,7 +102,7 @@ describe('npm run diff', () => {
     const lenient = runDiff(repo, '--base', 'HEAD', '--out', out);
     expect(lenient.status).toBe(0);
     const strict = runDiff(repo, '--base', 'HEAD', '--out', out, '--fail-on-destructive');
-    expect(strict.status).toBe(2);
+    expect(strict.status).toBe(3);
     expect(strict.stderr).toContain('Destructive change found');
 
     const report = readFileSync(path.join(out, 'report.md'), 'utf8');
@@ -117,7 +137,7 @@ describe('npm run diff', () => {
       out,
       '--fail-on-destructive',
     );
-    expect(result.status).toBe(2);
+    expect(result.status).toBe(3);
     expect(result.stdout).toContain(`Base: cloud assembly ${base} · Head: cloud assembly ${head}`);
     // Without path metadata (a plain app run) the report falls back to logical ids.
     expect(result.stdout).toContain(
@@ -159,9 +179,45 @@ describe('npm run diff', () => {
     rmSync(scratchParent, { recursive: true, force: true });
   });
 
-  it('requires --base', () => {
-    const result = runDiff(repo);
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain('--base is required.');
+  it('says what it is doing while it works, and synthesizes without validation', () => {
+    const marker = path.join(repo, 'validation');
+    const result = runDiffWith({ VALIDATION_MARKER: marker }, repo, '--base', 'HEAD', '--out', out);
+    expect(result.status).toBe(0);
+    const lines = progressLines(result.stderr);
+    const commit = git(repo, 'rev-parse', '--short=7', 'HEAD').trim();
+    // The sides run at once: in whichever order, each starts before it is done.
+    const started = (side: string, what: string) =>
+      lines.indexOf(`${side}: synthesizing ${what} …`);
+    const done = (side: string) => lines.findIndex((line) => line.startsWith(`${side}: done in `));
+    const baseStarted = started('base', `HEAD (${commit}) in a git worktree`);
+    const headStarted = started('head', 'working tree');
+    expect(baseStarted).toBeGreaterThanOrEqual(0);
+    expect(headStarted).toBeGreaterThanOrEqual(0);
+    expect(done('base')).toBeGreaterThan(baseStarted);
+    expect(done('head')).toBeGreaterThan(headStarted);
+    const comparing = lines.indexOf('comparing …');
+    expect(comparing).toBeGreaterThan(Math.max(done('base'), done('head')));
+    expect(lines.slice(comparing + 1)).toEqual([
+      '1 stack(s) compared; report written to report/report.md',
+    ]);
+    // cdk-nag and the CDK's template checks never change a template: the diff skips them.
+    expect(readFileSync(marker, 'utf8')).toBe('false\nfalse\n');
+  });
+
+  it('exits with the usage on a command-line mistake', () => {
+    for (const args of [[], ['--base', 'HEAD', '--no-such-flag']]) {
+      const result = runDiff(repo, ...args);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain('Usage: npm run diff -- --base <git-ref|dir> [options]');
+    }
+    expect(runDiff(repo).stderr).toContain('--base is required.');
+  });
+
+  it('documents its exit codes in --help', () => {
+    const result = runDiff(repo, '--help');
+    expect(result.status).toBe(0);
+    expect(result.stdout.replace(/\s+/g, ' ')).toContain(
+      'Exit codes: 0 no destructive change (or not asked), 1 the diff failed, 2 usage error, 3 destructive change found.',
+    );
   });
 });

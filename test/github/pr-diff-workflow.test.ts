@@ -1,6 +1,7 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
+import { DIFF_EXIT_CODES } from '../../src/diff/exit-codes';
 
 interface Step {
   readonly uses?: string;
@@ -44,6 +45,18 @@ describe('.github/workflows/pr-diff.yml', () => {
     );
     expect(testIndex).toBeGreaterThanOrEqual(0);
     expect(diffIndex).toBeGreaterThan(testIndex);
+  });
+
+  it("tells a destructive change from a failed diff by npm run diff's exit codes", () => {
+    const diffStep = steps.find((step) => step.run?.includes('npm run --silent diff'));
+    const destructive = String(DIFF_EXIT_CODES.destructive);
+    // Every exit code but success and destructive fails the step.
+    expect(diffStep?.run).toContain(
+      `if [ "$code" -ne ${DIFF_EXIT_CODES.ok} ] && [ "$code" -ne ${destructive} ]; then exit "$code"; fi`,
+    );
+    const refusal = steps.find((step) => step.if?.includes('steps.diff.outputs.exit-code'));
+    expect(refusal?.if).toContain(`steps.diff.outputs.exit-code == '${destructive}'`);
+    expect(refusal?.run).toContain('exit 1');
   });
 
   it('posts one sticky comment and assumes an AWS role only when one is configured', () => {
