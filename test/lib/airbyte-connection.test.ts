@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { App, CfnResource, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnResource, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -11,7 +11,11 @@ import { ConstructValidationError } from '../../lib/construct-error';
 import { airbyteConnectionProps } from '../../lib/environment-props';
 import { parseEnvironment } from '../../src/config';
 import { resolveAirbyteSettings } from '../../src/airbyte/settings';
-import { CDK_JSON_ENVIRONMENTS, synthesizeEnvironment } from '../support/stacks';
+import {
+  appWithoutValidation,
+  CDK_JSON_ENVIRONMENTS,
+  synthesizeEnvironment,
+} from '../support/stacks';
 
 const WORKSPACE = '1d3c5f0e-7a2b-4c8d-9e1f-2a3b4c5d6e7f';
 const CREDENTIALS_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:airbyte/app-AbCdEf';
@@ -25,7 +29,7 @@ function synthesize(
   environment: string,
   raw: Record<string, unknown> = {},
   extra: Partial<AirbyteConnectionProps> | ((stack: Stack) => Partial<AirbyteConnectionProps>) = {},
-  app = new App({ context: { 'aws:cdk:bundling-stacks': [] } }),
+  app = appWithoutValidation({ context: { 'aws:cdk:bundling-stacks': [] } }),
 ) {
   const config = parseEnvironment(environment, raw);
   const stack = new Stack(app, `Airbyte-${environment}`, {
@@ -342,7 +346,7 @@ function nagFindings(
 ): string[] {
   const outdir = mkdtempSync(path.join(tmpdir(), 'airbyte-nag-'));
   try {
-    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+    const app = appWithoutValidation({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     try {
       const { stack } = synthesize(environment, { airbyte }, {}, app);

@@ -1,13 +1,14 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { CdcDatabase } from '../../lib/cdc-database';
 import { CdcNetwork } from '../../lib/network';
+import { appWithoutValidation } from '../support/stacks';
 
 /** The constructs as another CDK app would use them: required props only, no cdk.json. */
 describe('CdcNetwork and CdcDatabase with their defaults', () => {
-  const stack = new Stack(new App(), 'OtherApp');
+  const stack = new Stack(appWithoutValidation(), 'OtherApp');
   const network = new CdcNetwork(stack, 'Network', {});
   new CdcDatabase(stack, 'Database', {
     instanceIdentifier: 'other-app-db',

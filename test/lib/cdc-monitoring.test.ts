@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -9,13 +9,17 @@ import { monitoringProps } from '../../lib/environment-props';
 import { ALARM_TOPIC_OUTPUT } from '../../src/contract/outputs';
 import { type EnvironmentConfig, loadEnvironmentFromCdkJson } from '../../src/config';
 import { monitoringSchema } from '../../src/config/monitoring';
-import { CDK_JSON_ENVIRONMENTS, synthesizeEnvironment } from '../support/stacks';
+import {
+  appWithoutValidation,
+  CDK_JSON_ENVIRONMENTS,
+  synthesizeEnvironment,
+} from '../support/stacks';
 
 const GIB = 1024 ** 3;
 
 /** A stack holding only an instance and the monitoring, so the tests see nothing else. */
 function synthesize(config: EnvironmentConfig) {
-  const app = new App();
+  const app = appWithoutValidation();
   const stack = new Stack(app, `Monitoring-${config.name}`);
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0 });
   const instance = new rds.DatabaseInstance(stack, 'Instance', {

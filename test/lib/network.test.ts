@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { synthesizeEnvironment } from '../support/stacks';
+import { synthesizeAndValidateEnvironment, synthesizeEnvironment } from '../support/stacks';
 
 const existingVpc = {
   vpcId: 'vpc-0123456789abcdef0',
@@ -10,7 +10,7 @@ const existingVpc = {
 };
 
 describe('existing VPC', () => {
-  const { stack, template, validationFindings } = synthesizeEnvironment('staging', {
+  const { stack, template, validationFindings } = synthesizeAndValidateEnvironment('staging', {
     network: { existingVpc },
   });
 
@@ -72,7 +72,7 @@ describe('publicly accessible for an Airbyte outside the VPC', () => {
   });
 
   it('keeps SSL forced and passes validation with the public address acknowledged', () => {
-    const { stack, template, validationFindings } = synthesizeEnvironment('dev', {
+    const { stack, template, validationFindings } = synthesizeAndValidateEnvironment('dev', {
       network: { publiclyAccessible: true, allowedCidrs },
       airbyte,
     });

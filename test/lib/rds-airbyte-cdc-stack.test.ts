@@ -3,7 +3,11 @@ import { CfnDBInstance } from 'aws-cdk-lib/aws-rds';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseEnvironment } from '../../src/config';
 import { StackOutputs } from '../../src/contract/outputs';
-import { CDK_JSON_ENVIRONMENTS, synthesizeEnvironment } from '../support/stacks';
+import {
+  CDK_JSON_ENVIRONMENTS,
+  synthesizeAndValidateEnvironment,
+  synthesizeEnvironment,
+} from '../support/stacks';
 
 const expectations = {
   dev: { deletionPolicy: 'Delete', deletionProtection: false, multiAz: false },
@@ -12,7 +16,7 @@ const expectations = {
 } as const;
 
 describe.each(Object.entries(expectations))('environment %s', (name, expected) => {
-  const { stack, template, validationFindings } = synthesizeEnvironment(name);
+  const { stack, template, validationFindings } = synthesizeAndValidateEnvironment(name);
   const config = parseEnvironment(name, CDK_JSON_ENVIRONMENTS[name]);
 
   it('has one parameter group with logical replication and forced SSL, attached to the instance', () => {

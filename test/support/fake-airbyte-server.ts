@@ -193,6 +193,58 @@ export interface RecordedRequest {
   readonly status: number;
 }
 
+/** What a fake server checks requests with: pure functions of the fixtures. */
+interface ApiValidation {
+  /** Every operation of the OpenAPI document, with its request body's validator. */
+  readonly routes: readonly Route[];
+  readonly connectors: SchemaValidators;
+  /** Fields masked like Airbyte would, whichever of the schemas marks a field secret. */
+  readonly secretFields: ReadonlySet<string>;
+}
+
+function compileApiValidation(): ApiValidation {
+  const spec = loadOpenApiSpec();
+  const ajv = createAirbyteAjv([spec]);
+  ajv.addSchema({ $id: 'airbyte-public-api', components: spec.components }, 'airbyte-public-api');
+  const routes: Route[] = [];
+  for (const [template, operations] of Object.entries(
+    spec.paths as Record<string, Record<string, Json>>,
+  )) {
+    const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+    for (const [method, operation] of Object.entries(operations)) {
+      if (method === 'parameters') continue;
+      const ref = (
+        operation.requestBody as { content?: Record<string, { schema?: { $ref?: string } }> }
+      )?.content?.['application/json']?.schema?.$ref;
+      const validate = ref ? ajv.getSchema(`airbyte-public-api${ref}`) : undefined;
+      if (ref && !validate) throw new Error(`fake Airbyte: cannot resolve ${ref}`);
+      routes.push({ method: method.toUpperCase(), template, pattern, validate });
+    }
+  }
+  const secretFields = secretFieldsOf(
+    [
+      'source-postgres.api-schema.json',
+      'source-postgres.connector-spec.json',
+      'source-postgres.connector-spec-3.8.json',
+      'destination-s3.api-schema.json',
+    ].map(readJsonFixture),
+  );
+  return { routes, connectors: loadConnectorValidators(), secretFields };
+}
+
+let apiValidation: ApiValidation | undefined;
+
+/**
+ * The ApiValidation every server of a test file shares: parsing the OpenAPI document and
+ * compiling its schemas cost about 0.2 s of CPU, which each test paid again for its own server.
+ * Sharing is safe: the validators keep no state between calls (a validator's `errors` is read
+ * right after its call), the patterns have no `g` flag, and nothing changes the sets.
+ */
+function sharedApiValidation(): ApiValidation {
+  apiValidation ??= compileApiValidation();
+  return apiValidation;
+}
+
 export interface FakeAirbyteOptions {
   readonly clientId?: string;
   readonly clientSecret?: string;
@@ -220,9 +272,9 @@ export class FakeAirbyteServer {
   beforeRequest: ((method: string, path: string) => void) | undefined;
   private readonly tokens = new Map<string, number>();
   private readonly failures: Array<InjectedFailure & { remaining: number }> = [];
-  private readonly routes: Route[];
+  private readonly routes: readonly Route[];
   private readonly connectors: SchemaValidators;
-  private readonly secretFields: Set<string>;
+  private readonly secretFields: ReadonlySet<string>;
   private server: Server | undefined;
   private tokenCounter = 0;
 
@@ -231,34 +283,10 @@ export class FakeAirbyteServer {
     this.clientSecret = options.clientSecret ?? `secret-${randomUUID()}`;
     this.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 180;
     this.workspaceIds = Array.from({ length: options.workspaceCount ?? 1 }, () => randomUUID());
-    const spec = loadOpenApiSpec();
-    const ajv = createAirbyteAjv([spec]);
-    ajv.addSchema({ $id: 'airbyte-public-api', components: spec.components }, 'airbyte-public-api');
-    this.routes = [];
-    for (const [template, operations] of Object.entries(
-      spec.paths as Record<string, Record<string, Json>>,
-    )) {
-      const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
-      for (const [method, operation] of Object.entries(operations)) {
-        if (method === 'parameters') continue;
-        const ref = (
-          operation.requestBody as { content?: Record<string, { schema?: { $ref?: string } }> }
-        )?.content?.['application/json']?.schema?.$ref;
-        const validate = ref ? ajv.getSchema(`airbyte-public-api${ref}`) : undefined;
-        if (ref && !validate) throw new Error(`fake Airbyte: cannot resolve ${ref}`);
-        this.routes.push({ method: method.toUpperCase(), template, pattern, validate });
-      }
-    }
-    this.connectors = loadConnectorValidators();
-    // Masked like Airbyte would, whichever of the schemas marks a field secret.
-    this.secretFields = secretFieldsOf(
-      [
-        'source-postgres.api-schema.json',
-        'source-postgres.connector-spec.json',
-        'source-postgres.connector-spec-3.8.json',
-        'destination-s3.api-schema.json',
-      ].map(readJsonFixture),
-    );
+    const validation = sharedApiValidation();
+    this.routes = validation.routes;
+    this.connectors = validation.connectors;
+    this.secretFields = validation.secretFields;
   }
 
   get workspaceId(): string {

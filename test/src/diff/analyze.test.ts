@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { App, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { type EnvironmentInput, parseEnvironments } from '../../../src/config';
 import { stackNameFor } from '../../../src/contract/outputs';
@@ -16,7 +16,7 @@ import {
 } from '../../../src/diff/analyze';
 import { readStacks } from '../../../src/diff/assembly';
 import { renderReport, renderStackDiff } from '../../../src/diff/markdown';
-import { CDK_JSON_ENVIRONMENTS } from '../../support/stacks';
+import { appWithoutValidation, CDK_JSON_ENVIRONMENTS } from '../../support/stacks';
 
 const ENVIRONMENT = 'dev';
 const STACK_NAME = stackNameFor(ENVIRONMENT);
@@ -49,7 +49,7 @@ function synthesizeTree(
 ): string {
   const outdir = mkdtempSync(path.join(scratch, 'cdk.out-'));
   const [config] = parseEnvironments({ [ENVIRONMENT]: raw }, ENVIRONMENT);
-  const app = new App({
+  const app = appWithoutValidation({
     outdir,
     context: { 'aws:cdk:enable-path-metadata': true, 'aws:cdk:bundling-stacks': [] },
   });
