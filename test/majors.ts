@@ -12,6 +12,7 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import {
   ensurePostgresBinaries,
+  findPostgresBinaries,
   isPostgresMajor,
   POSTGRES_MAJORS,
   type PostgresMajor,
@@ -41,18 +42,24 @@ export function postgresSuites(root = ROOT): string[] {
     .sort();
 }
 
-interface Outcome {
+/** What one jest run of the suites on one major came to. */
+export interface SuitesResult {
+  /** jest exited 0. */
+  readonly passed: boolean;
+  /** From jest's report; zeros when jest wrote none (it failed to start: its stderr says why). */
+  readonly tests: { readonly passed: number; readonly failed: number };
+}
+
+export interface Outcome extends SuitesResult {
   readonly major: PostgresMajor;
   readonly run: number;
-  readonly passed: boolean;
-  readonly tests: { readonly passed: number; readonly failed: number };
   readonly seconds: number;
 }
 
-function runSuites(major: PostgresMajor, run: number, suites: readonly string[]): Outcome {
+/** Run the suites on `major` in a jest of their own; its output is shown when it fails. */
+function runSuites(major: PostgresMajor, suites: readonly string[]): SuitesResult {
   const scratch = mkdtempSync(path.join(tmpdir(), 'test-majors-'));
   const report = path.join(scratch, 'report.json');
-  const started = process.hrtime.bigint();
   const jest = spawnSync(
     process.execPath,
     [
@@ -72,7 +79,6 @@ function runSuites(major: PostgresMajor, run: number, suites: readonly string[])
       maxBuffer: 256 * 1024 * 1024,
     },
   );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   let tests = { passed: 0, failed: 0 };
   try {
     const summary = JSON.parse(readFileSync(report, 'utf8')) as {
@@ -87,7 +93,65 @@ function runSuites(major: PostgresMajor, run: number, suites: readonly string[])
   }
   const passed = jest.status === 0;
   if (!passed) process.stderr.write(jest.stderr.slice(-20000));
-  return { major, run, passed, tests, seconds };
+  return { passed, tests };
+}
+
+/** What runMajors works with: the real ones in main(), fakes in test/majors.test.ts. */
+export interface MajorsEnvironment {
+  /** Progress lines. */
+  readonly print: (line: string) => void;
+  /** Milliseconds since some fixed point, to time each run. */
+  readonly now: () => number;
+  /** Whether the binaries of `major` are on this machine already (no download needed). */
+  readonly hasBinaries: (major: PostgresMajor) => boolean;
+  /** Make the binaries of `major` available, telling `print` about a download. */
+  readonly ensureBinaries: (major: PostgresMajor, print: (line: string) => void) => Promise<void>;
+  readonly runSuites: (major: PostgresMajor, suites: readonly string[]) => SuitesResult;
+}
+
+/** `15 tests passed`, or `FAILED: 2 of 15 tests failed`, or why there is no count. */
+function resultText({ passed, tests }: SuitesResult): string {
+  const total = tests.passed + tests.failed;
+  if (passed) return `${tests.passed} tests passed`;
+  if (total === 0) return 'FAILED: jest reported no tests (its output is above)';
+  return `FAILED: ${tests.failed} of ${total} tests failed`;
+}
+
+/**
+ * Run `suites` on each major `repeat` times, one jest at a time, saying before each run what
+ * runs and how far the whole is (`2/4 major 15: ...`), before a download that the binaries of
+ * the major are fetched first, and after each run how it went and how long it took.
+ */
+export async function runMajors(
+  majors: readonly PostgresMajor[],
+  repeat: number,
+  suites: readonly string[],
+  environment: MajorsEnvironment,
+): Promise<Outcome[]> {
+  const { print, now } = environment;
+  const total = majors.length * repeat;
+  print(
+    `${suites.length} PostgreSQL-backed suites on PostgreSQL ${majors.join(', ')}${repeat > 1 ? `, ${repeat} times each` : ''}: ${total} jest run${total === 1 ? '' : 's'}, one at a time`,
+  );
+  const outcomes: Outcome[] = [];
+  for (const major of majors) {
+    for (let run = 1; run <= repeat; run++) {
+      const label = `${outcomes.length + 1}/${total} major ${major}${repeat > 1 ? ` (run ${run} of ${repeat})` : ''}`;
+      if (run === 1 && !environment.hasBinaries(major)) {
+        print(`${label}: downloading PostgreSQL ${major} (first use) …`);
+        // Before its suites start, so that the download shows its progress here rather than
+        // inside a test worker.
+        await environment.ensureBinaries(major, (line) => print(`  ${line}`));
+      }
+      print(`${label}: running ${suites.length} PostgreSQL-backed suites …`);
+      const started = now();
+      const result = environment.runSuites(major, suites);
+      const seconds = (now() - started) / 1000;
+      outcomes.push({ major, run, ...result, seconds });
+      print(`${label}: ${resultText(result)} in ${Math.round(seconds)} s`);
+    }
+  }
+  return outcomes;
 }
 
 function table(outcomes: readonly Outcome[]): string {
@@ -136,21 +200,16 @@ async function main(): Promise<number> {
   const loadAtStart = loadavg()
     .map((load) => load.toFixed(2))
     .join(' ');
-  const outcomes: Outcome[] = [];
   const started = process.hrtime.bigint();
-  for (const major of majors.filter(isPostgresMajor)) {
-    await ensurePostgresBinaries(major, { print: (line) => process.stdout.write(`${line}\n`) });
-    for (let run = 1; run <= repeat; run++) {
-      process.stdout.write(
-        `PostgreSQL ${major}${repeat > 1 ? ` (run ${run}/${repeat})` : ''}: ${suites.length} suites...\n`,
-      );
-      const outcome = runSuites(major, run, suites);
-      outcomes.push(outcome);
-      process.stdout.write(
-        `PostgreSQL ${major}: ${outcome.passed ? 'passed' : 'FAILED'} (${outcome.tests.passed} passed, ${outcome.tests.failed} failed) in ${outcome.seconds.toFixed(1)} s\n`,
-      );
-    }
-  }
+  const outcomes = await runMajors(majors.filter(isPostgresMajor), repeat, suites, {
+    print: (line) => process.stdout.write(`${line}\n`),
+    now: () => Number(process.hrtime.bigint() / 1_000_000n),
+    hasBinaries: (major) => findPostgresBinaries(major) !== undefined,
+    ensureBinaries: async (major, print) => {
+      await ensurePostgresBinaries(major, { print });
+    },
+    runSuites,
+  });
   const total = Number(process.hrtime.bigint() - started) / 1e9;
   process.stdout.write(`\n${table(outcomes)}\n`);
   process.stdout.write(
@@ -165,12 +224,15 @@ async function main(): Promise<number> {
   return outcomes.every((outcome) => outcome.passed) ? 0 : 1;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: Error) => {
-    process.stderr.write(`${error.message}\n`);
-    process.exitCode = 1;
-  },
-);
+// Run as `npm run test:majors`; imported by its test, it only exports.
+if (require.main === module) {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: Error) => {
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

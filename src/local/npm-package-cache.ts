@@ -40,7 +40,39 @@ export interface CachedPackageRequest {
   readonly prepare: (packageDir: string) => void | Promise<void>;
   /** Where the announcement and progress lines go. */
   readonly print: (line: string) => void;
+  /** What progress and waiting are timed by. Default: SYSTEM_CLOCK. */
+  readonly clock?: Clock;
+  /** How the package's tarball is fetched. Default: npmPack, the ordinary npm client. */
+  readonly fetchTarball?: TarballFetcher;
 }
+
+/**
+ * Time as cachePackage sees it, for its progress lines and its waiting for another process:
+ * tests pass a clock they move by hand, so that they need not wait for a line to appear.
+ */
+export interface Clock {
+  /** Milliseconds since some fixed point. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  /** Call `tick` every `ms` milliseconds until the returned function is called. */
+  every(ms: number, tick: () => void): () => void;
+}
+
+/** The real time. */
+export const SYSTEM_CLOCK: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  every: (ms, tick) => {
+    const timer = setInterval(tick, ms);
+    return () => clearInterval(timer);
+  },
+};
+
+/**
+ * Put the tarball of `spec` (`name@version`) into the empty directory `destination`; reject
+ * with a PackageDownloadError when it cannot be had.
+ */
+export type TarballFetcher = (spec: string, destination: string) => Promise<void>;
 
 /** Whether the package was already in the cache or has just been downloaded into it. */
 export type CacheOutcome = 'cached' | 'downloaded';
@@ -59,8 +91,11 @@ export class PackageDownloadError extends Error {
 
 /** How often a waiting process looks at the lock again. */
 const POLL_MS = 500;
-/** How often a long download or wait prints that it is still going. */
-const PROGRESS_EVERY_MS = 10000;
+/**
+ * How often a long download or wait prints that it is still going: a plain line each time (no
+ * spinner, which a CI log would keep as thousands of lines), seldom enough to stay readable.
+ */
+export const PROGRESS_EVERY_MS = 10000;
 /** How long to wait for another process's download before downloading as well. */
 const LOCK_PATIENCE_MS = 15 * 60 * 1000;
 /** A lock file too young to judge by its content may be being written right now. */
@@ -117,9 +152,38 @@ function removeAbandonedDownloads(targetDir: string): void {
   }
 }
 
-/** npm pack into a partial directory, unpack, prepare, then rename into place. */
+/**
+ * `npm pack` into `destination`: the registry and proxy npm is configured with, and npm's own
+ * cache, which makes a second download of the same version fast.
+ */
+async function npmPack(spec: string, destination: string): Promise<void> {
+  // --ignore-scripts: nothing of the package runs before prepare() has checked it.
+  const args = ['pack', spec, '--pack-destination', destination, '--ignore-scripts'];
+  try {
+    // --loglevel=error: npm pack lists every file of the package otherwise.
+    await runHelper('npm', [...args, '--loglevel=error']);
+  } catch (error) {
+    const command = `npm ${args.slice(0, 2).join(' ')}`;
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'npm is not on PATH'
+        : (error as Error).message;
+    throw new PackageDownloadError(`"${command}" failed: ${reason}`, command);
+  }
+}
+
+/** `bytes` in megabytes with one decimal, as a download size is read. */
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/**
+ * Fetch the tarball into a partial directory, unpack, prepare, then rename into place; says
+ * what it does once per phase, and while the download runs, every PROGRESS_EVERY_MS.
+ */
 async function download(request: CachedPackageRequest): Promise<void> {
   const { packageName, version, targetDir, print } = request;
+  const clock = request.clock ?? SYSTEM_CLOCK;
   const spec = `${packageName}@${version}`;
   // Registered for removal before it exists, so a Ctrl-C in between leaves nothing behind.
   const partial = createDirectoryRemovedOnExit(
@@ -127,32 +191,25 @@ async function download(request: CachedPackageRequest): Promise<void> {
   );
   try {
     print(request.announcement);
-    const started = Date.now();
-    const seconds = (): string => ((Date.now() - started) / 1000).toFixed(1);
-    // --ignore-scripts: nothing of the package runs before prepare() has checked it.
-    const args = ['pack', spec, '--pack-destination', partial, '--ignore-scripts'];
-    const ticker = setInterval(
-      () => print(`  still downloading ${spec} (${seconds()} s)`),
-      PROGRESS_EVERY_MS,
+    const started = clock.now();
+    const seconds = (): string => ((clock.now() - started) / 1000).toFixed(1);
+    const stopTicker = clock.every(PROGRESS_EVERY_MS, () =>
+      print(`  still downloading ${spec} (${seconds()} s)`),
     );
     try {
-      // --loglevel=error: npm pack lists every file of the package otherwise.
-      await runHelper('npm', [...args, '--loglevel=error']);
-    } catch (error) {
-      const command = `npm ${args.slice(0, 2).join(' ')}`;
-      const reason =
-        (error as NodeJS.ErrnoException).code === 'ENOENT'
-          ? 'npm is not on PATH'
-          : (error as Error).message;
-      throw new PackageDownloadError(`"${command}" failed: ${reason}`, command);
+      await (request.fetchTarball ?? npmPack)(spec, partial);
     } finally {
-      clearInterval(ticker);
+      stopTicker();
     }
     const tarball = readdirSync(partial).find((name) => name.endsWith('.tgz'));
     if (!tarball) throw new Error(`npm pack ${spec} left no .tgz in ${partial}`);
+    const tarballPath = path.join(partial, tarball);
+    print(
+      `  downloaded ${megabytes(statSync(tarballPath).size)} in ${seconds()} s; unpacking and checking it`,
+    );
     // --no-same-owner: as root tar would otherwise give the files the uid recorded in the tarball.
-    await runHelper('tar', ['-xzf', path.join(partial, tarball), '-C', partial, '--no-same-owner']);
-    rmSync(path.join(partial, tarball));
+    await runHelper('tar', ['-xzf', tarballPath, '-C', partial, '--no-same-owner']);
+    rmSync(tarballPath);
     const packageDir = path.join(partial, 'package');
     await request.prepare(packageDir);
     try {
@@ -205,6 +262,7 @@ function readLock(lockFile: string): LockHolder | 'unreadable' | 'gone' {
 function isStale(lockFile: string, holder: LockHolder | 'unreadable'): boolean {
   if (holder === 'unreadable') {
     try {
+      // A file's age is judged by the real time, whatever clock the request brings.
       return Date.now() - statSync(lockFile).mtimeMs > UNREADABLE_LOCK_GRACE_MS;
     } catch {
       return true;
@@ -214,8 +272,6 @@ function isStale(lockFile: string, holder: LockHolder | 'unreadable'): boolean {
   return holder.host === hostname() && !isAlive(holder.pid);
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Take `<targetDir>.lock`, waiting while a live process holds it. Resolves without a lock when
  * the target appeared meanwhile, or when the holder took longer than LOCK_PATIENCE_MS (then this
@@ -223,14 +279,15 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  */
 async function acquireLock(request: CachedPackageRequest): Promise<Lock | undefined> {
   const { targetDir, print } = request;
+  const clock = request.clock ?? SYSTEM_CLOCK;
   const lockFile = `${targetDir}.lock`;
   const mine: LockHolder = {
     pid: process.pid,
     host: hostname(),
     token: randomBytes(12).toString('hex'),
   };
-  const waitingSince = Date.now();
-  let lastReport = 0;
+  const waitingSince = clock.now();
+  let lastReport: number | undefined;
   for (;;) {
     try {
       writeFileSync(lockFile, JSON.stringify(mine), { flag: 'wx' });
@@ -256,20 +313,20 @@ async function acquireLock(request: CachedPackageRequest): Promise<Lock | undefi
       continue;
     }
     if (existsSync(targetDir)) return undefined;
-    const waited = Date.now() - waitingSince;
+    const waited = clock.now() - waitingSince;
     if (waited > LOCK_PATIENCE_MS) {
       print(
         `Gave up waiting after ${Math.round(waited / 1000)} s for the download that ${lockFile} announces; downloading as well.`,
       );
       return undefined;
     }
-    if (Date.now() - lastReport >= PROGRESS_EVERY_MS) {
-      lastReport = Date.now();
+    if (lastReport === undefined || clock.now() - lastReport >= PROGRESS_EVERY_MS) {
+      lastReport = clock.now();
       const who = holder === 'unreadable' ? 'another process' : `process ${holder.pid}`;
       print(
         `Waiting for ${who}, which is downloading ${request.packageName}@${request.version} into ${targetDir} (${Math.round(waited / 1000)} s so far).`,
       );
     }
-    await sleep(POLL_MS);
+    await clock.sleep(POLL_MS);
   }
 }

