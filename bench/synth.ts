@@ -227,6 +227,9 @@ async function main(argv: string[]): Promise<number> {
   if ('exitCode' in parsed) return parsed.exitCode;
   const print = processIo.stdout;
   print(`Before: ${machineLoad()}`);
+  // The flags of cdk.json's app command (V8's, for the validator's WebAssembly) weigh on both
+  // apps alike: shown so that a figure is read with the command that produced it.
+  print(`Both apps run as: ${bareAppCommand().replace('bench/bare-app.ts', '<app>')}`);
   try {
     report(runScenarios(parsed.options.runs, processIo.stderr), print);
   } catch (error) {
