@@ -1,3 +1,4 @@
+import type { ReplicaIdentity } from '../config';
 import type { AirbyteSettings, StreamedPublication } from './settings';
 
 /**
@@ -164,11 +165,13 @@ const DEDUP_CAPABLE_DESTINATIONS: ReadonlySet<string> = new Set<string>([]);
 /**
  * Sync mode of one published table. A table keeps REPLICA IDENTITY DEFAULT only when it has a
  * primary key (PostgreSQL refuses UPDATE/DELETE on a published table with neither), so the
- * config's replicaIdentity tells us which tables have one without asking the database.
+ * config's replicaIdentity tells us which tables have one without asking the database. A table
+ * identified by a unique index has no primary key Airbyte's source could discover, and its
+ * columns are known only to the database (not to this config), so it is appended too.
  * Deduplication also needs a destination that supports it; S3, local JSON and dev-null only append.
  */
 export function syncModeFor(
-  replicaIdentity: 'default' | 'full',
+  replicaIdentity: ReplicaIdentity,
   destinationSupportsDedup: boolean,
 ): StreamConfiguration['syncMode'] {
   return replicaIdentity === 'default' && destinationSupportsDedup

@@ -3,7 +3,21 @@ import { MASTER_USERNAME } from '../contract/database';
 import { REPLICA_IDENTITIES } from '../contract/replication-setup';
 import { quotedIdentifier, roleName, schemaName, slotName } from './identifiers';
 
-export const replicaIdentitySchema = z.enum(REPLICA_IDENTITIES);
+/** A REPLICA IDENTITY by name: what the section-wide default may be. */
+export const replicaIdentityModeSchema = z.enum(REPLICA_IDENTITIES);
+
+/** One table's REPLICA IDENTITY: a name, or the unique index to identify rows by. */
+export const replicaIdentitySchema = z.union([
+  replicaIdentityModeSchema,
+  z.strictObject({
+    /**
+     * REPLICA IDENTITY USING INDEX: a unique, non-partial, non-deferrable index of the table on
+     * plain NOT NULL columns (checked against the database before anything runs). For tables
+     * without a primary key but with such a key.
+     */
+    index: quotedIdentifier,
+  }),
+]);
 export type ReplicaIdentity = z.infer<typeof replicaIdentitySchema>;
 
 /** A table to publish: its name, or its name with its own replica identity. */
@@ -12,7 +26,10 @@ const tableEntrySchema = z.union([
   z.strictObject({
     /** Table name inside `schema`. */
     name: quotedIdentifier,
-    /** REPLICA IDENTITY for this table. Default: the section's `replicaIdentity`. */
+    /**
+     * REPLICA IDENTITY for this table: `default`, `full` or `{ "index": "<name>" }`. Default: the
+     * section's `replicaIdentity`.
+     */
     replicaIdentity: replicaIdentitySchema.optional(),
   }),
 ]);
@@ -41,7 +58,7 @@ export const replicationSchema = z
      * before-image) or `full` (whole old row; needed for tables without a primary key).
      * Default: `default`.
      */
-    replicaIdentity: replicaIdentitySchema.default('default'),
+    replicaIdentity: replicaIdentityModeSchema.default('default'),
     /**
      * Create the tutorial's `data_tbl (id bigint primary key, val varchar)` in `schema` with rows
      * (1,'a'), (2,'b') on first deploy. Default: false (cdk.json turns it on for dev).

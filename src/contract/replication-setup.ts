@@ -9,8 +9,17 @@ import { optionalText, requiredText } from './properties';
 /** CloudFormation type of the resource, so that diffs and consoles name it for what it is. */
 export const REPLICATION_SETUP_RESOURCE_TYPE = 'Custom::ReplicationSetup';
 
-/** REPLICA IDENTITY values a published table may be given. */
+/** REPLICA IDENTITY values given by name (the `{ index }` shape names a unique index instead). */
 export const REPLICA_IDENTITIES = ['default', 'full'] as const;
+/** A REPLICA IDENTITY given by name. */
+export type ReplicaIdentityMode = (typeof REPLICA_IDENTITIES)[number];
+/** REPLICA IDENTITY USING INDEX: the unique, non-partial, immediate index on NOT NULL columns. */
+export interface IndexReplicaIdentity {
+  /** Index name (in the table's schema, as indexes always are). */
+  readonly index: string;
+}
+/** The REPLICA IDENTITY a published table may be given. */
+export type TableReplicaIdentity = ReplicaIdentityMode | IndexReplicaIdentity;
 /** What happens to the database when the stack lets go of it. */
 export const DATABASE_REMOVAL_POLICIES = ['destroy', 'snapshot', 'retain'] as const;
 
@@ -30,7 +39,7 @@ export const replicationSetupPropertiesSchema = z.object({
   ReplicationUserSecretArn: requiredText,
   /** Schema of the published tables. */
   Schema: requiredText,
-  /** JSON of replicationTablesSchema: `[{ name, replicaIdentity }]`. */
+  /** JSON of replicationTablesSchema: `[{ name, replicaIdentity }]` (identity a name or `{ index }`). */
   Tables: requiredText,
   /** Replication user name. */
   User: requiredText,
@@ -51,7 +60,13 @@ export const replicationSetupPropertiesSchema = z.object({
 /** The properties as the construct writes them. */
 export type ReplicationSetupProperties = z.input<typeof replicationSetupPropertiesSchema>;
 
+/** One table's replica identity in the `Tables` JSON: a name, or `{ "index": "<name>" }`. */
+export const tableReplicaIdentitySchema = z.union([
+  z.enum(REPLICA_IDENTITIES),
+  z.object({ index: requiredText }),
+]);
+
 /** The `Tables` property's JSON. */
 export const replicationTablesSchema = z.array(
-  z.object({ name: requiredText, replicaIdentity: z.enum(REPLICA_IDENTITIES) }),
+  z.object({ name: requiredText, replicaIdentity: tableReplicaIdentitySchema }),
 );

@@ -1,5 +1,5 @@
 import type { ClientBase } from 'pg';
-import type { ReplicationTarget } from '../replication';
+import { REPLICA_IDENTITIES, type DesiredReplicationState, type TableState } from '../replication';
 
 /** A server setting and whether a changed value waits for a restart. */
 export interface SettingState {
@@ -17,6 +17,47 @@ export interface WritableRelation {
   readonly ownedByUser: boolean;
   /** Some of `privileges` are granted to PUBLIC, so revoking them from the user is not enough. */
   readonly grantedToPublic: boolean;
+}
+
+/** A stored column as TOAST decides on it (checks/toast.ts holds the rule). */
+export interface StoredColumn {
+  readonly name: string;
+  /** pg_attribute.attstorage: `p` plain (never TOASTed), `x` extended, `e` external, `m` main. */
+  readonly storage: 'p' | 'x' | 'e' | 'm';
+  /** A varlena type (pg_attribute.attlen = -1): the only kind TOAST compresses or moves out. */
+  readonly variableLength: boolean;
+  /**
+   * The largest value in bytes: the width of a fixed-length type, the bound of varchar(n),
+   * char(n), bit(n), varbit(n), numeric(p,s), inet and cidr; null when the type has none
+   * (text, unbounded varchar, jsonb, bytea, arrays, numeric without precision, domains, ...).
+   */
+  readonly maxBytes: number | null;
+  /** Part of the replica identity key (the primary key under DEFAULT, the index under USING INDEX). */
+  readonly inIdentityKey: boolean;
+  /** A stored generated column: recomputed, so written anew, by every UPDATE. */
+  readonly generated: boolean;
+}
+
+/** A relation that holds rows of a published table: the table, or a leaf partition of it. */
+export interface StoredRelation {
+  readonly schema: string;
+  readonly name: string;
+  readonly replicaIdentity: NonNullable<TableState['replicaIdentity']>;
+  /**
+   * It has a TOAST table (pg_class.reltoastrelid): PostgreSQL gives one only to a table whose row
+   * can outgrow TOAST_TUPLE_THRESHOLD (about 2 kB), and without one nothing is stored out of line.
+   */
+  readonly hasToastTable: boolean;
+  /** Columns in table order (dropped and virtual generated ones left out). */
+  readonly columns: readonly StoredColumn[];
+}
+
+/** Where a configured table's rows are stored. */
+export interface TableStorage {
+  /** The configured table, in the configured schema. */
+  readonly name: string;
+  /** The table itself, or every leaf partition of a partitioned table. */
+  readonly relations: readonly StoredRelation[];
 }
 
 /** What the doctor needs beyond the replication catalog snapshot. Plain JSON. */
@@ -60,12 +101,15 @@ export interface ServerFacts {
     readonly publicSchemaCreateViaPublic: boolean;
     readonly relations: readonly WritableRelation[];
   };
+  /** The configured tables that exist, with how their rows are stored (for the TOAST check). */
+  readonly tableStorage: readonly TableStorage[];
 }
 
 /**
  * One round trip. Everything here is readable without superuser: pg_settings rows for these
  * parameters, pg_stat_ssl for our own backend, pg_stat_activity's backend_type, privilege
- * functions. $1 slot, $2 user, $3 schema.
+ * functions. $1 slot, $2 user, $3 schema, $4 configured table names.
+ * Partitions come from pg_partition_tree and generated columns from attgenerated (PostgreSQL 12+).
  */
 const FACTS_QUERY = `
 WITH
@@ -74,7 +118,58 @@ WITH
     WHERE name IN ('wal_level', 'max_replication_slots', 'max_wal_senders')),
   current_lsn AS (
     SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END AS lsn),
-  target_schema AS (SELECT oid FROM pg_namespace WHERE nspname = $3)
+  target_schema AS (SELECT oid FROM pg_namespace WHERE nspname = $3),
+  max_bytes_per_char AS (
+    SELECT pg_encoding_max_length(encoding) AS bytes FROM pg_database WHERE datname = current_database()),
+  configured AS (
+    SELECT c.oid, c.relname, c.relkind FROM pg_class c
+    WHERE c.relnamespace = (SELECT oid FROM target_schema) AND c.relkind IN ('r', 'p')
+      AND c.relname = ANY ($4::text[])),
+  -- Where the rows are: the table, or the leaf partitions of a partitioned one (which has no
+  -- storage, and whose replica identity does not cascade to them). With the attnums of each
+  -- one's replica identity key: the primary key under DEFAULT, the index under USING INDEX.
+  stored AS (
+    SELECT t.relname AS configured, h.oid, n.nspname, h.relname, h.relreplident,
+           h.reltoastrelid <> 0 AS has_toast,
+           coalesce((
+             SELECT i.indkey::int2[] FROM pg_index i
+             WHERE i.indrelid = h.oid
+               AND CASE h.relreplident WHEN 'd' THEN i.indisprimary WHEN 'i' THEN i.indisreplident ELSE false END
+             LIMIT 1), '{}') AS key_attnums
+    FROM configured t
+    CROSS JOIN LATERAL (
+      SELECT t.oid AS relid WHERE t.relkind = 'r'
+      UNION ALL
+      SELECT relid FROM pg_partition_tree(t.oid) WHERE t.relkind = 'p' AND isleaf) r
+    JOIN pg_class h ON h.oid = r.relid AND h.relkind = 'r'
+    JOIN pg_namespace n ON n.oid = h.relnamespace),
+  stored_relations AS (
+    SELECT s.configured, json_agg(json_build_object(
+             'schema', s.nspname, 'name', s.relname, 'identity', s.relreplident, 'hasToastTable', s.has_toast,
+             'columns', (
+               SELECT coalesce(json_agg(json_build_object(
+                        'name', a.attname, 'storage', a.attstorage, 'variableLength', a.attlen = -1,
+                        -- PostgreSQL's type_maximum_size() (varchar, char, bit, varbit), plus the
+                        -- bounds it does not know: numeric(p,s) (8-byte header, 2 bytes per 4
+                        -- digits and one spare) and inet/cidr (4 + 18 bytes).
+                        'maxBytes', CASE
+                          WHEN a.attlen > 0 THEN a.attlen
+                          WHEN a.atttypid IN ('inet'::regtype, 'cidr'::regtype) THEN 22
+                          WHEN a.atttypmod < 0 THEN NULL
+                          WHEN a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype)
+                            THEN (a.atttypmod - 4) * (SELECT bytes FROM max_bytes_per_char) + 4
+                          WHEN a.atttypid IN ('bit'::regtype, 'varbit'::regtype) THEN (a.atttypmod + 7) / 8 + 8
+                          WHEN a.atttypid = 'numeric'::regtype
+                            THEN 8 + 2 * ((((a.atttypmod - 4) >> 16) & 65535) / 4 + 2)
+                        END,
+                        'inIdentityKey', a.attnum = ANY (s.key_attnums),
+                        'generated', a.attgenerated <> '')
+                      ORDER BY a.attnum), '[]')
+               FROM pg_attribute a
+               -- 'v' (virtual generated, PostgreSQL 18) is not stored.
+               WHERE a.attrelid = s.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> 'v'))
+           ORDER BY s.nspname, s.relname) AS relations
+    FROM stored s GROUP BY s.configured)
 SELECT
   current_setting('server_version') AS server_version,
   (SELECT json_object_agg(name, json_build_object('value', setting, 'pendingRestart', pending_restart)) FROM settings) AS settings,
@@ -120,7 +215,9 @@ SELECT
             CASE WHEN has_table_privilege(r.oid, c.oid, 'TRUNCATE') THEN 'TRUNCATE' END], NULL) AS privileges) w
         WHERE c.relnamespace = (SELECT oid FROM target_schema) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
           AND cardinality(w.privileges) > 0)
-   ) FROM pg_roles r WHERE r.rolname = $2) AS user_writes
+   ) FROM pg_roles r WHERE r.rolname = $2) AS user_writes,
+  (SELECT coalesce(json_agg(json_build_object('name', configured, 'relations', relations) ORDER BY configured), '[]')
+   FROM stored_relations) AS table_storage
 `;
 
 interface FactsRow {
@@ -138,20 +235,28 @@ interface FactsRow {
     unconfirmedBytes: number | string | null;
   } | null;
   user_writes: ServerFacts['userWrites'] | null;
+  table_storage: {
+    name: string;
+    relations: (Omit<StoredRelation, 'replicaIdentity'> & { identity: string })[];
+  }[];
 }
 
 const toNumber = (value: number | string | null): number | null =>
   value === null ? null : Number(value);
 
-/** Read the server settings, TLS, slot WAL and the user's write access in one query. */
+/**
+ * Read the server settings, TLS, slot WAL, the user's write access and the configured tables'
+ * storage in one query.
+ */
 export async function readServerFacts(
   client: ClientBase,
-  target: Pick<ReplicationTarget, 'slotName' | 'user' | 'schema'>,
+  target: Pick<DesiredReplicationState, 'slotName' | 'user' | 'schema' | 'tables'>,
 ): Promise<ServerFacts> {
   const { rows } = await client.query<FactsRow>(FACTS_QUERY, [
     target.slotName,
     target.user,
     target.schema,
+    target.tables.map((table) => table.name),
   ]);
   const row = rows[0];
   return {
@@ -177,5 +282,12 @@ export async function readServerFacts(
         }
       : {}),
     ...(row.user_writes ? { userWrites: row.user_writes } : {}),
+    tableStorage: row.table_storage.map((table) => ({
+      name: table.name,
+      relations: table.relations.map(({ identity, ...relation }) => ({
+        ...relation,
+        replicaIdentity: REPLICA_IDENTITIES[identity],
+      })),
+    })),
   };
 }

@@ -16,6 +16,9 @@ export {
   readServerFacts,
   type ServerFacts,
   type SettingState,
+  type StoredColumn,
+  type StoredRelation,
+  type TableStorage,
   type WritableRelation,
 } from './facts';
 export { PASSWORD_VARIABLE, planFixSteps, printableSql } from './fixes';

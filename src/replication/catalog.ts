@@ -1,11 +1,16 @@
 import { Client, ClientBase, ClientConfig } from 'pg';
 import { RDS_REPLICATION_ROLE, tablesOfInterest } from './planner';
+import { identityIndexesOf } from './replica-identity';
 import type {
   CatalogSnapshot,
   DefaultPrivilegeEntry,
   DesiredReplicationState,
   PublicationState,
+  IndexState,
+  PartitionState,
   PublicSchemaState,
+  QualifiedTable,
+  ReplicaIdentityState,
   ReplicationTarget,
   SlotState,
   TableState,
@@ -22,7 +27,8 @@ export interface ReadCatalogOptions {
   readonly checkPassword?: PasswordCheck;
 }
 
-const REPLICA_IDENTITIES: Readonly<Record<string, TableState['replicaIdentity']>> = {
+/** pg_class.relreplident as the names the planner and the doctor use. */
+export const REPLICA_IDENTITIES: Readonly<Record<string, ReplicaIdentityState>> = {
   d: 'default',
   f: 'full',
   n: 'nothing',
@@ -32,7 +38,9 @@ const REPLICA_IDENTITIES: Readonly<Record<string, TableState['replicaIdentity']>
 /**
  * One round trip for the whole snapshot (batch reads: 500 tables must not mean 500 queries).
  * Only catalogs readable without superuser are used: pg_roles rather than pg_authid.
- * $1 schema, $2 table names, $3 user, $4 publication, $5 slot, $6 rds_replication.
+ * $1 schema, $2 table names, $3 user, $4 publication, $5 slot, $6 rds_replication, $7 and $8
+ * the tables whose replica identity names an index and those indexes.
+ * Partitions come from pg_partition_tree and pg_partition_ancestors (PostgreSQL 12+).
  */
 const CATALOG_QUERY = `
 WITH
@@ -40,9 +48,49 @@ WITH
   target_role AS (SELECT oid, rolcanlogin, rolreplication, rolsuper FROM pg_roles WHERE rolname = $3),
   me AS (SELECT oid, rolsuper FROM pg_roles WHERE rolname = current_user),
   wanted AS (SELECT DISTINCT unnest($2::text[]) AS name),
+  -- The index each { index } replica identity names ($7 table, $8 index), whichever table has it.
+  identity_index AS (
+    SELECT w.table_name, w.index_name, x.oid, t.relname AS owner, i.indisunique, i.indisvalid,
+           i.indimmediate, i.indpred IS NOT NULL AS partial,
+           i.indexprs IS NOT NULL OR 0 = ANY (i.indkey::int2[]) AS expression,
+           (SELECT coalesce(json_agg(a.attname ORDER BY k.position), '[]')
+              FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
+              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+             WHERE k.position <= i.indnkeyatts) AS columns,
+           (SELECT coalesce(json_agg(a.attname ORDER BY k.position), '[]')
+              FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
+              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+             WHERE k.position <= i.indnkeyatts AND NOT a.attnotnull) AS nullable_columns
+    FROM unnest($7::text[], $8::text[]) AS w(table_name, index_name)
+    LEFT JOIN pg_class x ON x.relnamespace = (SELECT oid FROM target_schema)
+      AND x.relname = w.index_name AND x.relkind IN ('i', 'I')
+    LEFT JOIN pg_index i ON i.indexrelid = x.oid
+    LEFT JOIN pg_class t ON t.oid = i.indrelid
+  ),
   found AS (
-    SELECT c.oid, c.relname, c.relreplident,
-           EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p') AS has_pk
+    SELECT c.oid, c.relname, c.relreplident, c.relkind,
+           EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p') AS has_pk,
+           (SELECT x.relname FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+             WHERE i.indrelid = c.oid AND i.indisreplident) AS identity_index,
+           -- pg_partition_ancestors lists the table itself first, then its parents up to the root.
+           (SELECT json_agg(json_build_object('schema', an.nspname, 'name', ac.relname) ORDER BY a.position)
+              FROM pg_partition_ancestors(c.oid) WITH ORDINALITY AS a(relid, position)
+              JOIN pg_class ac ON ac.oid = a.relid JOIN pg_namespace an ON an.oid = ac.relnamespace
+             WHERE a.relid <> c.oid) AS partition_of,
+           CASE WHEN c.relkind = 'p' THEN (
+             SELECT coalesce(json_agg(json_build_object(
+                      'schema', pn.nspname, 'name', pc.relname, 'identity', pc.relreplident,
+                      'identityIndex', (SELECT x.relname FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+                                         WHERE i.indrelid = pc.oid AND i.indisreplident),
+                      'attachedIndex', (SELECT x.relname FROM identity_index ii
+                                          CROSS JOIN LATERAL pg_partition_tree(ii.oid) it
+                                          JOIN pg_index i ON i.indexrelid = it.relid JOIN pg_class x ON x.oid = it.relid
+                                         WHERE ii.table_name = c.relname AND i.indrelid = pc.oid))
+                    ORDER BY pn.nspname, pc.relname), '[]')
+               FROM pg_partition_tree(c.oid) pt
+               JOIN pg_class pc ON pc.oid = pt.relid JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+              WHERE pt.relid <> c.oid)
+           END AS partitions
     FROM pg_class c
     WHERE c.relnamespace = (SELECT oid FROM target_schema) AND c.relkind IN ('r', 'p')
       AND c.relname IN (SELECT name FROM wanted)
@@ -55,7 +103,13 @@ SELECT
   (SELECT rolsuper FROM me) AS current_user_is_superuser,
   current_database() AS current_database,
   EXISTS (SELECT 1 FROM target_schema) AS schema_exists,
-  (SELECT coalesce(json_agg(json_build_object('name', relname, 'hasPrimaryKey', has_pk, 'identity', relreplident)), '[]') FROM found) AS tables,
+  (SELECT coalesce(json_agg(json_build_object(
+     'name', relname, 'hasPrimaryKey', has_pk, 'identity', relreplident, 'identityIndex', identity_index,
+     'partitioned', relkind = 'p', 'partitionOf', partition_of, 'partitions', partitions)), '[]') FROM found) AS tables,
+  (SELECT coalesce(json_agg(json_build_object(
+     'table', table_name, 'name', index_name, 'owner', owner, 'unique', indisunique, 'valid', indisvalid,
+     'immediate', indimmediate, 'partial', partial, 'expression', expression, 'columns', columns,
+     'nullableColumns', nullable_columns)), '[]') FROM identity_index) AS identity_indexes,
   EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $6) AS rds_replication_exists,
   (SELECT json_build_object(
      'canLogin', r.rolcanlogin,
@@ -91,6 +145,7 @@ SELECT
   (SELECT json_build_object(
      'allTables', p.puballtables,
      'publishesAllOperations', p.pubinsert AND p.pubupdate AND p.pubdelete AND p.pubtruncate,
+     'publishesViaPartitionRoot', p.pubviaroot,
      'tables', (
         SELECT coalesce(json_agg(json_build_object('schema', n.nspname, 'name', c.relname)), '[]')
         FROM pg_publication_rel pr JOIN pg_class c ON c.oid = pr.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -118,7 +173,35 @@ interface CatalogRow {
   current_user_is_superuser: boolean;
   current_database: string;
   schema_exists: boolean;
-  tables: { name: string; hasPrimaryKey: boolean; identity: string }[];
+  tables: {
+    name: string;
+    hasPrimaryKey: boolean;
+    identity: string;
+    identityIndex: string | null;
+    partitioned: boolean;
+    partitionOf: QualifiedTable[] | null;
+    partitions:
+      | {
+          schema: string;
+          name: string;
+          identity: string;
+          identityIndex: string | null;
+          attachedIndex: string | null;
+        }[]
+      | null;
+  }[];
+  identity_indexes: {
+    table: string;
+    name: string;
+    owner: string | null;
+    unique: boolean | null;
+    valid: boolean | null;
+    immediate: boolean | null;
+    partial: boolean | null;
+    expression: boolean | null;
+    columns: string[] | null;
+    nullableColumns: string[] | null;
+  }[];
   rds_replication_exists: boolean;
   role: {
     canLogin: boolean;
@@ -147,6 +230,42 @@ function slotState({
   ...slot
 }: SlotState & { hasInactiveSince: boolean }): SlotState {
   return hasInactiveSince ? { ...slot, inactiveSince, invalidationReason } : slot;
+}
+
+/** A table row of the query as the planners see it. */
+function tableState(table: CatalogRow['tables'][number]): TableState {
+  const partitions = table.partitions?.map((partition): PartitionState => ({
+    schema: partition.schema,
+    name: partition.name,
+    replicaIdentity: REPLICA_IDENTITIES[partition.identity],
+    ...(partition.identityIndex === null ? {} : { replicaIdentityIndex: partition.identityIndex }),
+    ...(partition.attachedIndex === null ? {} : { identityIndex: partition.attachedIndex }),
+  }));
+  return {
+    name: table.name,
+    exists: true,
+    hasPrimaryKey: table.hasPrimaryKey,
+    replicaIdentity: REPLICA_IDENTITIES[table.identity],
+    ...(table.identityIndex === null ? {} : { replicaIdentityIndex: table.identityIndex }),
+    ...(table.partitioned ? { partitioned: true } : {}),
+    ...(table.partitionOf === null ? {} : { partitionOf: table.partitionOf }),
+    ...(partitions === undefined ? {} : { partitions }),
+  };
+}
+
+/** An index row of the query; an index that is not there belongs to no table. */
+function indexState(index: CatalogRow['identity_indexes'][number]): IndexState {
+  return {
+    name: index.name,
+    ...(index.owner === null ? {} : { table: index.owner }),
+    unique: index.unique ?? false,
+    valid: index.valid ?? false,
+    immediate: index.immediate ?? false,
+    partial: index.partial ?? false,
+    expression: index.expression ?? false,
+    columns: index.columns ?? [],
+    nullableColumns: index.nullableColumns ?? [],
+  };
 }
 
 function isDesiredState(
@@ -201,6 +320,7 @@ export async function readCatalog(
 ): Promise<CatalogSnapshot> {
   const desired = isDesiredState(target) ? target : undefined;
   const tableNames = desired ? tablesOfInterest(desired) : [];
+  const indexed = desired ? identityIndexesOf(desired) : [];
   const { rows } = await client.query<CatalogRow>(CATALOG_QUERY, [
     target.schema,
     tableNames,
@@ -208,21 +328,19 @@ export async function readCatalog(
     target.publicationName,
     target.slotName,
     RDS_REPLICATION_ROLE,
+    indexed.map((entry) => entry.table),
+    indexed.map((entry) => entry.index),
   ]);
   const row = rows[0];
   const found = new Map(row.tables.map((table) => [table.name, table]));
   const tables: Record<string, TableState> = {};
   for (const name of tableNames) {
     const table = found.get(name);
-    tables[name] = table
-      ? {
-          name,
-          exists: true,
-          hasPrimaryKey: table.hasPrimaryKey,
-          replicaIdentity: REPLICA_IDENTITIES[table.identity],
-        }
-      : { name, exists: false, hasPrimaryKey: false };
+    tables[name] = table ? tableState(table) : { name, exists: false, hasPrimaryKey: false };
   }
+  const identityIndexes = Object.fromEntries(
+    row.identity_indexes.map((index) => [index.table, indexState(index)]),
+  );
 
   let role: CatalogSnapshot['role'];
   if (row.role) {
@@ -257,6 +375,7 @@ export async function readCatalog(
     currentDatabase: row.current_database,
     schemaExists: row.schema_exists,
     tables,
+    ...(indexed.length > 0 ? { identityIndexes } : {}),
     role,
     rdsReplicationRoleExists: row.rds_replication_exists,
     publication: row.publication ?? undefined,

@@ -46,6 +46,36 @@ export class MissingPrimaryKeyError extends ReplicationSetupError {
   }
 }
 
+/**
+ * `{ index }` replica identities PostgreSQL would refuse, or that would leave rows without a key:
+ * each line names the table, the index and what to do.
+ */
+export class ReplicaIdentityIndexError extends ReplicationSetupError {
+  constructor(readonly refusals: readonly string[]) {
+    super(`${refusals.join('. ')}. Nothing was changed.`);
+  }
+}
+
+/**
+ * A partitioned table and one of its partitions are both configured: with
+ * publish_via_partition_root the partition's changes arrive under the parent's name already, and
+ * Airbyte's initial snapshot would copy its rows twice.
+ */
+export class PartitionConflictError extends ReplicationSetupError {
+  constructor(readonly conflicts: readonly { partition: string; parent: string }[]) {
+    super(
+      `${conflicts
+        .map(
+          ({ partition, parent }) =>
+            `${partition} is a partition of ${parent}, and both are configured to be published`,
+        )
+        .join(
+          '; ',
+        )}. The publication sends a partition's changes under its parent's name (publish_via_partition_root), so Airbyte would read those rows twice: remove the ${conflicts.length === 1 ? 'partition' : 'partitions'} from replication.tables (or remove the parent to publish only ${conflicts.length === 1 ? 'that partition' : 'those partitions'}). Nothing was changed.`,
+    );
+  }
+}
+
 /** A slot with our name exists but is not ours to reuse. */
 export class SlotConflictError extends ReplicationSetupError {
   constructor(

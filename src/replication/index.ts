@@ -5,7 +5,13 @@
 export * from './types';
 export * from './errors';
 export { applyPlan, type ApplyOptions } from './apply';
-export { loginProbe, readCatalog, type PasswordCheck, type ReadCatalogOptions } from './catalog';
+export {
+  loginProbe,
+  readCatalog,
+  REPLICA_IDENTITIES,
+  type PasswordCheck,
+  type ReadCatalogOptions,
+} from './catalog';
 export { clientConfig, connect, type ConnectOptions, type TlsOptions } from './connect';
 export {
   desiredStateFromConfig,
@@ -30,6 +36,13 @@ export {
   type ReplicationLockOptions,
 } from './lock';
 export { PASSWORD_VARIABLE, printableSql } from './printable';
+export {
+  describeIdentity,
+  describeIdentityState,
+  identityIndexName,
+  partitionsLackingIdentity,
+  tableHasIdentity,
+} from './replica-identity';
 export { scramSha256Verifier } from './scram';
 export { invalidationCause, isInvalidated } from './slot-invalidation';
 export { assertLogicalReplicationEnabled, setupReplication, type SetupOptions } from './setup';

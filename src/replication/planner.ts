@@ -2,12 +2,15 @@ import { escapeIdentifier, escapeLiteral } from 'pg';
 import {
   MissingPrimaryKeyError,
   MissingTableError,
+  PartitionConflictError,
   PublicationConflictError,
   RoleConflictError,
   SlotConflictError,
   WalLevelError,
 } from './errors';
 import { createHeartbeatTableSql } from './heartbeat';
+import { displayName as display, qualifiedName } from './names';
+import { checkIdentityIndexes, replicaIdentitySteps } from './replica-identity';
 import { scramSha256Verifier } from './scram';
 import { invalidationCause, isInvalidated } from './slot-invalidation';
 import type {
@@ -42,15 +45,7 @@ BEGIN
 END
 $revoke$`;
 
-/** `"schema"."table"`, both quoted. */
-export function qualifiedName(schema: string, table: string): string {
-  return `${quote(schema)}.${quote(table)}`;
-}
-
-/** Names for messages: double-quoted like PostgreSQL prints them. */
-function display(schema: string, table: string): string {
-  return `"${schema}"."${table}"`;
-}
+export { qualifiedName } from './names';
 
 /** Every table name setup reads from the catalog: configured, demo and heartbeat. */
 export function tablesOfInterest(desired: DesiredReplicationState): string[] {
@@ -149,6 +144,27 @@ function checkTables(
     .filter((table) => !effectiveTable(catalog, created, table.name).hasPrimaryKey)
     .map((table) => table.name);
   if (withoutKey.length > 0) throw new MissingPrimaryKeyError(desired.schema, withoutKey);
+  checkIdentityIndexes(catalog, desired.schema, desired.tables);
+  checkPartitionConflicts(catalog, desired);
+}
+
+/** Refuses publishing a partitioned table together with one of its partitions. */
+function checkPartitionConflicts(catalog: CatalogSnapshot, desired: DesiredReplicationState): void {
+  const published = new Set(publishedTables(desired));
+  const conflicts = [...published].flatMap((name) => {
+    const parent = catalog.tables[name]?.partitionOf?.find(
+      (ancestor) => ancestor.schema === desired.schema && published.has(ancestor.name),
+    );
+    return parent
+      ? [
+          {
+            partition: display(desired.schema, name),
+            parent: display(parent.schema, parent.name),
+          },
+        ]
+      : [];
+  });
+  if (conflicts.length > 0) throw new PartitionConflictError(conflicts);
 }
 
 function sameTables(
@@ -312,14 +328,9 @@ export function planReplicationSetup(
   }
 
   for (const table of desired.tables) {
-    const current = effectiveTable(catalog, created, table.name);
-    if (current.replicaIdentity !== table.replicaIdentity) {
-      steps.push({
-        kind: 'set-replica-identity',
-        description: `set REPLICA IDENTITY ${table.replicaIdentity.toUpperCase()} on ${display(desired.schema, table.name)}`,
-        sql: `ALTER TABLE ${qualifiedName(desired.schema, table.name)} REPLICA IDENTITY ${table.replicaIdentity === 'full' ? 'FULL' : 'DEFAULT'}`,
-      });
-    }
+    steps.push(
+      ...replicaIdentitySteps(desired.schema, table, effectiveTable(catalog, created, table.name)),
+    );
   }
 
   const wanted = publishedTables(desired);
@@ -329,7 +340,9 @@ export function planReplicationSetup(
     steps.push({
       kind: 'create-publication',
       description: `create publication "${desired.publicationName}" for ${wanted.length} table(s)`,
-      sql: `CREATE PUBLICATION ${publication} FOR TABLE ${tableList}`,
+      // Via the root: changes in every partition arrive under the published parent's name,
+      // the one stream Airbyte configures for a partitioned table.
+      sql: `CREATE PUBLICATION ${publication} FOR TABLE ${tableList} WITH (publish_via_partition_root = true)`,
     });
   } else {
     if (!sameTables(catalog.publication.tables, desired.schema, wanted)) {
@@ -344,6 +357,13 @@ export function planReplicationSetup(
         kind: 'set-publication-operations',
         description: `make publication "${desired.publicationName}" publish insert, update, delete and truncate`,
         sql: `ALTER PUBLICATION ${publication} SET (publish = 'insert, update, delete, truncate')`,
+      });
+    }
+    if (!catalog.publication.publishesViaPartitionRoot) {
+      steps.push({
+        kind: 'set-publication-partition-root',
+        description: `make publication "${desired.publicationName}" publish partitions' changes under their parent's name`,
+        sql: `ALTER PUBLICATION ${publication} SET (publish_via_partition_root = true)`,
       });
     }
   }

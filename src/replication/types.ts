@@ -46,13 +46,66 @@ export interface ReplicationTarget {
   readonly schema: string;
 }
 
+/** pg_class.relreplident, spelled out. */
+export type ReplicaIdentityState = 'default' | 'full' | 'nothing' | 'index';
+
+/** A table by schema and name. */
+export interface QualifiedTable {
+  readonly schema: string;
+  readonly name: string;
+}
+
 /** A table as the catalog knows it. */
 export interface TableState {
   readonly name: string;
   readonly exists: boolean;
   readonly hasPrimaryKey: boolean;
   /** `default`, `full`, `nothing` or `index`; undefined when the table does not exist. */
-  readonly replicaIdentity?: 'default' | 'full' | 'nothing' | 'index';
+  readonly replicaIdentity?: ReplicaIdentityState;
+  /** With identity `index`: the index it uses (pg_index.indisreplident). */
+  readonly replicaIdentityIndex?: string;
+  /** A partitioned table (relkind `p`): its rows live in its partitions. Default: false. */
+  readonly partitioned?: boolean;
+  /** When the table is a partition: the tables it is a partition of, nearest first. */
+  readonly partitionOf?: readonly QualifiedTable[];
+  /**
+   * A partitioned table's partitions at every level (pg_partition_tree): REPLICA IDENTITY does
+   * not cascade to them, and PostgreSQL checks it on the partition that holds the row.
+   */
+  readonly partitions?: readonly PartitionState[];
+}
+
+/** One partition of a partitioned table, as its replica identity needs it. */
+export interface PartitionState extends QualifiedTable {
+  readonly replicaIdentity: ReplicaIdentityState;
+  /** With identity `index`: the index it uses. */
+  readonly replicaIdentityIndex?: string;
+  /**
+   * The partition's own index attached to the parent's configured identity index (partitioned
+   * indexes have one per partition, usually named by PostgreSQL); undefined when it has none or
+   * the parent's identity names no index.
+   */
+  readonly identityIndex?: string;
+}
+
+/** An index a table's `{ index }` replica identity names, with what REPLICA IDENTITY requires. */
+export interface IndexState {
+  readonly name: string;
+  /** Table the index belongs to; undefined when the schema has no index of that name. */
+  readonly table?: string;
+  readonly unique: boolean;
+  /** Has a WHERE clause. */
+  readonly partial: boolean;
+  /** Checked at each statement, not deferrable (pg_index.indimmediate). */
+  readonly immediate: boolean;
+  /** Indexes an expression rather than plain columns. */
+  readonly expression: boolean;
+  /** Usable (pg_index.indisvalid): false after a failed CREATE INDEX CONCURRENTLY or ON ONLY. */
+  readonly valid: boolean;
+  /** Indexed columns, in index order. */
+  readonly columns: readonly string[];
+  /** Indexed columns that allow NULL. */
+  readonly nullableColumns: readonly string[];
 }
 
 /** The replication user as the catalog knows it (pg_roles: works without superuser). */
@@ -101,8 +154,13 @@ export interface PublicationState {
   readonly allTables: boolean;
   /** Publishes insert, update, delete and truncate. */
   readonly publishesAllOperations: boolean;
+  /**
+   * publish_via_partition_root: a partition's changes are published under the name of its
+   * published parent (else under the partition's own name, a stream Airbyte never configured).
+   */
+  readonly publishesViaPartitionRoot: boolean;
   /** Explicitly listed tables as `schema.table` pairs. */
-  readonly tables: readonly { readonly schema: string; readonly name: string }[];
+  readonly tables: readonly QualifiedTable[];
 }
 
 export interface SlotState {
@@ -142,6 +200,11 @@ export interface CatalogSnapshot {
   readonly schemaExists: boolean;
   /** Every table setup cares about (configured, demo, heartbeat), by name. */
   readonly tables: Readonly<Record<string, TableState>>;
+  /**
+   * The indexes that `{ index }` replica identities name, by table name (so that two tables may
+   * name indexes alike once several schemas are published); undefined when none is named.
+   */
+  readonly identityIndexes?: Readonly<Record<string, IndexState>>;
   /** undefined when the user does not exist. */
   readonly role?: RoleState;
   /** A role named `rds_replication` exists (RDS, Aurora): grant it instead of REPLICATION. */
@@ -170,6 +233,7 @@ export type SetupStepKind =
   | 'create-publication'
   | 'set-publication-tables'
   | 'set-publication-operations'
+  | 'set-publication-partition-root'
   | 'revoke-public-create'
   | 'comment-role'
   | 'create-slot';

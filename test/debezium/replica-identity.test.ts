@@ -5,14 +5,9 @@
  */
 import type { Client } from 'pg';
 import { qualifiedName } from '../../src/replication';
-import { usePipelineServer, deployPipeline, type Pipeline } from './pipeline';
-import {
-  createProbeWorkspace,
-  startDebezium,
-  type ChangeEvent,
-  type ProbeProcess,
-  type ProbeWorkspace,
-} from './probe';
+import { usePipelineServer } from './pipeline';
+import type { ChangeEvent } from './probe';
+import { finishStreaming, streamedFrom, streamingPipeline, type StreamingRun } from './streaming';
 
 const pg = usePipelineServer();
 
@@ -20,51 +15,14 @@ const SCHEMA = 'datastore';
 /** Debezium's `unavailable.value.placeholder`: what stands for a TOASTed value it was not sent. */
 const UNAVAILABLE = '__debezium_unavailable_value';
 
-interface Run {
-  readonly pipeline: Pipeline;
-  readonly workspace: ProbeWorkspace;
-  readonly debezium: ProbeProcess;
-}
-
-/** Deploy with the application's tables made first, start Debezium, wait for its snapshot. */
-async function streamingPipeline(
-  replication: Record<string, unknown>,
-  prepare: (master: Client) => Promise<void>,
-): Promise<Run> {
-  const pipeline = await deployPipeline(pg, { replication, prepare });
-  const workspace = createProbeWorkspace();
-  const debezium = startDebezium(
-    workspace,
-    pipeline.debeziumProperties(workspace),
-    pipeline.password,
-  );
-  // The demo table's two rows end the snapshot (the other tables start empty).
-  await debezium.waitFor(
-    () => debezium.events.some((event) => event.source.snapshot === 'last'),
-    'end of the snapshot',
-  );
-  return { pipeline, workspace, debezium };
-}
-
-async function finish(run: Run | undefined): Promise<void> {
-  if (!run) return;
-  await run.debezium.stop().catch(() => run.debezium.kill());
-  run.workspace.remove();
-  await run.pipeline.teardown();
-}
-
-const ofTable =
-  (table: string) =>
-  (event: ChangeEvent): boolean =>
-    event.source.table === table && event.source.snapshot === 'false';
-
 describe('a table without a primary key, REPLICA IDENTITY FULL', () => {
-  let run: Run | undefined;
-  afterEach(() => finish(run));
+  let run: StreamingRun | undefined;
+  afterEach(() => finishStreaming(run));
 
   it('delivers the whole old row with updates and deletes', async () => {
     const table = qualifiedName(SCHEMA, 'audit_log');
     run = await streamingPipeline(
+      pg,
       { tables: ['data_tbl', { name: 'audit_log', replicaIdentity: 'full' }] },
       async (master) => {
         await master.query(`CREATE SCHEMA ${SCHEMA}`);
@@ -76,7 +34,7 @@ describe('a table without a primary key, REPLICA IDENTITY FULL', () => {
     await pipeline.rds.client.query(`UPDATE ${table} SET action = 'logout' WHERE actor = 'ann'`);
     await pipeline.rds.client.query(`DELETE FROM ${table} WHERE actor = 'ann'`);
 
-    const events = await debezium.waitForEvents(3, ofTable('audit_log'));
+    const events = await debezium.waitForEvents(3, streamedFrom('audit_log'));
     expect(events.map((event) => [event.op, event.before, event.after])).toEqual([
       ['c', null, { actor: 'ann', action: 'login', at: 1 }],
       ['u', { actor: 'ann', action: 'login', at: 1 }, { actor: 'ann', action: 'logout', at: 1 }],
@@ -86,8 +44,8 @@ describe('a table without a primary key, REPLICA IDENTITY FULL', () => {
 });
 
 describe('a TOASTed value an update leaves unchanged', () => {
-  let run: Run | undefined;
-  afterEach(() => finish(run));
+  let run: StreamingRun | undefined;
+  afterEach(() => finishStreaming(run));
 
   /** About 128 KiB, stored out of line (STORAGE EXTERNAL: TOASTed, never compressed inline). */
   async function prepareDocuments(master: Client, name: string): Promise<void> {
@@ -97,14 +55,14 @@ describe('a TOASTed value an update leaves unchanged', () => {
     await master.query(`ALTER TABLE ${table} ALTER COLUMN body SET STORAGE EXTERNAL`);
   }
 
-  async function updateTitleOnly(run: Run, name: string): Promise<ChangeEvent> {
+  async function updateTitleOnly(run: StreamingRun, name: string): Promise<ChangeEvent> {
     const table = qualifiedName(SCHEMA, name);
     const client = run.pipeline.rds.client;
     await client.query(
       `INSERT INTO ${table} SELECT 1, 'draft', string_agg(md5(i::text), '') FROM generate_series(1, 4000) i`,
     );
     await client.query(`UPDATE ${table} SET title = 'final' WHERE id = 1`);
-    const [insert, update] = await run.debezium.waitForEvents(2, ofTable(name));
+    const [insert, update] = await run.debezium.waitForEvents(2, streamedFrom(name));
     expect(insert.op).toBe('c');
     expect(String(insert.after?.body)).toHaveLength(4000 * 32);
     expect(update.op).toBe('u');
@@ -113,6 +71,7 @@ describe('a TOASTed value an update leaves unchanged', () => {
 
   it("arrives as Debezium's placeholder under REPLICA IDENTITY DEFAULT", async () => {
     run = await streamingPipeline(
+      pg,
       { tables: ['data_tbl', { name: 'documents', replicaIdentity: 'default' }] },
       (master) => prepareDocuments(master, 'documents'),
     );
@@ -124,6 +83,7 @@ describe('a TOASTed value an update leaves unchanged', () => {
 
   it('arrives whole under REPLICA IDENTITY FULL', async () => {
     run = await streamingPipeline(
+      pg,
       { tables: ['data_tbl', { name: 'documents_full', replicaIdentity: 'full' }] },
       (master) => prepareDocuments(master, 'documents_full'),
     );

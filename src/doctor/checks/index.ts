@@ -11,6 +11,7 @@ import { PUBLICATION_CHECKS } from './publication';
 import { SERVER_CHECKS } from './server';
 import { SLOT_CHECKS } from './slot';
 import { TABLE_CHECKS } from './tables';
+import { TOAST_CHECKS } from './toast';
 import { USER_CHECKS } from './user';
 
 export { connectionResult, type ConnectionAttempt } from './connection';
@@ -20,6 +21,7 @@ export type { DoctorInput, LoginOutcome } from './input';
 const EVALUATED_CHECKS = [
   ...SERVER_CHECKS,
   ...TABLE_CHECKS,
+  ...TOAST_CHECKS,
   ...USER_CHECKS,
   ...PUBLICATION_CHECKS,
   ...SLOT_CHECKS,

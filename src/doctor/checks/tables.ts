@@ -1,4 +1,10 @@
-import { DEMO_TABLE_NAME } from '../../replication';
+import {
+  DEMO_TABLE_NAME,
+  describeIdentity,
+  describeIdentityState,
+  partitionsLackingIdentity,
+  tableHasIdentity,
+} from '../../replication';
 import { fail, pass, warn, type CheckDefinition, type Verdict } from './definition';
 import type { CheckContext } from './input';
 import { display, plannedFix } from './shared';
@@ -27,12 +33,9 @@ function tables(input: CheckContext): Verdict {
       notes.push(
         `Or add a primary key to ${name} and keep REPLICA IDENTITY DEFAULT; with FULL, set "replicaIdentity": "full" for it in replication.tables so the setup keeps it.`,
       );
-    } else if (
-      state.replicaIdentity !== table.replicaIdentity &&
-      state.replicaIdentity !== 'index'
-    ) {
+    } else if (!tableHasIdentity(state, table.replicaIdentity)) {
       warnings.push(
-        `${name} has REPLICA IDENTITY ${state.replicaIdentity?.toUpperCase()}, the configuration says ${table.replicaIdentity.toUpperCase()}`,
+        `${name} has REPLICA IDENTITY ${describeIdentityState(state.replicaIdentity, state.replicaIdentityIndex)}, the configuration says ${describeIdentity(table.replicaIdentity)}`,
       );
       if (!state.hasPrimaryKey) {
         // Without a key the planner refuses "default": the SQL fix would break the next deploy.
@@ -53,17 +56,71 @@ function tables(input: CheckContext): Verdict {
     desired.tables
       .map(
         (table) =>
-          `${display(desired.schema, table.name)} (${catalog.tables[table.name]?.hasPrimaryKey ? 'primary key' : 'no primary key'}, ${catalog.tables[table.name]?.replicaIdentity?.toUpperCase()})`,
+          `${display(desired.schema, table.name)} (${catalog.tables[table.name]?.hasPrimaryKey ? 'primary key' : 'no primary key'}, ${describeIdentityState(catalog.tables[table.name]?.replicaIdentity, catalog.tables[table.name]?.replicaIdentityIndex)})`,
       )
       .join(', '),
   );
+}
+
+/**
+ * Partitioned tables: the publication sends their partitions' changes under the parent's name,
+ * every partition has the parent's replica identity (it does not cascade, so a partition created
+ * after the deploy has DEFAULT), and no partition is published beside its parent.
+ */
+function partitions(input: CheckContext): Verdict {
+  const { catalog, desired, steps, refusal } = input;
+  const configured = new Set(desired.tables.map((table) => table.name));
+  const problems: string[] = [];
+  const parents: string[] = [];
+  for (const table of desired.tables) {
+    const state = catalog.tables[table.name];
+    if (!state?.exists) continue;
+    const name = display(desired.schema, table.name);
+    const parent = state.partitionOf?.find(
+      (ancestor) => ancestor.schema === desired.schema && configured.has(ancestor.name),
+    );
+    if (parent) {
+      problems.push(
+        `${name} is a partition of ${display(parent.schema, parent.name)}, which is published too`,
+      );
+    }
+    if (!state.partitioned) continue;
+    parents.push(`${name} (${state.partitions?.length ?? 0} partition(s))`);
+    for (const partition of partitionsLackingIdentity(state, table.replicaIdentity)) {
+      problems.push(
+        `partition ${display(partition.schema, partition.name)} of ${name} has REPLICA IDENTITY ${describeIdentityState(partition.replicaIdentity, partition.replicaIdentityIndex)}, not ${describeIdentity(table.replicaIdentity)} (created after the last deploy?)`,
+      );
+    }
+  }
+  const publication = catalog.publication;
+  if (parents.length > 0 && publication && !publication.publishesViaPartitionRoot) {
+    problems.push(
+      `publication "${desired.publicationName}" has publish_via_partition_root off, so partitions' changes arrive under the partitions' names, which Airbyte does not stream`,
+    );
+  }
+  if (problems.length > 0) {
+    return fail(
+      problems.join('; '),
+      plannedFix(
+        steps,
+        ['set-replica-identity', 'set-publication-partition-root'],
+        refusal ? [refusal] : [],
+      ),
+    );
+  }
+  return pass(parents.length > 0 ? parents.join(', ') : 'no partitioned table is published');
 }
 
 /** The configured tables themselves. */
 export const TABLE_CHECKS = [
   {
     id: 'tables',
-    title: 'each table exists with a primary key or REPLICA IDENTITY FULL',
+    title: 'each table exists with a primary key, REPLICA IDENTITY FULL or a unique index identity',
     evaluate: tables,
+  },
+  {
+    id: 'partitions',
+    title: "partitioned tables publish under the parent's name, every partition with its identity",
+    evaluate: partitions,
   },
 ] as const satisfies readonly CheckDefinition<CheckContext>[];

@@ -266,6 +266,48 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
     );
   });
 
+  it('publishes a partitioned table and a table identified by a unique index', async () => {
+    const { properties, client } = await freshDatabase({
+      Tables: JSON.stringify([
+        { name: 'measurements', replicaIdentity: 'full' },
+        { name: 'events', replicaIdentity: { index: 'events_code_key' } },
+      ]),
+      CreateDemoTable: 'false',
+    });
+    await client.query(`CREATE SCHEMA datastore;
+      CREATE TABLE datastore.measurements (id int, region text) PARTITION BY LIST (region);
+      CREATE TABLE datastore.measurements_eu PARTITION OF datastore.measurements FOR VALUES IN ('eu');
+      CREATE TABLE datastore.events (code text NOT NULL, payload text);
+      CREATE UNIQUE INDEX events_code_key ON datastore.events (code);`);
+    await handler.onEvent(event('Create', properties));
+    expect((await stateOf(client, properties)).publicationTables).toEqual([
+      'events',
+      'measurements',
+    ]);
+    const { rows } = await client.query(
+      `SELECT relname, relreplident FROM pg_class
+        WHERE relname IN ('measurements', 'measurements_eu', 'events') ORDER BY relname`,
+    );
+    expect(rows).toEqual([
+      { relname: 'events', relreplident: 'i' },
+      { relname: 'measurements', relreplident: 'f' },
+      { relname: 'measurements_eu', relreplident: 'f' },
+    ]);
+  });
+
+  it('names the table and index of an index identity PostgreSQL would refuse', async () => {
+    const { properties, client } = await freshDatabase({
+      Tables: JSON.stringify([{ name: 'events', replicaIdentity: { index: 'events_code_key' } }]),
+      CreateDemoTable: 'false',
+    });
+    await client.query(`CREATE SCHEMA datastore;
+      CREATE TABLE datastore.events (code text, payload text);
+      CREATE UNIQUE INDEX events_code_key ON datastore.events (code);`);
+    await expect(handler.onEvent(event('Create', properties))).rejects.toThrow(
+      '"datastore"."events" cannot use index "events_code_key" as its replica identity: column code is nullable',
+    );
+  });
+
   it('fails fast, naming host and port, when the database is unreachable', async () => {
     const port = await closedPort();
     const { properties } = await freshDatabase({ Port: String(port) });

@@ -45,6 +45,7 @@ function healthyCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapsh
     publication: {
       allTables: false,
       publishesAllOperations: true,
+      publishesViaPartitionRoot: true,
       tables: [{ schema: 'datastore', name: 'data_tbl' }],
     },
     slot: {
@@ -85,6 +86,38 @@ function healthyFacts(overrides: Partial<ServerFacts> = {}): ServerFacts {
       publicSchemaCreateViaPublic: false,
       relations: [],
     },
+    // data_tbl with a bounded val: the tutorial's unbounded varchar warns (test/src/doctor/toast.test.ts).
+    tableStorage: [
+      {
+        name: 'data_tbl',
+        relations: [
+          {
+            schema: 'datastore',
+            name: 'data_tbl',
+            replicaIdentity: 'default',
+            hasToastTable: false,
+            columns: [
+              {
+                name: 'id',
+                storage: 'p',
+                variableLength: false,
+                maxBytes: 8,
+                inIdentityKey: true,
+                generated: false,
+              },
+              {
+                name: 'val',
+                storage: 'x',
+                variableLength: true,
+                maxBytes: 1024,
+                inIdentityKey: false,
+                generated: false,
+              },
+            ],
+          },
+        ],
+      },
+    ],
     ...overrides,
   };
 }

@@ -2,16 +2,21 @@ import {
   CatalogSnapshot,
   DesiredReplicationState,
   formatPlan,
+  IndexState,
   MissingPrimaryKeyError,
   MissingTableError,
+  PartitionConflictError,
   planReplicationSetup,
   planReplicationTeardown,
   PublicationConflictError,
+  ReplicaIdentityIndexError,
   RoleConflictError,
   RoleState,
   SlotConflictError,
+  TableState,
   WalLevelError,
 } from '../../../src/replication';
+import type { ReplicaIdentity } from '../../../src/config';
 import { TUTORIAL_SETUP_STEPS, TUTORIAL_STATE } from './fixtures';
 
 const desired = TUTORIAL_STATE;
@@ -57,6 +62,7 @@ function doneCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapshot 
     publication: {
       allTables: false,
       publishesAllOperations: true,
+      publishesViaPartitionRoot: true,
       tables: [{ schema: 'datastore', name: 'data_tbl' }],
     },
     slot: {
@@ -147,6 +153,7 @@ describe('planReplicationSetup', () => {
       publication: {
         allTables: false,
         publishesAllOperations: false,
+        publishesViaPartitionRoot: true,
         tables: [{ schema: 'datastore', name: 'data_tbl' }],
       },
     });
@@ -166,6 +173,7 @@ describe('planReplicationSetup', () => {
       publication: {
         allTables: false,
         publishesAllOperations: true,
+        publishesViaPartitionRoot: true,
         tables: [{ schema: 'other', name: 'data_tbl' }],
       },
     });
@@ -266,7 +274,12 @@ describe('planReplicationSetup', () => {
 
     it('a FOR ALL TABLES publication', () => {
       const catalog = doneCatalog({
-        publication: { allTables: true, publishesAllOperations: true, tables: [] },
+        publication: {
+          allTables: true,
+          publishesAllOperations: true,
+          publishesViaPartitionRoot: true,
+          tables: [],
+        },
       });
       expect(() => planReplicationSetup(catalog, desired)).toThrow(PublicationConflictError);
     });
@@ -383,5 +396,238 @@ describe('planReplicationSetup, by PostgreSQL major', () => {
         emptyCatalog({ serverVersion: 150000, publicSchema: open, currentUserIsSuperuser: true }),
       ),
     ).not.toContain('revoke-public-create');
+  });
+});
+
+describe('planReplicationSetup, partitioned tables', () => {
+  const partitioned: TableState = {
+    name: 'measurements',
+    exists: true,
+    hasPrimaryKey: true,
+    replicaIdentity: 'default',
+    partitioned: true,
+    partitions: [
+      { schema: 'datastore', name: 'measurements_eu', replicaIdentity: 'default' },
+      { schema: 'archive', name: 'measurements_old', replicaIdentity: 'full' },
+    ],
+  };
+  const withMeasurements = (replicaIdentity: ReplicaIdentity): DesiredReplicationState => ({
+    ...desired,
+    tables: [...desired.tables, { name: 'measurements', replicaIdentity }],
+  });
+  const catalogWith = (measurements: TableState): CatalogSnapshot =>
+    doneCatalog({
+      tables: { ...doneCatalog().tables, measurements },
+      publication: {
+        ...doneCatalog().publication!,
+        tables: [
+          { schema: 'datastore', name: 'data_tbl' },
+          { schema: 'datastore', name: 'measurements' },
+        ],
+      },
+    });
+
+  it('creates the publication to publish via the partition root', () => {
+    const create = planReplicationSetup(emptyCatalog(), desired).find(
+      (step) => step.kind === 'create-publication',
+    );
+    expect(create?.sql).toBe(
+      'CREATE PUBLICATION "airbyte_publication" FOR TABLE "datastore"."data_tbl" WITH (publish_via_partition_root = true)',
+    );
+  });
+
+  it('turns publish_via_partition_root on in an existing publication', () => {
+    const catalog = doneCatalog({
+      publication: { ...doneCatalog().publication!, publishesViaPartitionRoot: false },
+    });
+    const steps = planReplicationSetup(catalog, desired);
+    expect(kinds(steps)).toEqual(['set-publication-partition-root']);
+    expect(steps[0].sql).toBe(
+      'ALTER PUBLICATION "airbyte_publication" SET (publish_via_partition_root = true)',
+    );
+  });
+
+  it('sets FULL on the parent and on each partition that lacks it, in its own schema', () => {
+    const steps = planReplicationSetup(catalogWith(partitioned), withMeasurements('full'));
+    expect(steps.map((step) => step.sql)).toEqual([
+      'ALTER TABLE "datastore"."measurements" REPLICA IDENTITY FULL',
+      'ALTER TABLE "datastore"."measurements_eu" REPLICA IDENTITY FULL',
+    ]);
+    expect(steps[1].description).toBe(
+      'set REPLICA IDENTITY FULL on partition "datastore"."measurements_eu" of "datastore"."measurements"',
+    );
+  });
+
+  it('resets partitions to DEFAULT when the parent is configured with it', () => {
+    const steps = planReplicationSetup(catalogWith(partitioned), withMeasurements('default'));
+    expect(steps.map((step) => step.sql)).toEqual([
+      'ALTER TABLE "archive"."measurements_old" REPLICA IDENTITY DEFAULT',
+    ]);
+  });
+
+  it('uses on each partition the index attached to the configured one', () => {
+    const catalog = {
+      ...catalogWith({
+        ...partitioned,
+        hasPrimaryKey: false,
+        partitions: [
+          {
+            schema: 'datastore',
+            name: 'measurements_eu',
+            replicaIdentity: 'default',
+            identityIndex: 'measurements_eu_code_idx',
+          },
+          {
+            schema: 'archive',
+            name: 'measurements_old',
+            replicaIdentity: 'index',
+            replicaIdentityIndex: 'measurements_old_code_idx',
+            identityIndex: 'measurements_old_code_idx',
+          },
+        ],
+      }),
+      identityIndexes: { measurements: validIndex('measurements_code_key', 'measurements') },
+    };
+    const steps = planReplicationSetup(
+      catalog,
+      withMeasurements({ index: 'measurements_code_key' }),
+    );
+    expect(steps.map((step) => step.sql)).toEqual([
+      'ALTER TABLE "datastore"."measurements" REPLICA IDENTITY USING INDEX "measurements_code_key"',
+      'ALTER TABLE "datastore"."measurements_eu" REPLICA IDENTITY USING INDEX "measurements_eu_code_idx"',
+    ]);
+  });
+
+  it('refuses a parent and one of its partitions together, naming both', () => {
+    const catalog = doneCatalog({
+      tables: {
+        ...catalogWith(partitioned).tables,
+        measurements_eu: {
+          name: 'measurements_eu',
+          exists: true,
+          hasPrimaryKey: true,
+          replicaIdentity: 'default',
+          partitionOf: [{ schema: 'datastore', name: 'measurements' }],
+        },
+      },
+    });
+    const both = {
+      ...withMeasurements('default'),
+      tables: [
+        ...withMeasurements('default').tables,
+        { name: 'measurements_eu', replicaIdentity: 'default' as const },
+      ],
+    };
+    expect(() => planReplicationSetup(catalog, both)).toThrow(PartitionConflictError);
+    expect(() => planReplicationSetup(catalog, both)).toThrow(
+      /"datastore"\."measurements_eu" is a partition of "datastore"\."measurements", and both are configured.*remove the partition from replication\.tables/,
+    );
+  });
+});
+
+/** An index REPLICA IDENTITY USING INDEX accepts. */
+function validIndex(name: string, table: string): IndexState {
+  return {
+    name,
+    table,
+    unique: true,
+    partial: false,
+    immediate: true,
+    expression: false,
+    valid: true,
+    columns: ['code'],
+    nullableColumns: [],
+  };
+}
+
+describe('planReplicationSetup, replica identity by unique index', () => {
+  const keyless: TableState = {
+    name: 'events',
+    exists: true,
+    hasPrimaryKey: false,
+    replicaIdentity: 'default',
+  };
+  const wanted: DesiredReplicationState = {
+    ...desired,
+    createDemoTable: false,
+    tables: [{ name: 'events', replicaIdentity: { index: 'events_code_key' } }],
+  };
+  const catalogWith = (events: TableState, index?: IndexState): CatalogSnapshot =>
+    doneCatalog({
+      tables: { events },
+      ...(index ? { identityIndexes: { events: index } } : {}),
+      publication: {
+        ...doneCatalog().publication!,
+        tables: [{ schema: 'datastore', name: 'events' }],
+      },
+    });
+
+  it('sets REPLICA IDENTITY USING INDEX on a table without primary key', () => {
+    const steps = planReplicationSetup(
+      catalogWith(keyless, validIndex('events_code_key', 'events')),
+      wanted,
+    );
+    expect(steps).toEqual([
+      {
+        kind: 'set-replica-identity',
+        description: 'set REPLICA IDENTITY USING INDEX "events_code_key" on "datastore"."events"',
+        sql: 'ALTER TABLE "datastore"."events" REPLICA IDENTITY USING INDEX "events_code_key"',
+      },
+    ]);
+  });
+
+  it('plans nothing when the table already uses that index, and switches from another one', () => {
+    const index = validIndex('events_code_key', 'events');
+    const using = (name: string): TableState => ({
+      ...keyless,
+      replicaIdentity: 'index',
+      replicaIdentityIndex: name,
+    });
+    expect(planReplicationSetup(catalogWith(using('events_code_key'), index), wanted)).toEqual([]);
+    expect(
+      kinds(planReplicationSetup(catalogWith(using('events_other_key'), index), wanted)),
+    ).toEqual(['set-replica-identity']);
+  });
+
+  const refusals: [string, Partial<IndexState> | undefined, RegExp][] = [
+    [
+      'a missing index',
+      undefined,
+      /schema "datastore" has no index "events_code_key": create a unique index/,
+    ],
+    [
+      "another table's index",
+      { table: 'orders' },
+      /index "events_code_key" belongs to table "datastore"\."orders": name an index of "datastore"\."events"/,
+    ],
+    ['a non-unique index', { unique: false }, /index "events_code_key" is not unique/],
+    ['a partial index', { partial: true }, /index "events_code_key" is partial/],
+    ['a deferrable index', { immediate: false }, /index "events_code_key" is deferrable/],
+    ['an expression index', { expression: true }, /indexes an expression/],
+    ['an invalid index', { valid: false }, /index "events_code_key" is invalid/],
+    [
+      'a nullable column',
+      { nullableColumns: ['code'] },
+      /column code is nullable: ALTER TABLE "datastore"\."events" ALTER COLUMN "code" SET NOT NULL, or pick another index/,
+    ],
+  ];
+  it.each(refusals)('refuses %s, naming table and index', (_what, facts, message) => {
+    const index = facts && { ...validIndex('events_code_key', 'events'), ...facts };
+    const catalog = catalogWith(keyless, index);
+    expect(() => planReplicationSetup(catalog, wanted)).toThrow(ReplicaIdentityIndexError);
+    expect(() => planReplicationSetup(catalog, wanted)).toThrow(
+      /^"datastore"\."events" cannot use index "events_code_key" as its replica identity: /,
+    );
+    expect(() => planReplicationSetup(catalog, wanted)).toThrow(message);
+  });
+
+  it('still refuses DEFAULT without a primary key', () => {
+    const catalog = catalogWith(keyless);
+    expect(() =>
+      planReplicationSetup(catalog, {
+        ...wanted,
+        tables: [{ name: 'events', replicaIdentity: 'default' }],
+      }),
+    ).toThrow(MissingPrimaryKeyError);
   });
 });

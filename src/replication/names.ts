@@ -1,0 +1,11 @@
+import { escapeIdentifier } from 'pg';
+
+/** `"schema"."table"`, both quoted, for SQL. */
+export function qualifiedName(schema: string, table: string): string {
+  return `${escapeIdentifier(schema)}.${escapeIdentifier(table)}`;
+}
+
+/** `"schema"."table"` for messages: double-quoted like PostgreSQL prints names. */
+export function displayName(schema: string, table: string): string {
+  return `"${schema}"."${table}"`;
+}

@@ -1,0 +1,54 @@
+import { ConfigError, parseEnvironment, type EnvironmentInput } from '../../../src/config';
+
+/** The message parseEnvironment throws for `replication`. */
+function errorFor(replication: EnvironmentInput['replication']): string {
+  try {
+    parseEnvironment('dev', { replication });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error(`expected ${JSON.stringify(replication)} to be rejected`);
+}
+
+describe('replication.tables replica identity by unique index', () => {
+  it('takes { "index": name } on a table and keeps the names working', () => {
+    const config = parseEnvironment('dev', {
+      replication: {
+        replicaIdentity: 'full',
+        tables: [
+          'a',
+          { name: 'b', replicaIdentity: 'default' },
+          { name: 'c', replicaIdentity: { index: 'c_code_key' } },
+        ],
+      },
+    });
+    expect(config.replication.tables).toEqual([
+      { name: 'a', replicaIdentity: 'full' },
+      { name: 'b', replicaIdentity: 'default' },
+      { name: 'c', replicaIdentity: { index: 'c_code_key' } },
+    ]);
+  });
+
+  it('checks the index name as an identifier, and takes no other key', () => {
+    const index = (replicaIdentity: unknown): string =>
+      errorFor({
+        tables: [{ name: 'c', replicaIdentity }],
+      } as unknown as EnvironmentInput['replication']);
+    expect(index({ index: '' })).toContain(
+      'replication.tables[0].replicaIdentity.index: must not be empty',
+    );
+    expect(index({ index: 'x'.repeat(64) })).toContain(
+      'replication.tables[0].replicaIdentity.index: must be at most 63 bytes',
+    );
+    expect(index({ indx: 'c_code_key' })).toMatch(/replication\.tables\[0\]\.replicaIdentity/);
+  });
+
+  it('refuses an index as the section-wide default (an index belongs to one table)', () => {
+    expect(
+      errorFor({
+        replicaIdentity: { index: 'c_code_key' },
+      } as unknown as EnvironmentInput['replication']),
+    ).toMatch(/replication\.replicaIdentity/);
+  });
+});
