@@ -29,7 +29,25 @@ const s3DestinationSchema = z.strictObject({
    */
   bucketName: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+    .regex(
+      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+      'must be a valid S3 bucket name: 3 to 63 lower-case letters, digits, dots and dashes, starting and ending with a letter or digit',
+    )
+    // S3's naming rules beyond the character set
+    // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+    .refine((name) => !/\.\.|\.-|-\./.test(name), {
+      message: 'must not have two adjacent dots, or a dot next to a dash (S3 refuses them)',
+    })
+    .refine((name) => !/^\d{1,3}(\.\d{1,3}){3}$/.test(name), {
+      message: 'must not look like an IP address (S3 refuses it)',
+    })
+    .refine((name) => !/^(xn--|sthree-|amzn-s3-demo-)/.test(name), {
+      message: 'must not start with xn--, sthree- or amzn-s3-demo- (prefixes S3 reserves)',
+    })
+    .refine((name) => !/(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/.test(name), {
+      message:
+        'must not end with -s3alias, --ol-s3, .mrap, --x-s3 or --table-s3 (suffixes S3 reserves)',
+    })
     .optional(),
   /** Key prefix inside the bucket. Default: `rds-airbyte-cdc/<environment>`. */
   bucketPath: z

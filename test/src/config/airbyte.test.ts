@@ -122,6 +122,32 @@ describe('airbyte config', () => {
     },
   );
 
+  it.each([
+    ['My_Bucket', /must be a valid S3 bucket name/],
+    ['ab', /must be a valid S3 bucket name/],
+    ['cdc..data', /two adjacent dots/],
+    ['cdc.-data', /a dot next to a dash/],
+    ['192.168.1.10', /IP address/],
+    ['xn--cdc-data', /prefixes S3 reserves/],
+    ['sthree-cdc', /prefixes S3 reserves/],
+    ['cdc-data-s3alias', /suffixes S3 reserves/],
+    ['cdc-data--ol-s3', /suffixes S3 reserves/],
+  ])('rejects the bucket name %j as S3 would', (bucketName, message) => {
+    expect(() =>
+      parseEnvironment('staging', { airbyte: { destination: { type: 's3', bucketName } } }),
+    ).toThrow(message);
+  });
+
+  it.each(['cdc-data', 'my.cdc.bucket-2', '123-cdc'])(
+    'takes %j as the bucket name',
+    (bucketName) => {
+      const { airbyte } = parseEnvironment('staging', {
+        airbyte: { destination: { type: 's3', bucketName } },
+      });
+      expect(airbyte.destination).toMatchObject({ bucketName });
+    },
+  );
+
   it.each(['rds-airbyte-cdc/staging', 'cdc', "team_a/(raw)/v1.0-!'"])(
     'takes %j as the S3 prefix',
     (bucketPath) => {
