@@ -1,37 +1,79 @@
 /**
  * Wall-clock time of the whole `npm run local` (npm, node start-up, initdb, setup, stream, stop),
- * as a user runs it: `npx tsx bench/local-run.ts [runs]` (default 5). Prints each run, then
- * min/median/max and the load average, since other work on the machine skews the figures.
+ * as a user runs it. Prints each run, then min/median/max and the load the machine was under,
+ * since other work on it skews the figures.
+ *
+ *   npx tsx bench/local-run.ts [--runs <n>]
  */
 import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
-import { cpus, loadavg, tmpdir } from 'os';
+import { tmpdir } from 'os';
 import * as path from 'path';
+import { integerFlag, parseArguments, parseFlags, processIo, runMain } from '../cli/support';
+import { machineLoad, median } from './figures';
 
-const runs = Number(process.argv[2] ?? 5);
-const dir = mkdtempSync(path.join(tmpdir(), 'bench-local-'));
-const seconds: number[] = [];
-try {
-  for (let run = 1; run <= runs; run++) {
-    const started = process.hrtime.bigint();
-    const result = spawnSync(
-      'npm',
-      ['run', '-s', 'local', '--', '--changes-file', path.join(dir, 'changes.jsonl')],
-      { cwd: path.join(__dirname, '..'), encoding: 'utf8' },
-    );
-    const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-    if (result.status !== 0) {
-      throw new Error(`run ${run} exited ${result.status}:\n${result.stdout}\n${result.stderr}`);
+const PROJECT_ROOT = path.join(__dirname, '..');
+const DEFAULT_RUNS = 5;
+
+const USAGE = `Usage: npx tsx bench/local-run.ts [--runs <n>]
+
+  --runs <n>   runs of npm run local, 1 to 50 (default ${DEFAULT_RUNS})`;
+
+/** Seconds each `npm run local` took, printing each; throws, with its output, if one fails. */
+function timeRuns(runs: number, print: (line: string) => void): number[] {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-local-'));
+  const seconds: number[] = [];
+  try {
+    for (let run = 1; run <= runs; run++) {
+      const started = process.hrtime.bigint();
+      const result = spawnSync(
+        'npm',
+        ['run', '-s', 'local', '--', '--changes-file', path.join(dir, 'changes.jsonl')],
+        { cwd: PROJECT_ROOT, encoding: 'utf8' },
+      );
+      const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+      if (result.error) throw new Error(`run ${run} could not start npm: ${result.error.message}`);
+      if (result.status !== 0) {
+        throw new Error(
+          `run ${run} of npm run local failed (exit ${result.status}):\n${result.stdout}${result.stderr}`,
+        );
+      }
+      seconds.push(elapsed);
+      print(`run ${run}: ${elapsed.toFixed(2)} s`);
     }
-    seconds.push(elapsed);
-    console.log(`run ${run}: ${elapsed.toFixed(2)} s`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+  return seconds;
 }
-const sorted = [...seconds].sort((a, b) => a - b);
-console.log(
-  `npm run local, ${runs} runs on ${cpus().length} CPUs: min ${sorted[0].toFixed(2)} s, median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)} s, max ${sorted[sorted.length - 1].toFixed(2)} s (load average ${loadavg()
-    .map((load) => load.toFixed(1))
-    .join(' ')})`,
-);
+
+async function main(argv: string[]): Promise<number> {
+  const parsed = parseArguments(
+    () => {
+      const { values } = parseFlags({
+        args: argv,
+        options: { runs: { type: 'string' }, help: { type: 'boolean', default: false } },
+      });
+      return { runs: integerFlag(values, 'runs', 1, 50) ?? DEFAULT_RUNS };
+    },
+    USAGE,
+    processIo,
+  );
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { runs } = parsed.options;
+  const print = processIo.stdout;
+  let seconds: number[];
+  try {
+    seconds = timeRuns(runs, print);
+  } catch (error) {
+    processIo.stderr(error instanceof Error ? error.message : String(error));
+    return 1;
+  }
+  const figure = (value: number) => `${value.toFixed(2)} s`;
+  print(
+    `npm run local, ${runs} runs: min ${figure(Math.min(...seconds))}, median ${figure(median(seconds))}, max ${figure(Math.max(...seconds))} (${machineLoad()})`,
+  );
+  return 0;
+}
+
+runMain(() => main(process.argv.slice(2)));

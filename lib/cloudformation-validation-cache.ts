@@ -7,13 +7,45 @@ import {
   type PolicyValidationStack,
 } from 'aws-cdk-lib';
 import { version as cdkVersion } from 'aws-cdk-lib/package.json';
-import { CacheEntry, sha256, synthCacheDir } from '../src/synth-cache';
+import { z } from 'zod';
+import { CacheEntry, matchesSchema, sha256, synthCacheDir } from '../src/synth-cache';
+
+/**
+ * The kind of cache entry, with the version of its format (see CacheEntry): raise it when
+ * CachedValidation or the meaning of its fields changes.
+ */
+const CACHE_KIND = 'cloudformation-validation-v2';
+
+const stringMap = z.record(z.string(), z.string());
+
+/** aws-cdk-lib's report, as checked on the way back from the cache. */
+const reportSchema = z.object({
+  success: z.boolean(),
+  pluginVersion: z.string().optional(),
+  metadata: stringMap.optional(),
+  violations: z.array(
+    z.object({
+      ruleName: z.string(),
+      description: z.string(),
+      fix: z.string().optional(),
+      severity: z.string().optional(),
+      ruleMetadata: stringMap.optional(),
+      violatingResources: z.array(
+        z.object({
+          resourceLogicalId: z.string().optional(),
+          constructPath: z.string().optional(),
+          locations: z.array(z.string()),
+          templatePath: z.string().optional(),
+        }),
+      ),
+    }),
+  ),
+}) satisfies z.ZodType<PolicyValidationPluginReport>;
 
 /** A validation report as cached: template paths as the index of their stack in the context. */
-interface CachedValidation {
-  readonly fingerprint: string;
-  readonly report: PolicyValidationPluginReport;
-}
+const cachedValidationSchema = z.object({ fingerprint: z.string(), report: reportSchema });
+type CachedValidation = z.infer<typeof cachedValidationSchema>;
+const isCachedValidation = matchesSchema(cachedValidationSchema);
 
 type TemplatePathMapping = (templatePath: string | undefined) => string | undefined;
 
@@ -75,7 +107,7 @@ export function cacheCloudFormationValidation(): void {
     if (configuration === undefined) return validate.call(this, context);
     const stacks = context.stackTemplates;
     const entry = new CacheEntry<CachedValidation>(
-      'cloudformation-validation',
+      CACHE_KIND,
       stacks.map((stack) => [
         stack.stackConstructPath,
         path.basename(stack.templatePath),
@@ -92,7 +124,7 @@ export function cacheCloudFormationValidation(): void {
         templates: stacks.map((stack) => sha256(readFileSync(stack.templatePath))),
       }),
     );
-    const cached = entry.read();
+    const cached = entry.read(isCachedValidation);
     if (cached?.fingerprint === fingerprint) {
       return withTemplatePaths(cached.report, indexesToPaths(stacks));
     }

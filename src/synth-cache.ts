@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
 import * as path from 'path';
+import type { z } from 'zod';
 
 /** Environment variable that moves the synth cache elsewhere (tests and the benchmark use it). */
 export const SYNTH_CACHE_DIR_ENV = 'RDS_AIRBYTE_CDC_SYNTH_CACHE';
@@ -21,6 +22,14 @@ export function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** Whether a value read from the cache has the shape its entry's users expect. */
+export type CacheValueGuard<T> = (value: unknown) => value is T;
+
+/** A guard that accepts what the zod schema accepts. */
+export function matchesSchema<T>(schema: z.ZodType<T>): CacheValueGuard<T> {
+  return (value): value is T => schema.safeParse(value).success;
+}
+
 /**
  * One entry of a cache: a JSON file named after what it is for (`identity`), holding the latest
  * result with whatever the caller needs to tell whether it is still valid. One entry per
@@ -29,18 +38,30 @@ export function sha256(data: string | Buffer): string {
 export class CacheEntry<T> {
   private readonly file: string;
 
+  /**
+   * @param kind the directory of the entries of one format, named with its version
+   *   (`lambda-bundles-v2`): another revision of the code shares the cache (the base worktree of
+   *   npm run diff, a branch switched to), so a change of format gets a new version and leaves
+   *   the entries of the old one alone.
+   */
   constructor(kind: string, identity: unknown, cacheDir: string = synthCacheDir()) {
     this.file = path.join(cacheDir, kind, `${sha256(JSON.stringify(identity))}.json`);
   }
 
-  /** The stored value, or undefined when there is none or it cannot be read. */
-  read(): T | undefined {
+  /**
+   * The stored value, or undefined when there is none, it cannot be parsed, or it has not the
+   * shape `isValue` accepts: a miss, never a crash of the synth.
+   */
+  read(isValue: CacheValueGuard<T>): T | undefined {
+    let value: unknown;
     try {
-      return JSON.parse(readFileSync(this.file, 'utf8')) as T;
+      value = JSON.parse(readFileSync(this.file, 'utf8'));
     } catch {
-      // Missing, half-deleted by hand, or from an incompatible version: a miss either way.
+      // Missing, or half-deleted by hand.
       return undefined;
     }
+    // Written by a revision of the code that kept another format under the same kind.
+    return isValue(value) ? value : undefined;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { App, CfnResource, CloudFormationValidatePlugin, Stack } from 'aws-cdk-lib';
@@ -52,5 +52,23 @@ describe('cacheCloudFormationValidation', () => {
     expect(engineRuns).toHaveBeenCalledTimes(2);
     expect(changed).toContain("'OtherProperty' was unexpected");
     expect(changed).not.toContain('NoSuchProperty');
+  });
+
+  it('validates again over a cache entry of another format, without failing', () => {
+    validationReport('Malformed');
+    const runs = engineRuns.mock.calls.length;
+    const cacheDir = path.join(scratch, 'cache');
+    const entries = readdirSync(cacheDir, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.json'))
+      .map((file) => path.join(cacheDir, file));
+    expect(entries).not.toHaveLength(0);
+    for (const file of entries) {
+      // What an entry written by a revision of the code with another report format looks like.
+      const entry = JSON.parse(readFileSync(file, 'utf8'));
+      delete entry.report.violations;
+      writeFileSync(file, JSON.stringify(entry));
+    }
+    expect(validationReport('Malformed')).toContain("'Malformed' was unexpected");
+    expect(engineRuns).toHaveBeenCalledTimes(runs + 1);
   });
 });

@@ -1,4 +1,12 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
@@ -9,6 +17,8 @@ import { HandlerFunction } from '../../lib/handler-function';
 import {
   bundleHandler,
   type BundleSources,
+  handlerBuildSettings,
+  type HandlerBuildSettings,
   type LambdaBundleOptions,
 } from '../../lib/lambda-bundle';
 
@@ -64,16 +74,28 @@ describe('bundleHandler', () => {
     externals: [],
     minify: true,
   };
+  const settings = handlerBuildSettings(options);
+  // A build is cached only when no input changed since it started (one saved during the build
+  // may be hashed with its new content): the files are dated well before, as if saved earlier.
+  const savedEarlier = new Date('2024-01-01T00:00:00Z');
+  /** Date the file or directory, and the directories above it in the project, `when`. */
+  const dateFrom = (projectPath: string, when: Date) => {
+    for (let location = path.join(projectRoot, projectPath); ; location = path.dirname(location)) {
+      utimesSync(location, when, when);
+      if (location === projectRoot) return;
+    }
+  };
   const write = (file: string, content: string) => {
     mkdirSync(path.dirname(path.join(projectRoot, file)), { recursive: true });
     writeFileSync(path.join(projectRoot, file), content);
+    dateFrom(file, savedEarlier);
   };
   let runs = 0;
   /** Bundle into a fresh directory: how the bundle was made, and what it holds. */
-  const bundle = (bundleOptions = options) => {
+  const bundle = (buildSettings: HandlerBuildSettings = settings) => {
     const outputDir = path.join(scratch, `out-${++runs}`);
     mkdirSync(outputDir);
-    const how = bundleHandler(bundleOptions, outputDir, sources);
+    const how = bundleHandler(buildSettings, outputDir, sources);
     return { how, code: readFileSync(path.join(outputDir, 'index.js'), 'utf8') };
   };
 
@@ -105,9 +127,51 @@ describe('bundleHandler', () => {
     bundle();
     write('tsconfig.json', '{ "compilerOptions": {} }\n');
     expect(bundle().how).toBe('built');
-    const readable = bundle({ ...options, minify: false });
+    const readable = bundle(handlerBuildSettings({ ...options, minify: false }));
     expect(readable.how).toBe('built');
     expect(readable.code).toContain('onEvent');
+    expect(bundle().how).toBe('reused');
+  });
+
+  it('rebuilds when a setting bundleHandler itself gives esbuild changes', () => {
+    bundle();
+    const bannered = bundle({ ...settings, banner: { js: '// bannered' } });
+    expect(bannered).toEqual({ how: 'built', code: expect.stringMatching(/^\/\/ bannered\n/) });
+    const esm = bundle({ ...settings, format: 'esm' });
+    expect(esm.how).toBe('built');
+    expect(esm.code).toMatch(/\bexport\s*{/);
+    expect(bundle().how).toBe('reused');
+  });
+
+  it.each([
+    ['an input', options.entry],
+    ['the directory of an input', 'lambda/handler'],
+  ])('does not cache a build when %s changed while it ran', (what, changed) => {
+    const value = `${what} saved during the build`;
+    write(options.entry, `export const onEvent = () => '${value}';\n`);
+    // What a save while esbuild runs leaves: a time after the build started.
+    dateFrom(changed, new Date(Date.now() + 60_000));
+    expect(bundle()).toEqual({ how: 'built', code: expect.stringContaining(value) });
+    expect(bundle().how).toBe('built');
+
+    dateFrom(changed, savedEarlier);
+    expect(bundle().how).toBe('built');
+    expect(bundle().how).toBe('reused');
+  });
+
+  it('rebuilds over a cache entry of another format, without failing', () => {
+    bundle();
+    const entries = readdirSync(sources.cacheDir, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.json'))
+      .map((file) => path.join(sources.cacheDir, file));
+    expect(entries).not.toHaveLength(0);
+    for (const file of entries) {
+      // What an entry written by a revision of the code without the field looks like.
+      const entry = JSON.parse(readFileSync(file, 'utf8'));
+      delete entry.directories;
+      writeFileSync(file, JSON.stringify(entry));
+    }
+    expect(bundle().how).toBe('built');
     expect(bundle().how).toBe('reused');
   });
 });

@@ -420,6 +420,8 @@ describe('the slot and its WAL', () => {
 });
 
 describe('servers configured wrongly', () => {
+  /** Only a safety net: a reload takes milliseconds, even on a loaded machine. */
+  const RELOAD_LIMIT_MS = 30_000;
   let server: RunningPostgres | undefined;
   afterEach(async () => {
     await server?.stop();
@@ -449,17 +451,46 @@ describe('servers configured wrongly', () => {
     }
   }
 
+  /** Whether connections started now see a configuration loaded after `loadedBefore`. */
+  async function reloadedSince(running: RunningPostgres, loadedBefore: string): Promise<boolean> {
+    const fresh = new Client(running.connectionConfig());
+    await fresh.connect();
+    try {
+      const { rows } = await fresh.query<{ reloaded: boolean }>(
+        'SELECT pg_conf_load_time() > $1::timestamptz AS reloaded',
+        [loadedBefore],
+      );
+      return rows[0].reloaded;
+    } finally {
+      await fresh.end();
+    }
+  }
+
   async function applyAndReload(running: RunningPostgres, statements: readonly FixStatement[]) {
     const admin = new Client(running.connectionConfig());
     await admin.connect();
+    let loadedBefore: string;
     try {
+      const { rows } = await admin.query<{ loaded: string }>(
+        'SELECT pg_conf_load_time()::text AS loaded',
+      );
+      loadedBefore = rows[0].loaded;
       for (const statement of statements) await admin.query(statement.sql);
       await admin.query('SELECT pg_reload_conf()');
     } finally {
       await admin.end();
     }
-    // The postmaster re-reads the file asynchronously.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // pg_reload_conf() only signals the postmaster, which re-reads the files when it gets to it;
+    // the connections the doctor opens afterwards inherit its configuration and load time.
+    const giveUpAt = Date.now() + RELOAD_LIMIT_MS;
+    while (!(await reloadedSince(running, loadedBefore))) {
+      if (Date.now() > giveUpAt) {
+        throw new Error(
+          `the server had not reloaded its configuration ${RELOAD_LIMIT_MS} ms after pg_reload_conf()`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   it('wal_level = replica: ALTER SYSTEM and a restart; the doctor then says the restart is pending', async () => {
