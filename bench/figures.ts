@@ -30,11 +30,17 @@ export function machineLoad(
   return `${cpuCount} CPUs, load average ${averages} over 1/5/15 min`;
 }
 
-/** The figures as a table, one row per table count; the psql column only when psql ran. */
+/** `setup / psql`, as `1.23x`. */
+export const ratio = (setup: number, psql: number): string => `${(setup / psql).toFixed(2)}x`;
+
+/**
+ * The figures as a table, one row per table count; the psql column, and the setup's ratio to
+ * it, only when psql ran.
+ */
 export function timingTable(timings: readonly SetupTimings[]): string[] {
   const withPsql = timings.some((timing) => timing.psql !== undefined);
   const header = ['tables', 'steps', 'setup (full plan)', 'no-op re-run', 'teardown'];
-  if (withPsql) header.push('psql -f baseline');
+  if (withPsql) header.push('psql -f baseline', 'setup / psql');
   const rows = timings.map((timing) => {
     const row = [
       String(timing.tables),
@@ -43,13 +49,40 @@ export function timingTable(timings: readonly SetupTimings[]): string[] {
       ms(timing.noop),
       ms(timing.teardown),
     ];
-    if (withPsql) row.push(timing.psql === undefined ? '-' : ms(timing.psql));
+    if (withPsql) {
+      row.push(
+        timing.psql === undefined ? '-' : ms(timing.psql),
+        timing.psql === undefined ? '-' : ratio(timing.setup, timing.psql),
+      );
+    }
     return row;
   });
+  return alignedTable(header, rows);
+}
+
+/** Rows under a header, right-aligned in columns. */
+function alignedTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => row[column].length)),
   );
   const line = (cells: readonly string[]): string =>
     cells.map((cell, column) => cell.padStart(widths[column])).join(' | ');
   return [line(header), widths.map((width) => '-'.repeat(width)).join('-|-'), ...rows.map(line)];
+}
+
+/** A figure against its target; `met` undefined when it could not be measured (no psql). */
+export interface TargetCheck {
+  /** What the target is, e.g. `10000 tables: setup <= 2x psql -f`. */
+  readonly target: string;
+  /** What was measured, e.g. `1.15x`. */
+  readonly measured: string;
+  readonly met: boolean | undefined;
+}
+
+/** One line per target: `met`, `NOT met` or `not measured`, with the figure. */
+export function targetLines(checks: readonly TargetCheck[]): string[] {
+  return checks.map((check) => {
+    const verdict = check.met === undefined ? 'not measured' : check.met ? 'met' : 'NOT met';
+    return `${verdict.padEnd(12)} ${check.target} (measured: ${check.measured})`;
+  });
 }

@@ -34,6 +34,19 @@ const tableEntrySchema = z.union([
   }),
 ]);
 
+/**
+ * The largest the custom resource's `Tables` property may be, as the template and the Lambda
+ * event hold it (a JSON string inside JSON, quotes escaped). CloudFormation sends it to the setup
+ * function in an asynchronous invocation (payload at most 1 MB), and an Update event carries it
+ * twice (ResourceProperties and OldResourceProperties); the template itself is at most 1 MB.
+ * Beyond this the deploy would fail long after synth, with a message naming none of it.
+ */
+export const MAX_TABLES_PROPERTY_BYTES = 400 * 1024;
+
+/** Bytes of `tables` as the `Tables` property: JSON, then JSON-encoded again as a string. */
+export const tablesPropertyBytes = (tables: readonly unknown[]): number =>
+  Buffer.byteLength(JSON.stringify(JSON.stringify(tables)));
+
 export const replicationSchema = z
   .strictObject({
     /** Schema that holds the published tables (created if missing). Default: `datastore`. */
@@ -107,6 +120,17 @@ export const replicationSchema = z
         ? { name: entry, replicaIdentity: rest.replicaIdentity }
         : { name: entry.name, replicaIdentity: entry.replicaIdentity ?? rest.replicaIdentity },
     ),
-  }));
+  }))
+  // On the normalised list: that is what lib/replication-setup.ts serialises.
+  .superRefine(({ tables }, ctx) => {
+    const bytes = tablesPropertyBytes(tables);
+    if (bytes <= MAX_TABLES_PROPERTY_BYTES) return;
+    const fitting = Math.floor((MAX_TABLES_PROPERTY_BYTES / bytes) * tables.length);
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tables'],
+      message: `lists ${tables.length} tables, ${Math.ceil(bytes / 1024)} KiB as the replication setup's Tables property; at most ${MAX_TABLES_PROPERTY_BYTES / 1024} KiB fit, because CloudFormation's Update event carries the property twice and the setup function's event is limited to 1 MB. List at most about ${fitting} tables of these name lengths per environment, or split them across environments`,
+    });
+  });
 
 export type ReplicationConfig = z.infer<typeof replicationSchema>;

@@ -16,6 +16,7 @@ import { invalidationCause, isInvalidated } from './slot-invalidation';
 import type {
   CatalogSnapshot,
   DesiredReplicationState,
+  QualifiedTable,
   ReplicationTarget,
   Step,
   TableState,
@@ -122,14 +123,16 @@ function effectiveTable(catalog: CatalogSnapshot, created: Set<string>, name: st
   return catalog.tables[name] ?? { name, exists: false, hasPrimaryKey: false };
 }
 
+// The checks and the plan below visit every configured table a fixed number of times, with
+// Set/record lookups only: a plan for 10,000 tables must take milliseconds (npm run bench).
 function checkTables(
   catalog: CatalogSnapshot,
   desired: DesiredReplicationState,
   created: Set<string>,
+  published: readonly string[],
 ): void {
   const missing = desired.tables
-    .map((table) => effectiveTable(catalog, created, table.name))
-    .filter((table) => !table.exists)
+    .filter((table) => !effectiveTable(catalog, created, table.name).exists)
     .map((table) => table.name);
   if (missing.length > 0)
     throw new MissingTableError(desired.schema, missing, catalog.currentDatabase);
@@ -140,43 +143,48 @@ function checkTables(
       ? [{ name: desired.heartbeatTable, replicaIdentity: 'default' as const }]
       : [];
   const withoutKey = [...desired.tables, ...heartbeat]
-    .filter((table) => table.replicaIdentity === 'default')
-    .filter((table) => !effectiveTable(catalog, created, table.name).hasPrimaryKey)
+    .filter(
+      (table) =>
+        table.replicaIdentity === 'default' &&
+        !effectiveTable(catalog, created, table.name).hasPrimaryKey,
+    )
     .map((table) => table.name);
   if (withoutKey.length > 0) throw new MissingPrimaryKeyError(desired.schema, withoutKey);
   checkIdentityIndexes(catalog, desired.schema, desired.tables);
-  checkPartitionConflicts(catalog, desired);
+  checkPartitionConflicts(catalog, desired.schema, published);
 }
 
 /** Refuses publishing a partitioned table together with one of its partitions. */
-function checkPartitionConflicts(catalog: CatalogSnapshot, desired: DesiredReplicationState): void {
-  const published = new Set(publishedTables(desired));
-  const conflicts = [...published].flatMap((name) => {
+function checkPartitionConflicts(
+  catalog: CatalogSnapshot,
+  schema: string,
+  published: readonly string[],
+): void {
+  const publishedSet = new Set(published);
+  const conflicts = published.flatMap((name) => {
     const parent = catalog.tables[name]?.partitionOf?.find(
-      (ancestor) => ancestor.schema === desired.schema && published.has(ancestor.name),
+      (ancestor) => ancestor.schema === schema && publishedSet.has(ancestor.name),
     );
     return parent
-      ? [
-          {
-            partition: display(desired.schema, name),
-            parent: display(parent.schema, parent.name),
-          },
-        ]
+      ? [{ partition: display(schema, name), parent: display(parent.schema, parent.name) }]
       : [];
   });
   if (conflicts.length > 0) throw new PartitionConflictError(conflicts);
 }
 
+/** Whether the publication lists exactly `wanted`, all in `schema`. */
 function sameTables(
-  current: readonly { schema: string; name: string }[],
+  current: readonly QualifiedTable[],
   schema: string,
   wanted: readonly string[],
 ): boolean {
-  const key = (s: string, n: string): string => JSON.stringify([s, n]);
-  const currentKeys = new Set(current.map((table) => key(table.schema, table.name)));
-  return (
-    currentKeys.size === wanted.length && wanted.every((name) => currentKeys.has(key(schema, name)))
-  );
+  // A table in another schema is never wanted: its presence alone makes the lists differ.
+  const currentInSchema = new Set<string>();
+  for (const table of current) {
+    if (table.schema !== schema) return false;
+    currentInSchema.add(table.name);
+  }
+  return currentInSchema.size === wanted.length && wanted.every((n) => currentInSchema.has(n));
 }
 
 /**
@@ -192,7 +200,8 @@ export function planReplicationSetup(
   checkRole(catalog, desired);
   checkSlot(catalog, desired);
   const created = createdTables(catalog, desired);
-  checkTables(catalog, desired, created);
+  const wanted = publishedTables(desired);
+  checkTables(catalog, desired, created, wanted);
   if (catalog.publication?.allTables) {
     throw new PublicationConflictError(
       `Publication "${desired.publicationName}" exists FOR ALL TABLES and cannot be narrowed to the configured tables: drop it (DROP PUBLICATION) if nothing else uses it, or choose another replication.publicationName.`,
@@ -333,8 +342,9 @@ export function planReplicationSetup(
     );
   }
 
-  const wanted = publishedTables(desired);
-  const tableList = wanted.map((name) => qualifiedName(desired.schema, name)).join(', ');
+  // Built only for a statement that lists the tables: a no-op run of 10,000 needs none.
+  const tableList = (): string =>
+    wanted.map((name) => qualifiedName(desired.schema, name)).join(', ');
   const publication = quote(desired.publicationName);
   if (!catalog.publication) {
     steps.push({
@@ -342,14 +352,14 @@ export function planReplicationSetup(
       description: `create publication "${desired.publicationName}" for ${wanted.length} table(s)`,
       // Via the root: changes in every partition arrive under the published parent's name,
       // the one stream Airbyte configures for a partitioned table.
-      sql: `CREATE PUBLICATION ${publication} FOR TABLE ${tableList} WITH (publish_via_partition_root = true)`,
+      sql: `CREATE PUBLICATION ${publication} FOR TABLE ${tableList()} WITH (publish_via_partition_root = true)`,
     });
   } else {
     if (!sameTables(catalog.publication.tables, desired.schema, wanted)) {
       steps.push({
         kind: 'set-publication-tables',
         description: `set the tables of publication "${desired.publicationName}" to the ${wanted.length} configured table(s)`,
-        sql: `ALTER PUBLICATION ${publication} SET TABLE ${tableList}`,
+        sql: `ALTER PUBLICATION ${publication} SET TABLE ${tableList()}`,
       });
     }
     if (!catalog.publication.publishesAllOperations) {

@@ -1,4 +1,4 @@
-import { machineLoad, median, timingTable } from '../../bench/figures';
+import { machineLoad, median, targetLines, timingTable } from '../../bench/figures';
 
 const timings = [
   { tables: 1, steps: 8, setup: 36.71, noop: 18.7, teardown: 118.2 },
@@ -15,13 +15,29 @@ describe('timingTable', () => {
     ]);
   });
 
-  it('with it: the psql -f column beside the setup', () => {
-    const withPsql = timings.map((timing, index) => ({ ...timing, psql: [270.9, 852.8][index] }));
+  it('with it: the psql -f column beside the setup, and the ratio of the two', () => {
+    const withPsql = timings.map((timing, index) => ({ ...timing, psql: [270.9, 150.2][index] }));
     expect(timingTable(withPsql)).toEqual([
-      'tables | steps | setup (full plan) | no-op re-run | teardown | psql -f baseline',
-      '-------|-------|-------------------|--------------|----------|-----------------',
-      '     1 |     8 |           36.7 ms |      18.7 ms | 118.2 ms |         270.9 ms',
-      '   500 |   507 |          300.4 ms |      53.3 ms | 107.3 ms |         852.8 ms',
+      'tables | steps | setup (full plan) | no-op re-run | teardown | psql -f baseline | setup / psql',
+      '-------|-------|-------------------|--------------|----------|------------------|-------------',
+      '     1 |     8 |           36.7 ms |      18.7 ms | 118.2 ms |         270.9 ms |        0.14x',
+      '   500 |   507 |          300.4 ms |      53.3 ms | 107.3 ms |         150.2 ms |        2.00x',
+    ]);
+  });
+});
+
+describe('targetLines', () => {
+  it('says met, NOT met or not measured, with the figure', () => {
+    expect(
+      targetLines([
+        { target: '10000 tables: setup <= 2x psql -f', measured: '0.95x', met: true },
+        { target: '10000 tables: no-op re-run <= 200 ms', measured: '219.6 ms', met: false },
+        { target: '1 table added: setup <= 2x psql -f', measured: 'no psql', met: undefined },
+      ]),
+    ).toEqual([
+      'met          10000 tables: setup <= 2x psql -f (measured: 0.95x)',
+      'NOT met      10000 tables: no-op re-run <= 200 ms (measured: 219.6 ms)',
+      'not measured 1 table added: setup <= 2x psql -f (measured: no psql)',
     ]);
   });
 });

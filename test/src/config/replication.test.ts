@@ -52,3 +52,22 @@ describe('replication.tables replica identity by unique index', () => {
     ).toMatch(/replication\.replicaIdentity/);
   });
 });
+
+describe('replication.tables size', () => {
+  const names = (count: number): string[] => Array.from({ length: count }, (_, i) => `t${i}`);
+
+  it('takes 5,000 tables: their Tables property fits the Lambda event', () => {
+    const config = parseEnvironment('dev', { replication: { tables: names(5000) } });
+    expect(config.replication.tables).toHaveLength(5000);
+  });
+
+  it('refuses 10,000 at synth, saying which limit and how many would fit', () => {
+    const message = errorFor({ tables: names(10000) });
+    expect(message).toContain('replication.tables');
+    expect(message).toMatch(
+      /lists 10000 tables, \d+ KiB as the replication setup's Tables property/,
+    );
+    expect(message).toContain('at most 400 KiB');
+    expect(message).toMatch(/at most about \d{4} tables/);
+  });
+});
