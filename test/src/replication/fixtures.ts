@@ -5,8 +5,24 @@ import {
   type ChangeMessage,
   type Message,
 } from '../../../src/local/change-stream';
-import type { DesiredReplicationState } from '../../../src/replication';
+import type { DesiredReplicationState, RoleState } from '../../../src/replication';
 import { uniqueName } from '../../support/postgres';
+
+/** The replication user as a completed setup leaves it. */
+export const SET_UP_ROLE: RoleState = {
+  canLogin: true,
+  replication: true,
+  superuser: false,
+  memberOfRdsReplication: false,
+  passwordCurrent: true,
+  schemaUsage: true,
+  relationsWithoutSelect: [],
+  defaultSelectGranted: true,
+  heartbeatWriteGranted: false,
+  ownedObjects: 0,
+  currentUserHasPrivileges: false,
+  defaultPrivilegeGrantors: [{ grantor: 'master', schema: 'datastore', objectType: 'r' }],
+};
 
 /** The tutorial's desired state with the tutorial's own names, for tests that need no server. */
 export const TUTORIAL_STATE: DesiredReplicationState = {

@@ -11,13 +11,12 @@ import {
   PublicationConflictError,
   ReplicaIdentityIndexError,
   RoleConflictError,
-  RoleState,
   SlotConflictError,
   TableState,
   WalLevelError,
 } from '../../../src/replication';
 import type { ReplicaIdentity } from '../../../src/config';
-import { TUTORIAL_SETUP_STEPS, TUTORIAL_STATE } from './fixtures';
+import { SET_UP_ROLE as doneRole, TUTORIAL_SETUP_STEPS, TUTORIAL_STATE } from './fixtures';
 
 const desired = TUTORIAL_STATE;
 
@@ -35,21 +34,6 @@ function emptyCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapshot
     ...overrides,
   };
 }
-
-const doneRole: RoleState = {
-  canLogin: true,
-  replication: true,
-  superuser: false,
-  memberOfRdsReplication: false,
-  passwordCurrent: true,
-  schemaUsage: true,
-  relationsWithoutSelect: [],
-  defaultSelectGranted: true,
-  heartbeatWriteGranted: false,
-  ownedObjects: 0,
-  currentUserHasPrivileges: false,
-  defaultPrivilegeGrantors: [{ grantor: 'master', schema: 'datastore', objectType: 'r' }],
-};
 
 /** A database setup has already brought to `desired`. */
 function doneCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapshot {

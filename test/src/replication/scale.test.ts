@@ -12,7 +12,7 @@ import {
   type Step,
 } from '../../../src/replication';
 import { usePostgres } from '../../support/postgres';
-import { tutorialState } from './fixtures';
+import { SET_UP_ROLE, tutorialState } from './fixtures';
 
 const SCALE = 10000;
 const names = (count: number): string[] => Array.from({ length: count }, (_, i) => `t${i}`);
@@ -36,20 +36,7 @@ function catalogOf(existing: readonly string[], published: readonly string[]): C
     currentDatabase: 'app',
     schemaExists: true,
     tables,
-    role: {
-      canLogin: true,
-      replication: true,
-      superuser: false,
-      memberOfRdsReplication: false,
-      passwordCurrent: true,
-      schemaUsage: true,
-      relationsWithoutSelect: [],
-      defaultSelectGranted: true,
-      heartbeatWriteGranted: false,
-      ownedObjects: 0,
-      currentUserHasPrivileges: false,
-      defaultPrivilegeGrantors: [],
-    },
+    role: SET_UP_ROLE,
     rdsReplicationRoleExists: false,
     publication: {
       allTables: false,
