@@ -14,7 +14,7 @@ import { CacheEntry, matchesSchema, sha256, synthCacheDir } from '../src/synth-c
  * The kind of cache entry, with the version of its format (see CacheEntry): raise it when
  * CachedValidation or the meaning of its fields changes.
  */
-const CACHE_KIND = 'cloudformation-validation-v2';
+export const VALIDATION_CACHE_KIND = 'cloudformation-validation-v2';
 
 const stringMap = z.record(z.string(), z.string());
 
@@ -107,7 +107,7 @@ export function cacheCloudFormationValidation(): void {
     if (configuration === undefined) return validate.call(this, context);
     const stacks = context.stackTemplates;
     const entry = new CacheEntry<CachedValidation>(
-      CACHE_KIND,
+      VALIDATION_CACHE_KIND,
       stacks.map((stack) => [
         stack.stackConstructPath,
         path.basename(stack.templatePath),

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { gunzipSync } from 'zlib';
+import { VALIDATION_CACHE_KIND } from '../../lib/cloudformation-validation-cache';
 import { SYNTH_CACHE_DIR_ENV } from '../../src/synth-cache';
 import * as cdkJson from '../../cdk.json';
 
@@ -39,7 +40,7 @@ describe('cdk synth of bin/app.ts', () => {
     expect(gunzipSync(Buffer.from(compressed, 'base64')).toString()).toContain(
       'policyValidation.AwsSolutions',
     );
-    expect(readdirSync(path.join(cacheDir, 'cloudformation-validation'))).toHaveLength(1);
+    expect(readdirSync(path.join(cacheDir, VALIDATION_CACHE_KIND))).toHaveLength(1);
     const report = JSON.parse(readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
     expect(report).toMatchObject({ pluginReports: [] });
   });
