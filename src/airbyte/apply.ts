@@ -5,6 +5,7 @@ import {
   buildConnectionRequest,
   buildDestinationRequest,
   buildSourceRequest,
+  discoveredTablesIn,
 } from './bodies';
 import {
   AirbyteApiError,
@@ -12,6 +13,7 @@ import {
   type AirbyteResource,
   type ResourceKind,
 } from './client';
+import { isWholeSchema } from '../contract/replication-setup';
 import { isSatisfiedBy, maskSecrets } from './mask';
 import type { AirbyteSettings } from './settings';
 
@@ -182,7 +184,11 @@ export async function planAirbyte(
       connection: {
         kind: 'connection',
         name: target.settings.connectionName,
-        body: buildConnectionRequest(target, PENDING_SOURCE_ID, PENDING_DESTINATION_ID),
+        body: buildConnectionRequest(
+          await withDiscoveredTables(target, undefined, undefined),
+          PENDING_SOURCE_ID,
+          PENDING_DESTINATION_ID,
+        ),
       },
     };
   }
@@ -194,9 +200,10 @@ export async function planAirbyte(
     workspaceId,
     target.settings.connectionName,
   );
+  const sourceId = source ? client.idOf('source', source) : undefined;
   const connectionRequest = buildConnectionRequest(
-    target,
-    source ? client.idOf('source', source) : PENDING_SOURCE_ID,
+    await withDiscoveredTables(target, client, sourceId),
+    sourceId ?? PENDING_SOURCE_ID,
     destination ? client.idOf('destination', destination) : PENDING_DESTINATION_ID,
   );
   return {
@@ -220,6 +227,21 @@ export async function planAirbyte(
       body: connectionRequest,
     },
   };
+}
+
+/**
+ * With `replication.tables: "*"`, the target with the schema's tables as the source discovers
+ * them, which the connection lists as streams. Before the source exists (a plan) there are none
+ * to show yet.
+ */
+async function withDiscoveredTables(
+  target: AirbyteTarget,
+  client: AirbyteClient | undefined,
+  sourceId: string | undefined,
+): Promise<AirbyteTarget> {
+  if (!isWholeSchema(target.replication.tables)) return target;
+  const streams = client && sourceId ? await client.discoverStreams(sourceId) : [];
+  return { ...target, discoveredTables: discoveredTablesIn(streams, target.replication.schema) };
 }
 
 /** Create or update the source, the destination and the connection, in that order. */
@@ -253,7 +275,11 @@ export async function applyAirbyte(
       await upsertConnection(
         client,
         workspaceId,
-        buildConnectionRequest(target, source.id, destination.id),
+        buildConnectionRequest(
+          await withDiscoveredTables(target, client, source.id),
+          source.id,
+          destination.id,
+        ),
       ),
     );
     return { workspaceId, source, destination, connection };

@@ -1,4 +1,5 @@
 import type { ReplicaIdentity } from '../config';
+import { isWholeSchema } from '../contract/replication-setup';
 import type { AirbyteSettings, StreamedPublication } from './settings';
 
 /**
@@ -23,6 +24,27 @@ export interface S3Target {
   readonly accessKey?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
+/** A stream the Airbyte source discovered (GET /streams). */
+export interface DiscoveredStream {
+  readonly name: string;
+  readonly namespace?: string;
+  /** ConnectionSyncModeEnum values the stream supports. */
+  readonly syncModes: readonly string[];
+}
+
+/**
+ * The whole schema's tables among a source's discovered streams: those in `schema` that it can
+ * read incrementally. In CDC mode the source offers that only for published tables, so a table
+ * PostgreSQL 14 does not publish yet (created since the deploy) waits for the next deploy.
+ */
+export function discoveredTablesIn(streams: readonly DiscoveredStream[], schema: string): string[] {
+  return streams
+    .filter(
+      (stream) => stream.namespace === schema && stream.syncModes.includes('incremental_append'),
+    )
+    .map((stream) => stream.name);
+}
+
 /** Everything the three resources are built from. */
 export interface AirbyteTarget {
   readonly settings: AirbyteSettings;
@@ -32,6 +54,12 @@ export interface AirbyteTarget {
   readonly caCertificate?: string;
   /** Required when the destination is s3. */
   readonly s3?: S3Target;
+  /**
+   * With `replication.tables: "*"`: the schema's tables as the Airbyte source discovered them,
+   * which the connection lists as its streams (the config cannot: the tables exist only in the
+   * database). Required then; ignored for a list.
+   */
+  readonly discoveredTables?: readonly string[];
 }
 
 export type JsonObject = { [key: string]: JsonValue };
@@ -183,13 +211,35 @@ export function destinationSupportsDedup(destinationType: string): boolean {
   return DEDUP_CAPABLE_DESTINATIONS.has(destinationType);
 }
 
+/**
+ * The connection's streams: every published table, incremental. With the whole schema they are
+ * the discovered tables, and they must be listed all the same: Airbyte creates a connection
+ * whose body has no streams with every discovered stream in full refresh overwrite (the public
+ * API's ConnectionsController), which re-copies each table on each sync and never reads the slot.
+ */
 export function buildStreams(target: AirbyteTarget): StreamConfiguration[] {
   const dedup = destinationSupportsDedup(target.settings.destination.type);
-  return target.replication.tables.map((table) => ({
+  const { schema, tables } = target.replication;
+  const published = isWholeSchema(tables)
+    ? wholeSchemaTables(target, tables.replicaIdentity)
+    : tables;
+  return published.map((table) => ({
     name: table.name,
-    namespace: target.replication.schema,
+    namespace: schema,
     syncMode: syncModeFor(table.replicaIdentity, dedup),
   }));
+}
+
+function wholeSchemaTables(
+  target: AirbyteTarget,
+  replicaIdentity: ReplicaIdentity,
+): { name: string; replicaIdentity: ReplicaIdentity }[] {
+  if (target.discoveredTables === undefined) {
+    throw new AirbyteTargetError(
+      `replication.tables is "*", so the connection's streams are the tables Airbyte discovers in schema "${target.replication.schema}", and none were given: create the source first, then build the connection from its discovered streams.`,
+    );
+  }
+  return target.discoveredTables.map((name) => ({ name, replicaIdentity }));
 }
 
 export function buildSourceRequest(target: AirbyteTarget, workspaceId: string): ActorRequest {

@@ -2,6 +2,7 @@
  * A small client for the Airbyte public API v1: authentication, retries and the list / create /
  * patch / delete calls the Airbyte-as-code apply needs. Used by the CLI and the custom resource.
  */
+import type { DiscoveredStream } from './bodies';
 
 /** Airbyte Cloud's public API. */
 export const AIRBYTE_CLOUD_API_URL = 'https://api.airbyte.com/v1';
@@ -195,6 +196,32 @@ export class AirbyteClient {
     await this.request('DELETE', `/${COLLECTION[kind]}/${encodeURIComponent(id)}`, {
       resource: `delete ${kind} "${name}" (${id})`,
     });
+  }
+
+  /**
+   * The streams a source discovers (GET /streams), read from the database afresh rather than
+   * from Airbyte's cache, so that tables created since the last discovery are among them.
+   */
+  async discoverStreams(sourceId: string): Promise<DiscoveredStream[]> {
+    const streams = (await this.request('GET', '/streams', {
+      resource: `discover the streams of source ${sourceId}`,
+      query: { sourceId, ignoreCache: 'true' },
+    })) as Array<{ streamName?: unknown; streamnamespace?: unknown; syncModes?: unknown }>;
+    return streams.flatMap((stream) =>
+      typeof stream.streamName === 'string'
+        ? [
+            {
+              name: stream.streamName,
+              ...(typeof stream.streamnamespace === 'string'
+                ? { namespace: stream.streamnamespace }
+                : {}),
+              syncModes: Array.isArray(stream.syncModes)
+                ? stream.syncModes.filter((mode): mode is string => typeof mode === 'string')
+                : [],
+            },
+          ]
+        : [],
+    );
   }
 
   /** The workspaces the credentials can see (used to pick the only one when none is configured). */

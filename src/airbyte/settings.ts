@@ -1,4 +1,5 @@
 import type { EnvironmentConfig, ReplicaIdentity } from '../config';
+import type { WholeSchemaTables } from '../contract/replication-setup';
 import type { AirbyteConfig, AirbyteDestinationConfig } from '../config/airbyte';
 import { heartbeatUpsertSql } from '../replication/heartbeat';
 
@@ -33,10 +34,13 @@ export interface StreamedPublication {
   readonly schema: string;
   readonly slotName: string;
   readonly publicationName: string;
-  readonly tables: ReadonlyArray<{
-    readonly name: string;
-    readonly replicaIdentity: ReplicaIdentity;
-  }>;
+  /** The listed tables, or the whole schema (its tables are known only to the database). */
+  readonly tables:
+    | ReadonlyArray<{
+        readonly name: string;
+        readonly replicaIdentity: ReplicaIdentity;
+      }>
+    | WholeSchemaTables;
 }
 
 /** Resolve the defaults of `config.airbyte` that depend on the environment's name. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MASTER_USERNAME } from '../contract/database';
-import { REPLICA_IDENTITIES } from '../contract/replication-setup';
+import { REPLICA_IDENTITIES, type WholeSchemaTables } from '../contract/replication-setup';
 import { quotedIdentifier, roleName, schemaName, slotName } from './identifiers';
 
 /** A REPLICA IDENTITY by name: what the section-wide default may be. */
@@ -34,6 +34,9 @@ const tableEntrySchema = z.union([
   }),
 ]);
 
+/** `replication.tables` meaning every table of the schema, now and later. */
+export const WHOLE_SCHEMA = '*';
+
 /**
  * The largest the custom resource's `Tables` property may be, as the template and the Lambda
  * event hold it (a JSON string inside JSON, quotes escaped). CloudFormation sends it to the setup
@@ -44,7 +47,7 @@ const tableEntrySchema = z.union([
 export const MAX_TABLES_PROPERTY_BYTES = 400 * 1024;
 
 /** Bytes of `tables` as the `Tables` property: JSON, then JSON-encoded again as a string. */
-export const tablesPropertyBytes = (tables: readonly unknown[]): number =>
+export const tablesPropertyBytes = (tables: unknown): number =>
   Buffer.byteLength(JSON.stringify(JSON.stringify(tables)));
 
 export const replicationSchema = z
@@ -52,10 +55,20 @@ export const replicationSchema = z
     /** Schema that holds the published tables (created if missing). Default: `datastore`. */
     schema: schemaName.default('datastore'),
     /**
-     * Tables to publish, each a name in `schema` or `{ "name", "replicaIdentity" }`.
-     * Default: `["data_tbl"]` (the tutorial's table).
+     * Tables to publish, each a name in `schema` or `{ "name", "replicaIdentity" }`; or `"*"`
+     * (the string, not in a list): every table of `schema`, now and later. Default: `["data_tbl"]`
+     * (the tutorial's table).
      */
-    tables: z.array(tableEntrySchema).min(1, 'must list at least one table').default(['data_tbl']),
+    tables: z
+      .union([
+        // A string member that refuses an array by its type (a literal would not), so that a
+        // wrong list entry is reported with its own path (see src/config/issues.ts).
+        z.string().refine((value) => value === WHOLE_SCHEMA, {
+          message: `must be "${WHOLE_SCHEMA}" (every table of the schema) or a list of tables`,
+        }),
+        z.array(tableEntrySchema).min(1, 'must list at least one table'),
+      ])
+      .default(['data_tbl']),
     /** Read-only user Airbyte logs in as. Default: `airbyte`. */
     user: roleName
       .refine((name) => name !== MASTER_USERNAME, {
@@ -103,9 +116,17 @@ export const replicationSchema = z
     rebootIfPending: z.boolean().default(false),
   })
   .superRefine((replication, ctx) => {
+    if (typeof replication.tables === 'string') return;
     const seen = new Set<string>();
     replication.tables.forEach((entry, index) => {
       const name = typeof entry === 'string' ? entry : entry.name;
+      if (name === WHOLE_SCHEMA) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tables', index],
+          message: `"${WHOLE_SCHEMA}" cannot be combined with a list: write "tables": "${WHOLE_SCHEMA}" (every table of the schema) or list the tables by name`,
+        });
+      }
       if (seen.has(name)) {
         ctx.addIssue({ code: 'custom', path: ['tables', index], message: `lists "${name}" twice` });
       }
@@ -114,15 +135,22 @@ export const replicationSchema = z
   })
   .transform(({ tables, ...rest }) => ({
     ...rest,
-    /** Tables normalised to `{ name, replicaIdentity }`. */
-    tables: tables.map((entry) =>
-      typeof entry === 'string'
-        ? { name: entry, replicaIdentity: rest.replicaIdentity }
-        : { name: entry.name, replicaIdentity: entry.replicaIdentity ?? rest.replicaIdentity },
-    ),
+    /** Tables normalised to `{ name, replicaIdentity }`, or the whole schema with the section's identity. */
+    tables:
+      typeof tables === 'string'
+        ? ({ wholeSchema: true, replicaIdentity: rest.replicaIdentity } satisfies WholeSchemaTables)
+        : tables.map((entry) =>
+            typeof entry === 'string'
+              ? { name: entry, replicaIdentity: rest.replicaIdentity }
+              : {
+                  name: entry.name,
+                  replicaIdentity: entry.replicaIdentity ?? rest.replicaIdentity,
+                },
+          ),
   }))
-  // On the normalised list: that is what lib/replication-setup.ts serialises.
+  // On the normalised list: that is what lib/replication-setup.ts serialises ("*" is tiny).
   .superRefine(({ tables }, ctx) => {
+    if (!Array.isArray(tables)) return;
     const bytes = tablesPropertyBytes(tables);
     if (bytes <= MAX_TABLES_PROPERTY_BYTES) return;
     const fitting = Math.floor((MAX_TABLES_PROPERTY_BYTES / bytes) * tables.length);

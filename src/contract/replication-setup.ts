@@ -39,7 +39,10 @@ export const replicationSetupPropertiesSchema = z.object({
   ReplicationUserSecretArn: requiredText,
   /** Schema of the published tables. */
   Schema: requiredText,
-  /** JSON of replicationTablesSchema: `[{ name, replicaIdentity }]` (identity a name or `{ index }`). */
+  /**
+   * JSON of replicationTablesSchema: `[{ name, replicaIdentity }]` (identity a name or `{ index }`),
+   * or `{ "wholeSchema": true, "replicaIdentity": … }` for every table of the schema.
+   */
   Tables: requiredText,
   /** Replication user name. */
   User: requiredText,
@@ -66,7 +69,43 @@ export const tableReplicaIdentitySchema = z.union([
   z.object({ index: requiredText }),
 ]);
 
-/** The `Tables` property's JSON. */
-export const replicationTablesSchema = z.array(
+/**
+ * `replication.tables: "*"`: every table of the schema, those that exist at deploy time and
+ * those created later, each given `replicaIdentity` when the setup runs.
+ */
+export interface WholeSchemaTables {
+  readonly wholeSchema: true;
+  readonly replicaIdentity: ReplicaIdentityMode;
+}
+
+/** Whether a table selection is the whole schema rather than a list. */
+export const isWholeSchema = (
+  tables: readonly unknown[] | WholeSchemaTables,
+): tables is WholeSchemaTables => !Array.isArray(tables);
+
+const listedTablesSchema = z.array(
   z.object({ name: requiredText, replicaIdentity: tableReplicaIdentitySchema }),
+);
+const wholeSchemaTablesSchema = z.object({
+  wholeSchema: z.literal(true),
+  replicaIdentity: z.enum(REPLICA_IDENTITIES),
+});
+
+/**
+ * The `Tables` property's JSON: the listed tables, or the whole schema. Chosen by shape rather
+ * than with a union, so that a wrong entry is named by its path (a failed union names none).
+ */
+export const replicationTablesSchema = z.pipe(
+  z.unknown(),
+  z.transform((value, ctx): z.output<typeof listedTablesSchema> | WholeSchemaTables => {
+    const result = z.safeParse(
+      Array.isArray(value) ? listedTablesSchema : wholeSchemaTablesSchema,
+      value,
+    );
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) {
+      ctx.issues.push({ code: 'custom', message: issue.message, path: issue.path, input: value });
+    }
+    return z.NEVER;
+  }),
 );

@@ -4,6 +4,7 @@ import {
   DatabaseConnectionError,
   desiredStateFromConfig,
   readCatalog,
+  withSchemaTables,
   type ConnectOptions,
 } from '../replication';
 import { connectionResult, evaluateChecks, type LoginOutcome } from './checks';
@@ -61,11 +62,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   try {
     const connectedAsUser = connection.user === replication.user;
     const password = connectedAsUser ? connection.password : options.replicationPassword;
-    const desired = desiredStateFromConfig(replication, password || UNKNOWN_PASSWORD, {
+    const configured = desiredStateFromConfig(replication, password || UNKNOWN_PASSWORD, {
       heartbeatTable: options.heartbeatTable,
     });
     let login: LoginOutcome = { kind: 'not-tried' };
-    const catalog = await readCatalog(client, desired, {
+    const catalog = await readCatalog(client, configured, {
       // readCatalog asks only when the role exists with LOGIN.
       checkPassword: async (user, candidate) => {
         if (connectedAsUser) {
@@ -85,6 +86,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
         }
       },
     });
+    // With replication.tables "*", the checks judge the tables the schema has now.
+    const desired = withSchemaTables(configured, catalog);
     const facts = await readServerFacts(client, desired);
     const checks = evaluateChecks({
       catalog,

@@ -3,6 +3,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { Client, type ClientBase } from 'pg';
 import { MASTER_USERNAME } from '../contract/database';
+import { isWholeSchema } from '../contract/replication-setup';
 import { loadEnvironmentFromCdkJson, type EnvironmentConfig } from '../config';
 import { replicationServerParameters } from '../config/server-parameters';
 import {
@@ -99,9 +100,11 @@ export function localDesiredState(
   password: string,
 ): DesiredReplicationState {
   const { replication } = config;
-  if (!replication.tables.some((table) => table.name === DEMO_TABLE_NAME)) {
+  const { tables } = replication;
+  // The whole schema ("*") covers the demo table, which the run creates in it.
+  if (!isWholeSchema(tables) && !tables.some((table) => table.name === DEMO_TABLE_NAME)) {
     throw new LocalRunError(
-      `npm run local demonstrates CDC on the tutorial's table "${DEMO_TABLE_NAME}", but replication.tables of environment "${config.name}" lists ${replication.tables.map((table) => `"${table.name}"`).join(', ')}, tables a fresh local database does not have. Run it with --env dev, or add "${DEMO_TABLE_NAME}" to replication.tables.`,
+      `npm run local demonstrates CDC on the tutorial's table "${DEMO_TABLE_NAME}", but replication.tables of environment "${config.name}" lists ${tables.map((table) => `"${table.name}"`).join(', ')}, tables a fresh local database does not have. Run it with --env dev, or add "${DEMO_TABLE_NAME}" to replication.tables.`,
     );
   }
   return { ...desiredStateFromConfig(replication, password), createDemoTable: true };

@@ -1,5 +1,5 @@
 import { Client, ClientBase, ClientConfig } from 'pg';
-import { RDS_REPLICATION_ROLE, tablesOfInterest } from './planner';
+import { RDS_REPLICATION_ROLE, TABLES_IN_SCHEMA_VERSION, tablesOfInterest } from './planner';
 import { identityIndexesOf } from './replica-identity';
 import type {
   CatalogSnapshot,
@@ -40,8 +40,9 @@ export const REPLICA_IDENTITIES: Readonly<Record<string, ReplicaIdentityState>> 
  * Only catalogs readable without superuser are used: pg_roles rather than pg_authid.
  * $1 schema, $2 table names, $3 user, $4 publication, $5 slot, $6 rds_replication, $7 and $8
  * the tables whose replica identity names an index and those indexes, $9 the heartbeat table
- * (null for none). With 10,000 tables it must stay well inside a no-op run's 200 ms: no
- * per-table subquery that a join can replace (EXPLAIN ANALYZE it with that many tables).
+ * (null for none), $10 true to read every table of the schema as well. With 10,000 tables it
+ * must stay well inside a no-op run's 200 ms: no per-table subquery that a join can replace
+ * (EXPLAIN ANALYZE it with that many tables).
  * Partitions come from pg_partition_tree and pg_partition_ancestors (PostgreSQL 12+).
  */
 const CATALOG_QUERY = `
@@ -101,7 +102,12 @@ WITH
            END AS partitions
     FROM pg_class c
     WHERE c.relnamespace = (SELECT oid FROM target_schema) AND c.relkind IN ('r', 'p')
-      AND c.relname IN (SELECT name FROM wanted)
+      AND (c.relname IN (SELECT name FROM wanted)
+        -- $10, the whole schema: every table but a partition whose parent is in the schema
+        -- (the publication sends its changes under the parent's name).
+        OR ($10 AND NOT (c.relispartition AND EXISTS (
+              SELECT 1 FROM pg_inherits h JOIN pg_class pc ON pc.oid = h.inhparent
+               WHERE h.inhrelid = c.oid AND pc.relnamespace = c.relnamespace))))
   ),
   -- MATERIALIZED: else the planner runs the cheap-looking has_table_privilege below on every
   -- relation of the database (indexes and TOAST tables too) before filtering by schema.
@@ -284,6 +290,25 @@ function indexState(index: CatalogRow['identity_indexes'][number]): IndexState {
   };
 }
 
+/**
+ * The schemas a publication holds whole. A second round trip, only on 15+ and only when the
+ * publication exists: the main query must parse on 14, which has no pg_publication_namespace.
+ */
+async function publishedSchemas(
+  client: ClientBase,
+  serverVersion: number,
+  publicationName: string,
+): Promise<string[]> {
+  if (serverVersion < TABLES_IN_SCHEMA_VERSION) return [];
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT n.nspname AS name FROM pg_publication_namespace pn
+       JOIN pg_publication p ON p.oid = pn.pnpubid JOIN pg_namespace n ON n.oid = pn.pnnspid
+      WHERE p.pubname = $1 ORDER BY n.nspname`,
+    [publicationName],
+  );
+  return rows.map((schema) => schema.name);
+}
+
 function isDesiredState(
   value: DesiredReplicationState | ReplicationTarget,
 ): value is DesiredReplicationState {
@@ -337,6 +362,7 @@ export async function readCatalog(
   const desired = isDesiredState(target) ? target : undefined;
   const tableNames = desired ? tablesOfInterest(desired) : [];
   const indexed = desired ? identityIndexesOf(desired) : [];
+  const wholeSchema = desired?.wholeSchema !== undefined;
   const { rows } = await client.query<CatalogRow>(CATALOG_QUERY, [
     target.schema,
     tableNames,
@@ -347,6 +373,7 @@ export async function readCatalog(
     indexed.map((entry) => entry.table),
     indexed.map((entry) => entry.index),
     desired?.heartbeatTable ?? null,
+    wholeSchema,
   ]);
   const row = rows[0];
   const found = new Map(row.tables.map((table) => [table.name, table]));
@@ -354,6 +381,13 @@ export async function readCatalog(
   for (const name of tableNames) {
     const table = found.get(name);
     tables[name] = table ? tableState(table) : { name, exists: false, hasPrimaryKey: false };
+  }
+  let schemaTables: string[] | undefined;
+  if (wholeSchema) {
+    // The query found every table of the schema (partitions of a parent in it aside): all of
+    // them are the schema's, demo and heartbeat tables included.
+    schemaTables = row.tables.map((table) => table.name);
+    for (const table of row.tables) tables[table.name] ??= tableState(table);
   }
   const identityIndexes = Object.fromEntries(
     row.identity_indexes.map((index) => [index.table, indexState(index)]),
@@ -392,10 +426,16 @@ export async function readCatalog(
     currentDatabase: row.current_database,
     schemaExists: row.schema_exists,
     tables,
+    ...(schemaTables === undefined ? {} : { schemaTables }),
     ...(indexed.length > 0 ? { identityIndexes } : {}),
     role,
     rdsReplicationRoleExists: row.rds_replication_exists,
-    publication: row.publication ?? undefined,
+    publication: row.publication
+      ? {
+          ...row.publication,
+          schemas: await publishedSchemas(client, row.server_version, target.publicationName),
+        }
+      : undefined,
     slot: row.slot ? slotState(row.slot) : undefined,
     publicSchema: row.public_schema ?? undefined,
   };

@@ -17,6 +17,7 @@ export {
   desiredStateFromConfig,
   type DesiredStateExtras,
   type ReplicationObjectsConfig,
+  withSchemaTables,
 } from './desired-state';
 export {
   assertLogicalWalLevel,
@@ -24,9 +25,12 @@ export {
   formatPlan,
   planReplicationSetup,
   planReplicationTeardown,
+  publishesOnlySchema,
   qualifiedName,
   RDS_REPLICATION_ROLE,
   SLOT_PLUGIN,
+  TABLES_IN_SCHEMA_VERSION,
+  publishesWholeSchema,
   type TeardownOptions,
 } from './planner';
 export {

@@ -8,6 +8,8 @@ import {
   SlotConflictError,
   WalLevelError,
 } from './errors';
+import { DEMO_TABLE_NAME } from './demo-table';
+import { withSchemaTables } from './desired-state';
 import { createHeartbeatTableSql } from './heartbeat';
 import { displayName as display, qualifiedName } from './names';
 import { checkIdentityIndexes, replicaIdentitySteps } from './replica-identity';
@@ -16,14 +18,35 @@ import { invalidationCause, isInvalidated } from './slot-invalidation';
 import type {
   CatalogSnapshot,
   DesiredReplicationState,
+  PublicationState,
   QualifiedTable,
   ReplicationTarget,
   Step,
   TableState,
 } from './types';
 
-/** The tutorial's demo table. */
-export const DEMO_TABLE_NAME = 'data_tbl';
+/** PostgreSQL 15 added FOR TABLES IN SCHEMA (and pg_publication_namespace, which 14 lacks). */
+export const TABLES_IN_SCHEMA_VERSION = 150000;
+
+/**
+ * Whether the publication holds the configured schema whole (FOR TABLES IN SCHEMA), so that
+ * tables created later are published without another setup. Otherwise it lists the tables that
+ * exist at this setup, and the doctor names those created since. That needs PostgreSQL 15, and
+ * PostgreSQL lets only a superuser publish a schema: RDS's master user is none (whether RDS
+ * exempts rds_superuser is not verified here), so on RDS the list is what is safe to plan.
+ */
+export function publishesWholeSchema(
+  catalog: Pick<CatalogSnapshot, 'serverVersion' | 'currentUserIsSuperuser'>,
+  desired: Pick<DesiredReplicationState, 'wholeSchema'>,
+): boolean {
+  return (
+    desired.wholeSchema !== undefined &&
+    catalog.serverVersion >= TABLES_IN_SCHEMA_VERSION &&
+    catalog.currentUserIsSuperuser
+  );
+}
+
+export { DEMO_TABLE_NAME } from './demo-table';
 /** The role RDS and Aurora grant for logical replication (plain PostgreSQL has none). */
 export const RDS_REPLICATION_ROLE = 'rds_replication';
 /** The only output plugin Airbyte's Debezium connector is configured for here. */
@@ -187,6 +210,12 @@ function sameTables(
   return currentInSchema.size === wanted.length && wanted.every((n) => currentInSchema.has(n));
 }
 
+/** Whether the publication holds `schema` whole and nothing else (FOR TABLES IN SCHEMA). */
+export function publishesOnlySchema(current: PublicationState, schema: string): boolean {
+  const schemas = current.schemas ?? [];
+  return schemas.length === 1 && schemas[0] === schema && current.tables.length === 0;
+}
+
 /**
  * The statements still needed to bring the database from `catalog` to `desired`, in dependency
  * order; empty when there is nothing to do. Pure: no I/O (the password verifier gets a fresh
@@ -194,8 +223,9 @@ function sameTables(
  */
 export function planReplicationSetup(
   catalog: CatalogSnapshot,
-  desired: DesiredReplicationState,
+  configured: DesiredReplicationState,
 ): Step[] {
+  const desired = withSchemaTables(configured, catalog);
   assertLogicalWalLevel(catalog);
   checkRole(catalog, desired);
   checkSlot(catalog, desired);
@@ -346,21 +376,50 @@ export function planReplicationSetup(
   const tableList = (): string =>
     wanted.map((name) => qualifiedName(desired.schema, name)).join(', ');
   const publication = quote(desired.publicationName);
+  const publishesSchema = publishesWholeSchema(catalog, desired);
   if (!catalog.publication) {
+    const objects = publishesSchema
+      ? ` FOR TABLES IN SCHEMA ${schema}`
+      : wanted.length > 0
+        ? ` FOR TABLE ${tableList()}`
+        : '';
     steps.push({
       kind: 'create-publication',
-      description: `create publication "${desired.publicationName}" for ${wanted.length} table(s)`,
+      description: publishesSchema
+        ? `create publication "${desired.publicationName}" for every table in schema "${desired.schema}", now and later`
+        : `create publication "${desired.publicationName}" for ${wanted.length} table(s)`,
       // Via the root: changes in every partition arrive under the published parent's name,
       // the one stream Airbyte configures for a partitioned table.
-      sql: `CREATE PUBLICATION ${publication} FOR TABLE ${tableList()} WITH (publish_via_partition_root = true)`,
+      sql: `CREATE PUBLICATION ${publication}${objects} WITH (publish_via_partition_root = true)`,
     });
   } else {
-    if (!sameTables(catalog.publication.tables, desired.schema, wanted)) {
-      steps.push({
-        kind: 'set-publication-tables',
-        description: `set the tables of publication "${desired.publicationName}" to the ${wanted.length} configured table(s)`,
-        sql: `ALTER PUBLICATION ${publication} SET TABLE ${tableList()}`,
-      });
+    const current = catalog.publication;
+    if (publishesSchema) {
+      if (!publishesOnlySchema(current, desired.schema)) {
+        steps.push({
+          kind: 'set-publication-tables',
+          description: `make publication "${desired.publicationName}" publish every table in schema "${desired.schema}", now and later`,
+          sql: `ALTER PUBLICATION ${publication} SET TABLES IN SCHEMA ${schema}`,
+        });
+      }
+    } else if (
+      (current.schemas?.length ?? 0) > 0 ||
+      !sameTables(current.tables, desired.schema, wanted)
+    ) {
+      steps.push(
+        wanted.length > 0
+          ? {
+              kind: 'set-publication-tables',
+              description: `set the tables of publication "${desired.publicationName}" to the ${wanted.length} configured table(s)`,
+              sql: `ALTER PUBLICATION ${publication} SET TABLE ${tableList()}`,
+            }
+          : {
+              // SET TABLE needs at least one table; only 14 gets here (its publications hold no schema).
+              kind: 'set-publication-tables',
+              description: `remove every table from publication "${desired.publicationName}" (schema "${desired.schema}" has none)`,
+              sql: `ALTER PUBLICATION ${publication} DROP TABLE ${current.tables.map((table) => qualifiedName(table.schema, table.name)).join(', ')}`,
+            },
+      );
     }
     if (!catalog.publication.publishesAllOperations) {
       steps.push({

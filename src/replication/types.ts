@@ -1,4 +1,5 @@
 import type { ReplicaIdentity } from '../config';
+import type { ReplicaIdentityMode } from '../contract/replication-setup';
 
 /** One table to publish, inside DesiredReplicationState.schema. */
 export interface DesiredTable {
@@ -12,8 +13,18 @@ export interface DesiredTable {
 export interface DesiredReplicationState {
   /** Schema holding the published tables; created when missing. */
   readonly schema: string;
-  /** Tables to publish, in config order. Each must exist (except the demo/heartbeat table). */
+  /**
+   * Tables to publish, in config order. Each must exist (except the demo/heartbeat table). With
+   * `wholeSchema`, the schema's tables as the catalog lists them (see withSchemaTables): empty
+   * until then.
+   */
   readonly tables: readonly DesiredTable[];
+  /**
+   * `replication.tables: "*"`: publish every table of `schema`, those created later too (FOR
+   * TABLES IN SCHEMA on PostgreSQL 15+, the tables that exist at each setup on 14), giving the
+   * existing ones this identity. Default: only `tables`.
+   */
+  readonly wholeSchema?: { readonly replicaIdentity: ReplicaIdentityMode };
   /** Read-only login role Airbyte connects as. */
   readonly user: string;
   /** The role's password (from its Secrets Manager secret). Never printed. */
@@ -161,6 +172,8 @@ export interface PublicationState {
   readonly publishesViaPartitionRoot: boolean;
   /** Explicitly listed tables as `schema.table` pairs. */
   readonly tables: readonly QualifiedTable[];
+  /** Schemas published whole (FOR TABLES IN SCHEMA, pg_publication_namespace; 15+). Default: none. */
+  readonly schemas?: readonly string[];
 }
 
 export interface SlotState {
@@ -200,6 +213,12 @@ export interface CatalogSnapshot {
   readonly schemaExists: boolean;
   /** Every table setup cares about (configured, demo, heartbeat), by name. */
   readonly tables: Readonly<Record<string, TableState>>;
+  /**
+   * With a whole-schema desired state: the schema's tables (relkind r and p) except partitions
+   * whose parent is in the schema (published through it), by name; undefined otherwise. Each has
+   * its entry in `tables`.
+   */
+  readonly schemaTables?: readonly string[];
   /**
    * The indexes that `{ index }` replica identities name, by table name (so that two tables may
    * name indexes alike once several schemas are published); undefined when none is named.

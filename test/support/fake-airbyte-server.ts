@@ -268,6 +268,8 @@ export class FakeAirbyteServer {
   /** Bodies that did not match the spec: a test that sees any has found a bug in the client. */
   readonly validationErrors: string[] = [];
   tokenLifetimeSeconds: number;
+  /** What GET /streams answers for an existing source: the streams its discovery finds. */
+  discoverable: Json[] = [];
   /** Called before each request is handled; may change state (e.g. delete something by hand). */
   beforeRequest: ((method: string, path: string) => void) | undefined;
   private readonly tokens = new Map<string, number>();
@@ -450,6 +452,12 @@ export class FakeAirbyteServer {
           })),
         },
       ];
+    }
+    if (collection === 'streams' && method === 'GET') {
+      const sourceId = query.get('sourceId') ?? '';
+      return this.sources.has(sourceId)
+        ? [200, this.discoverable]
+        : [404, { title: 'not-found', detail: `sourceId ${sourceId} not found` }];
     }
     const store = {
       sources: this.sources,

@@ -474,6 +474,58 @@ describe('applyAirbyte', () => {
   });
 });
 
+describe('replication.tables "*"', () => {
+  const wholeSchemaTarget = () => targetFor('dev', { replication: { tables: '*' } });
+  const stream = (name: string, namespace: string, syncModes: string[]) => ({
+    streamName: name,
+    streamnamespace: namespace,
+    syncModes,
+  });
+
+  it("lists the schema's incrementally readable discovered tables as the connection's streams", async () => {
+    fake.discoverable = [
+      stream('orders', 'datastore', ['full_refresh_overwrite', 'incremental_append']),
+      // In CDC mode a table outside the publication (14, created since the deploy) is full refresh only.
+      stream('invoices', 'datastore', ['full_refresh_overwrite']),
+      stream('users', 'other', ['full_refresh_overwrite', 'incremental_append']),
+    ];
+    const result = await applyAirbyte(wholeSchemaTarget(), clientFor(), options());
+    const connection = fake.connections.get(result.connection.id)!;
+    // Never without streams: Airbyte would then sync every discovered stream as full refresh overwrite.
+    expect(connection.configurations).toEqual({
+      streams: [{ name: 'orders', namespace: 'datastore', syncMode: 'incremental_append' }],
+    });
+    const discovery = fake.requests.find((request) => request.path === '/streams');
+    expect(discovery).toBeDefined();
+  });
+
+  it('adds a table created since on the next apply, and is a no-op when none was', async () => {
+    fake.discoverable = [stream('orders', 'datastore', ['incremental_append'])];
+    await applyAirbyte(wholeSchemaTarget(), clientFor(), options());
+    expect(
+      (await applyAirbyte(wholeSchemaTarget(), clientFor(), options())).connection.action,
+    ).toBe('unchanged');
+    fake.discoverable = [
+      ...fake.discoverable,
+      stream('invoices', 'datastore', ['incremental_append']),
+    ];
+    const result = await applyAirbyte(wholeSchemaTarget(), clientFor(), options());
+    expect(result.connection.action).toBe('update');
+    const streams = (
+      fake.connections.get(result.connection.id)!.configurations as { streams: unknown[] }
+    ).streams;
+    expect(streams).toEqual([
+      { name: 'invoices', namespace: 'datastore', syncMode: 'incremental_append' },
+      { name: 'orders', namespace: 'datastore', syncMode: 'incremental_append' },
+    ]);
+  });
+
+  it('plans offline with no streams yet: they are known once the source exists', async () => {
+    const plan = await planAirbyte(wholeSchemaTarget(), undefined, options());
+    expect(plan.connection.body.configurations).toEqual({ streams: [] });
+  });
+});
+
 describe('destroyAirbyte', () => {
   it('removes the connection, then the source and the destination, and says the slot stays', async () => {
     await applyAirbyte(devTarget(), clientFor(), options());

@@ -240,6 +240,28 @@ describe('buildConnectionRequest', () => {
   });
 });
 
+describe('buildConnectionRequest with replication.tables "*"', () => {
+  const target = targetFor('dev', { replication: { tables: '*', replicaIdentity: 'full' } });
+
+  it('streams the discovered tables with the section identity', () => {
+    const request = buildConnectionRequest(
+      { ...target, discoveredTables: ['orders', 'items'] },
+      's',
+      'd',
+    );
+    expect(request.configurations.streams).toEqual([
+      { name: 'orders', namespace: 'datastore', syncMode: 'incremental_append' },
+      { name: 'items', namespace: 'datastore', syncMode: 'incremental_append' },
+    ]);
+  });
+
+  it('refuses to build a connection without its streams, saying where they come from', () => {
+    expect(() => buildConnectionRequest(target, 's', 'd')).toThrow(
+      'replication.tables is "*", so the connection\'s streams are the tables Airbyte discovers in schema "datastore"',
+    );
+  });
+});
+
 describe('syncModeFor', () => {
   it('deduplicates only key tables (replica identity default) on a destination that can', () => {
     expect(syncModeFor('default', true)).toBe('incremental_deduped_history');

@@ -80,9 +80,9 @@ describe('per-table replica identity', () => {
 
   it('accepts identifiers that only quoting makes legal', () => {
     const tables = ['Upper Case', 'with "quotes"', 'ünïcødé', `x"; DROP TABLE y; --`];
-    expect(
-      parseEnvironment('dev', { replication: { tables } }).replication.tables.map((t) => t.name),
-    ).toEqual(tables);
+    expect(parseEnvironment('dev', { replication: { tables } }).replication.tables).toEqual(
+      tables.map((name) => ({ name, replicaIdentity: 'default' })),
+    );
   });
 });
 

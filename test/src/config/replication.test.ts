@@ -71,3 +71,26 @@ describe('replication.tables size', () => {
     expect(message).toMatch(/at most about \d{4} tables/);
   });
 });
+
+describe('replication.tables "*"', () => {
+  it("is the whole schema, with the section's identity", () => {
+    const config = parseEnvironment('dev', {
+      replication: { tables: '*', replicaIdentity: 'full' },
+    });
+    expect(config.replication.tables).toEqual({ wholeSchema: true, replicaIdentity: 'full' });
+  });
+
+  it('cannot be combined with a list, saying how to write it', () => {
+    const message = errorFor({ tables: ['orders', '*'] });
+    expect(message).toContain('replication.tables[1]');
+    expect(message).toContain('"*" cannot be combined with a list: write "tables": "*"');
+  });
+});
+
+describe('replication.tables as a string', () => {
+  it('takes only "*"', () => {
+    expect(errorFor({ tables: 'orders' })).toContain(
+      'replication.tables: must be "*" (every table of the schema) or a list of tables',
+    );
+  });
+});

@@ -81,6 +81,39 @@ describe('the replication setup contract', () => {
   });
 });
 
+describe('the whole schema ("*") across the contract', () => {
+  const { template } = synthesizeEnvironment('dev', {
+    ...CDK_JSON_ENVIRONMENTS.dev,
+    replication: { ...CDK_JSON_ENVIRONMENTS.dev.replication, tables: '*', replicaIdentity: 'full' },
+    airbyte: MANAGED_AIRBYTE,
+  });
+  const propertiesOfType = (type: string): Record<string, unknown> => {
+    const [resource] = Object.values(template.findResources(type)) as Array<{
+      Properties: Record<string, unknown>;
+    }>;
+    return asDeployed(resource!.Properties);
+  };
+
+  it('reaches the setup function and the Airbyte function with the section identity', () => {
+    const whole = { wholeSchema: true, replicaIdentity: 'full' };
+    const setup = propertiesOfType(REPLICATION_SETUP_RESOURCE_TYPE);
+    expect(setup.Tables).toBe(JSON.stringify(whole));
+    expect(parseReplicationProperties(setup).tables).toEqual(whole);
+    const airbyte = parseAirbyteProperties(propertiesOfType(AIRBYTE_RESOURCE_TYPE));
+    expect(airbyte.replication.tables).toEqual(whole);
+  });
+
+  it('names a broken whole-schema value', () => {
+    const setup = propertiesOfType(REPLICATION_SETUP_RESOURCE_TYPE);
+    expect(() =>
+      parseReplicationProperties({
+        ...setup,
+        Tables: '{"wholeSchema":true,"replicaIdentity":"nothing"}',
+      }),
+    ).toThrow(/property Tables\.replicaIdentity/);
+  });
+});
+
 describe('the Airbyte connection contract', () => {
   const written = propertiesOf(AIRBYTE_RESOURCE_TYPE);
 
