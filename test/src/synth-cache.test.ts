@@ -42,8 +42,8 @@ describe('CacheEntry', () => {
   });
 
   it('reads an entry of another shape (another revision of the code wrote it) as none', () => {
-    const writtenElsewhere = new CacheEntry<{ count: string }>('shared', 'identity', cacheDir);
+    const writtenElsewhere = new CacheEntry<{ count: string }>('other-revision', 'identity', cacheDir);
     writtenElsewhere.write({ count: 'one' });
-    expect(new CacheEntry('shared', 'identity', cacheDir).read(isValue)).toBeUndefined();
+    expect(new CacheEntry('other-revision', 'identity', cacheDir).read(isValue)).toBeUndefined();
   });
 });
