@@ -9,8 +9,9 @@ import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { integerFlag, parseArguments, parseFlags, processIo, runMain } from '../cli/support';
+import { processIo, runMain } from '../cli/support';
 import { machineLoad, median } from './figures';
+import { parseRunsArgument } from './runs-argument';
 
 const PROJECT_ROOT = path.join(__dirname, '..');
 const DEFAULT_RUNS = 5;
@@ -48,19 +49,9 @@ function timeRuns(runs: number, print: (line: string) => void): number[] {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const parsed = parseArguments(
-    () => {
-      const { values } = parseFlags({
-        args: argv,
-        options: { runs: { type: 'string' }, help: { type: 'boolean', default: false } },
-      });
-      return { runs: integerFlag(values, 'runs', 1, 50) ?? DEFAULT_RUNS };
-    },
-    USAGE,
-    processIo,
-  );
+  const parsed = parseRunsArgument(argv, USAGE, DEFAULT_RUNS);
   if ('exitCode' in parsed) return parsed.exitCode;
-  const { runs } = parsed.options;
+  const { runs } = parsed;
   const print = processIo.stdout;
   let seconds: number[];
   try {

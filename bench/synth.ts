@@ -3,7 +3,7 @@
  *  - `cdk synth` of all environments: at most 1.3 times bench/bare-app.ts (a VPC, the parameter
  *    group and the instance per environment), run by the same cdk.json `app` command.
  *  - `npm run diff` of one environment against HEAD: at most 2 times one `cdk synth` of it.
- * Each command runs with the synth cache (lib/synth-cache.ts) empty ("cold": the first synth
+ * Each command runs with the synth cache (src/synth-cache.ts) empty ("cold": the first synth
  * after a change) and filled ("warm": nothing changed since the last one). CPU time is user +
  * system of the command and every process it waited for, read from /proc (Linux): unlike wall
  * time it hardly depends on what else the machine runs. Commands take turns, run by run, so
@@ -16,9 +16,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
-import { integerFlag, parseArguments, parseFlags, processIo, runMain } from '../cli/support';
+import { processIo, runMain } from '../cli/support';
 import { SYNTH_CACHE_DIR_ENV } from '../src/synth-cache';
 import { machineLoad, median } from './figures';
+import { parseRunsArgument } from './runs-argument';
 
 const PROJECT_ROOT = path.join(__dirname, '..');
 const DEFAULT_RUNS = 5;
@@ -213,17 +214,7 @@ function report(figures: readonly Figures[], print: (line: string) => void): voi
 }
 
 async function main(argv: string[]): Promise<number> {
-  const parsed = parseArguments(
-    () => {
-      const { values } = parseFlags({
-        args: argv,
-        options: { runs: { type: 'string' }, help: { type: 'boolean', default: false } },
-      });
-      return { runs: integerFlag(values, 'runs', 1, 50) ?? DEFAULT_RUNS };
-    },
-    USAGE,
-    processIo,
-  );
+  const parsed = parseRunsArgument(argv, USAGE, DEFAULT_RUNS);
   if ('exitCode' in parsed) return parsed.exitCode;
   const print = processIo.stdout;
   print(`Before: ${machineLoad()}`);
@@ -231,7 +222,7 @@ async function main(argv: string[]): Promise<number> {
   // apps alike: shown so that a figure is read with the command that produced it.
   print(`Both apps run as: ${bareAppCommand().replace('bench/bare-app.ts', '<app>')}`);
   try {
-    report(runScenarios(parsed.options.runs, processIo.stderr), print);
+    report(runScenarios(parsed.runs, processIo.stderr), print);
   } catch (error) {
     processIo.stderr(error instanceof Error ? error.message : String(error));
     return 1;

@@ -1,6 +1,7 @@
 import { Client, escapeLiteral } from 'pg';
 import { type EnvironmentConfig, parseEnvironment } from '../../src/config';
 import { PASSWORD_VARIABLE, type FixStatement } from '../../src/doctor';
+import type { ConnectOptions } from '../../src/replication';
 import { uniqueName, type TestPostgres } from './postgres';
 
 /**
@@ -18,6 +19,12 @@ export function replicationConfig(
       ...overrides,
     },
   }).replication;
+}
+
+/** The doctor's connection to `database` of the test server, as its superuser, over plain TCP. */
+export function superuserConnection(pg: TestPostgres, database: string): ConnectOptions {
+  const { host, port, user, password } = pg.server;
+  return { host, port, user, password, database, tls: { mode: 'disable' } };
 }
 
 /**

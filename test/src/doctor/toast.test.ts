@@ -13,7 +13,7 @@ import {
 } from '../../../src/doctor';
 import { columnsLostOnUpdate } from '../../../src/doctor/checks/toast';
 import { desiredStateFromConfig, setupReplication } from '../../../src/replication';
-import { applyFixStatements, replicationConfig } from '../../support/doctor';
+import { applyFixStatements, replicationConfig, superuserConnection } from '../../support/doctor';
 import { usePostgres } from '../../support/postgres';
 
 /** A column as readServerFacts reports it; `maxBytes` null is unbounded. */
@@ -122,14 +122,7 @@ async function doctorOn(
   const config = replicationConfig(replication);
   await setupReplication(admin, desiredStateFromConfig(config, PASSWORD));
   const report = await runDoctor({
-    connection: {
-      host: pg.server.host,
-      port: pg.server.port,
-      user: pg.server.user,
-      password: pg.server.password,
-      database,
-      tls: { mode: 'disable' },
-    },
+    connection: superuserConnection(pg, database),
     replication: config,
     replicationPassword: PASSWORD,
     slotLagWarnBytes: 1024 ** 3,

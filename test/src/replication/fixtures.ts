@@ -5,8 +5,19 @@ import {
   type ChangeMessage,
   type Message,
 } from '../../../src/local/change-stream';
-import type { DesiredReplicationState, RoleState } from '../../../src/replication';
+import type { DesiredReplicationState, RoleState, SlotState } from '../../../src/replication';
 import { uniqueName } from '../../support/postgres';
+
+/** The slot as a completed setup leaves it, nobody streaming it. */
+export const SET_UP_SLOT: SlotState = {
+  plugin: 'pgoutput',
+  slotType: 'logical',
+  database: 'app',
+  active: false,
+  activePid: null,
+  confirmedFlushLsn: '0/1',
+  walStatus: 'reserved',
+};
 
 /** The replication user as a completed setup leaves it. */
 export const SET_UP_ROLE: RoleState = {

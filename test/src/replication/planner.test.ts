@@ -16,7 +16,12 @@ import {
   WalLevelError,
 } from '../../../src/replication';
 import type { ReplicaIdentity } from '../../../src/config';
-import { SET_UP_ROLE as doneRole, TUTORIAL_SETUP_STEPS, TUTORIAL_STATE } from './fixtures';
+import {
+  SET_UP_ROLE as doneRole,
+  SET_UP_SLOT,
+  TUTORIAL_SETUP_STEPS,
+  TUTORIAL_STATE,
+} from './fixtures';
 
 const desired = TUTORIAL_STATE;
 
@@ -49,15 +54,7 @@ function doneCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapshot 
       publishesViaPartitionRoot: true,
       tables: [{ schema: 'datastore', name: 'data_tbl' }],
     },
-    slot: {
-      plugin: 'pgoutput',
-      slotType: 'logical',
-      database: 'app',
-      active: false,
-      activePid: null,
-      confirmedFlushLsn: '0/1',
-      walStatus: 'reserved',
-    },
+    slot: SET_UP_SLOT,
     ...overrides,
   });
 }

@@ -12,7 +12,7 @@ import {
   type Step,
 } from '../../../src/replication';
 import { usePostgres } from '../../support/postgres';
-import { SET_UP_ROLE, tutorialState } from './fixtures';
+import { SET_UP_ROLE, SET_UP_SLOT, tutorialState } from './fixtures';
 
 const SCALE = 10000;
 const names = (count: number): string[] => Array.from({ length: count }, (_, i) => `t${i}`);
@@ -44,15 +44,7 @@ function catalogOf(existing: readonly string[], published: readonly string[]): C
       publishesViaPartitionRoot: true,
       tables: published.map((name) => ({ schema: 'datastore', name })),
     },
-    slot: {
-      plugin: 'pgoutput',
-      slotType: 'logical',
-      database: 'app',
-      active: false,
-      activePid: null,
-      confirmedFlushLsn: '0/1',
-      walStatus: 'reserved',
-    },
+    slot: SET_UP_SLOT,
   };
 }
 

@@ -7,7 +7,7 @@ import {
   type PublicationState,
   type TableState,
 } from '../../../src/replication';
-import { SET_UP_ROLE, TUTORIAL_STATE } from './fixtures';
+import { SET_UP_ROLE, SET_UP_SLOT, TUTORIAL_STATE } from './fixtures';
 
 /** `replication.tables: "*"` with the section's identity `default`. */
 const wholeSchema: DesiredReplicationState = {
@@ -43,15 +43,7 @@ function catalog(
     role: SET_UP_ROLE,
     rdsReplicationRoleExists: false,
     ...(publication ? { publication } : {}),
-    slot: {
-      plugin: 'pgoutput',
-      slotType: 'logical',
-      database: 'app',
-      active: false,
-      activePid: null,
-      confirmedFlushLsn: '0/1',
-      walStatus: 'reserved',
-    },
+    slot: SET_UP_SLOT,
   };
 }
 

@@ -5,7 +5,7 @@ import {
   setupReplication,
   TABLES_IN_SCHEMA_VERSION,
 } from '../../../src/replication';
-import { applyFixStatements, replicationConfig } from '../../support/doctor';
+import { applyFixStatements, replicationConfig, superuserConnection } from '../../support/doctor';
 import { usePostgres } from '../../support/postgres';
 import { serverVersionOf } from './fixtures';
 
@@ -47,14 +47,7 @@ function doctorOn(
   replication: ReturnType<typeof replicationConfig>,
 ): Promise<DoctorReport> {
   return runDoctor({
-    connection: {
-      host: pg.server.host,
-      port: pg.server.port,
-      user: pg.server.user,
-      password: pg.server.password,
-      database,
-      tls: { mode: 'disable' },
-    },
+    connection: superuserConnection(pg, database),
     replication,
     replicationPassword: PASSWORD,
     slotLagWarnBytes: 1024 ** 3,
