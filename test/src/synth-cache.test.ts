@@ -42,7 +42,11 @@ describe('CacheEntry', () => {
   });
 
   it('reads an entry of another shape (another revision of the code wrote it) as none', () => {
-    const writtenElsewhere = new CacheEntry<{ count: string }>('other-revision', 'identity', cacheDir);
+    const writtenElsewhere = new CacheEntry<{ count: string }>(
+      'other-revision',
+      'identity',
+      cacheDir,
+    );
     writtenElsewhere.write({ count: 'one' });
     expect(new CacheEntry('other-revision', 'identity', cacheDir).read(isValue)).toBeUndefined();
   });
