@@ -76,7 +76,9 @@ async function createTables(client: Client, from: number, to: number): Promise<v
 function desiredFor(count: number): DesiredReplicationState {
   return {
     schema: 'datastore',
+    schemas: [{ name: 'datastore' }],
     tables: Array.from({ length: count }, (_, i) => ({
+      schema: 'datastore',
       name: `t${i}`,
       replicaIdentity: 'full' as const,
     })),

@@ -19,6 +19,7 @@ import { acknowledgeFinding, managedPolicyFinding, wildcardResourceFinding } fro
 import type { AirbyteSettings, StreamedPublication } from '../src/airbyte/settings';
 import {
   AIRBYTE_RESOURCE_TYPE,
+  airbyteReplicationProperty,
   type AirbyteResourceProperties,
 } from '../src/contract/airbyte-connection';
 import { AirbyteStackOutputs } from '../src/contract/outputs';
@@ -351,7 +352,7 @@ export class AirbyteConnection extends Construct {
       Port: props.port,
       Database: props.databaseName,
       Settings: JSON.stringify(settings),
-      Replication: JSON.stringify(props.replication),
+      Replication: JSON.stringify(airbyteReplicationProperty(props.replication)),
       ...(destination.type === 's3' && bucketName
         ? { S3BucketName: bucketName, S3Region: destination.region ?? Stack.of(this).region }
         : {}),

@@ -99,7 +99,7 @@ export class RdsAirbyteCdcStack extends Stack {
         description: 'Airbyte source: Database Name',
       },
       replicationSchema: {
-        value: config.replication.schema,
+        value: config.replication.schemas.map((schema) => schema.name).join(','),
         description: 'Airbyte source: Schemas',
       },
       replicationUserSecretArn: {

@@ -15,6 +15,7 @@ import {
   type DATABASE_REMOVAL_POLICIES,
   REPLICATION_SETUP_RESOURCE_TYPE,
   type ReplicationSetupProperties,
+  tablesProperty,
 } from '../src/contract/replication-setup';
 
 /**
@@ -164,7 +165,7 @@ export class ReplicationSetup extends Construct {
       MasterSecretArn: props.masterSecret.secretArn,
       ReplicationUserSecretArn: props.replicationUserSecret.secretArn,
       Schema: props.replication.schema,
-      Tables: JSON.stringify(props.replication.tables),
+      Tables: JSON.stringify(tablesProperty(props.replication.schemas)),
       User: props.replicationUsername,
       SlotName: props.replication.slotName,
       PublicationName: props.replication.publicationName,

@@ -2,6 +2,8 @@ import {
   DATABASE_REMOVAL_POLICIES,
   replicationSetupPropertiesSchema,
   replicationTablesSchema,
+  schemaSelectionsOf,
+  type SchemaSelection,
 } from '../../src/contract/replication-setup';
 import {
   parseJsonProperty,
@@ -27,6 +29,20 @@ export interface ReplicationSetupRequest extends ReplicationObjectsConfig {
 
 const isRemovalPolicy = (value: string): value is ReplicationSetupRequest['removalPolicy'] =>
   (DATABASE_REMOVAL_POLICIES as readonly string[]).includes(value);
+
+/** The published schemas the `Tables` property names, `Schema` first as the stack writes it. */
+function schemasOf(schema: string, tables: string): readonly SchemaSelection[] {
+  const schemas = schemaSelectionsOf(
+    schema,
+    parseJsonProperty(RESOURCE, 'Tables', tables, replicationTablesSchema),
+  );
+  if (schemas[0].name !== schema) {
+    throw new ResourcePropertiesError(
+      `${RESOURCE} custom resource property Tables must name schema ${JSON.stringify(schema)} (property Schema) first, not ${JSON.stringify(schemas[0].name)}`,
+    );
+  }
+  return schemas;
+}
 
 /**
  * Parse what CloudFormation sent with the contract the construct writes. The stack validated the
@@ -54,7 +70,7 @@ export function parseProperties(raw: Record<string, unknown>): ReplicationSetupR
     masterSecretArn: properties.MasterSecretArn,
     replicationUserSecretArn: properties.ReplicationUserSecretArn,
     schema: properties.Schema,
-    tables: parseJsonProperty(RESOURCE, 'Tables', properties.Tables, replicationTablesSchema),
+    schemas: schemasOf(properties.Schema, properties.Tables),
     user: properties.User,
     slotName: properties.SlotName,
     publicationName: properties.PublicationName,

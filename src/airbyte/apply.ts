@@ -5,7 +5,6 @@ import {
   buildConnectionRequest,
   buildDestinationRequest,
   buildSourceRequest,
-  discoveredTablesIn,
 } from './bodies';
 import {
   AirbyteApiError,
@@ -185,7 +184,7 @@ export async function planAirbyte(
         kind: 'connection',
         name: target.settings.connectionName,
         body: buildConnectionRequest(
-          await withDiscoveredTables(target, undefined, undefined),
+          await withDiscoveredStreams(target, undefined, undefined),
           PENDING_SOURCE_ID,
           PENDING_DESTINATION_ID,
         ),
@@ -202,7 +201,7 @@ export async function planAirbyte(
   );
   const sourceId = source ? client.idOf('source', source) : undefined;
   const connectionRequest = buildConnectionRequest(
-    await withDiscoveredTables(target, client, sourceId),
+    await withDiscoveredStreams(target, client, sourceId),
     sourceId ?? PENDING_SOURCE_ID,
     destination ? client.idOf('destination', destination) : PENDING_DESTINATION_ID,
   );
@@ -230,18 +229,20 @@ export async function planAirbyte(
 }
 
 /**
- * With `replication.tables: "*"`, the target with the schema's tables as the source discovers
- * them, which the connection lists as streams. Before the source exists (a plan) there are none
- * to show yet.
+ * With a schema published whole (`"*"`), the target with the streams the source discovers, whose
+ * tables in each such schema the connection lists as streams. One discovery serves every whole
+ * schema. Before the source exists (a plan) there are none to show yet.
  */
-async function withDiscoveredTables(
+async function withDiscoveredStreams(
   target: AirbyteTarget,
   client: AirbyteClient | undefined,
   sourceId: string | undefined,
 ): Promise<AirbyteTarget> {
-  if (!isWholeSchema(target.replication.tables)) return target;
+  if (!target.replication.schemas.some((selection) => isWholeSchema(selection.tables))) {
+    return target;
+  }
   const streams = client && sourceId ? await client.discoverStreams(sourceId) : [];
-  return { ...target, discoveredTables: discoveredTablesIn(streams, target.replication.schema) };
+  return { ...target, discoveredStreams: streams };
 }
 
 /** Create or update the source, the destination and the connection, in that order. */
@@ -276,7 +277,7 @@ export async function applyAirbyte(
         client,
         workspaceId,
         buildConnectionRequest(
-          await withDiscoveredTables(target, client, source.id),
+          await withDiscoveredStreams(target, client, source.id),
           source.id,
           destination.id,
         ),

@@ -1,5 +1,10 @@
 import type { ReplicaIdentity } from '../config';
-import { isWholeSchema } from '../contract/replication-setup';
+import {
+  isWholeSchema,
+  type ListedTable,
+  type SchemaSelection,
+  type WholeSchemaTables,
+} from '../contract/replication-setup';
 import type { AirbyteSettings, StreamedPublication } from './settings';
 
 /**
@@ -33,7 +38,7 @@ export interface DiscoveredStream {
 }
 
 /**
- * The whole schema's tables among a source's discovered streams: those in `schema` that it can
+ * A whole schema's tables among a source's discovered streams: those in `schema` that it can
  * read incrementally. In CDC mode the source offers that only for published tables, so a table
  * PostgreSQL 14 does not publish yet (created since the deploy) waits for the next deploy.
  */
@@ -55,11 +60,11 @@ export interface AirbyteTarget {
   /** Required when the destination is s3. */
   readonly s3?: S3Target;
   /**
-   * With `replication.tables: "*"`: the schema's tables as the Airbyte source discovered them,
-   * which the connection lists as its streams (the config cannot: the tables exist only in the
-   * database). Required then; ignored for a list.
+   * With a schema published whole (`"*"`): the streams the Airbyte source discovered, whose
+   * tables in each such schema the connection lists as its streams (the config cannot: the
+   * tables exist only in the database). Required then; ignored when every schema is a list.
    */
-  readonly discoveredTables?: readonly string[];
+  readonly discoveredStreams?: readonly DiscoveredStream[];
 }
 
 export type JsonObject = { [key: string]: JsonValue };
@@ -122,7 +127,7 @@ export function buildSourceConfiguration(target: AirbyteTarget): JsonObject {
     host: database.host,
     port: database.port,
     database: database.database,
-    schemas: [replication.schema],
+    schemas: replication.schemas.map((selection) => selection.name),
     username: database.username,
     password: database.password,
     ssl_mode: sslMode,
@@ -212,34 +217,45 @@ export function destinationSupportsDedup(destinationType: string): boolean {
 }
 
 /**
- * The connection's streams: every published table, incremental. With the whole schema they are
- * the discovered tables, and they must be listed all the same: Airbyte creates a connection
- * whose body has no streams with every discovered stream in full refresh overwrite (the public
- * API's ConnectionsController), which re-copies each table on each sync and never reads the slot.
+ * The connection's streams: every published table, incremental, under its schema. A schema
+ * published whole contributes its discovered tables, and they must be listed all the same:
+ * Airbyte creates a connection whose body has no streams with every discovered stream in full
+ * refresh overwrite (the public API's ConnectionsController), which re-copies each table on each
+ * sync and never reads the slot.
  */
 export function buildStreams(target: AirbyteTarget): StreamConfiguration[] {
   const dedup = destinationSupportsDedup(target.settings.destination.type);
-  const { schema, tables } = target.replication;
-  const published = isWholeSchema(tables)
-    ? wholeSchemaTables(target, tables.replicaIdentity)
-    : tables;
-  return published.map((table) => ({
-    name: table.name,
-    namespace: schema,
-    syncMode: syncModeFor(table.replicaIdentity, dedup),
-  }));
+  return target.replication.schemas.flatMap((selection) =>
+    tablesOf(target, selection).map((table) => ({
+      name: table.name,
+      namespace: selection.name,
+      syncMode: syncModeFor(table.replicaIdentity, dedup),
+    })),
+  );
+}
+
+/** One schema's published tables: as listed, or as discovered in it when it is whole. */
+function tablesOf(
+  target: AirbyteTarget,
+  { name, tables }: SchemaSelection,
+): readonly ListedTable[] {
+  return isWholeSchema(tables) ? wholeSchemaTables(target, name, tables) : tables;
 }
 
 function wholeSchemaTables(
   target: AirbyteTarget,
-  replicaIdentity: ReplicaIdentity,
-): { name: string; replicaIdentity: ReplicaIdentity }[] {
-  if (target.discoveredTables === undefined) {
+  schema: string,
+  { replicaIdentity }: WholeSchemaTables,
+): ListedTable[] {
+  if (target.discoveredStreams === undefined) {
     throw new AirbyteTargetError(
-      `replication.tables is "*", so the connection's streams are the tables Airbyte discovers in schema "${target.replication.schema}", and none were given: create the source first, then build the connection from its discovered streams.`,
+      `Schema "${schema}" is published whole ("*"), so the connection's streams include the tables Airbyte discovers in it, and none were given: create the source first, then build the connection from its discovered streams.`,
     );
   }
-  return target.discoveredTables.map((name) => ({ name, replicaIdentity }));
+  return discoveredTablesIn(target.discoveredStreams, schema).map((name) => ({
+    name,
+    replicaIdentity,
+  }));
 }
 
 export function buildSourceRequest(target: AirbyteTarget, workspaceId: string): ActorRequest {

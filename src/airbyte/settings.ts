@@ -1,5 +1,5 @@
-import type { EnvironmentConfig, ReplicaIdentity } from '../config';
-import type { WholeSchemaTables } from '../contract/replication-setup';
+import type { EnvironmentConfig } from '../config';
+import type { StreamedPublication } from '../contract/airbyte-connection';
 import type { AirbyteConfig, AirbyteDestinationConfig } from '../config/airbyte';
 import { heartbeatUpsertSql } from '../replication/heartbeat';
 
@@ -29,19 +29,8 @@ export interface AirbyteSettings extends Omit<
   readonly destination: DestinationSettings;
 }
 
-/** What the connection streams: the publication's tables, from the replication config. */
-export interface StreamedPublication {
-  readonly schema: string;
-  readonly slotName: string;
-  readonly publicationName: string;
-  /** The listed tables, or the whole schema (its tables are known only to the database). */
-  readonly tables:
-    | ReadonlyArray<{
-        readonly name: string;
-        readonly replicaIdentity: ReplicaIdentity;
-      }>
-    | WholeSchemaTables;
-}
+// The stack's constructs and the function share the publication's shape with the contract.
+export type { StreamedPublication } from '../contract/airbyte-connection';
 
 /** Resolve the defaults of `config.airbyte` that depend on the environment's name. */
 export function resolveAirbyteSettings(config: EnvironmentConfig): AirbyteSettings {
@@ -71,6 +60,6 @@ export function resolveAirbyteSettings(config: EnvironmentConfig): AirbyteSettin
 
 /** The replication settings the Airbyte source and connection need. */
 export function streamedPublicationOf(config: EnvironmentConfig): StreamedPublication {
-  const { schema, slotName, publicationName, tables } = config.replication;
-  return { schema, slotName, publicationName, tables };
+  const { schema, slotName, publicationName, schemas } = config.replication;
+  return { schema, slotName, publicationName, schemas };
 }

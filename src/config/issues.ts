@@ -63,6 +63,10 @@ function describe(
   path: Path,
   source: IssueSource | undefined,
 ): { path: Path; message: string }[] {
+  if (issue.code === 'invalid_key') {
+    // A record's key (a schema name) broke its rule: say which rule, not just "Invalid key".
+    return [{ path, message: `the name ${issue.issues.map((inner) => inner.message).join('; ')}` }];
+  }
   if (issue.code !== 'unrecognized_keys') return [{ path, message: issue.message }];
   const known = source ? knownKeysAt(source.schema, path, source.input) : [];
   return issue.keys.map((key) => {
@@ -94,6 +98,11 @@ export function knownKeysAt(schema: z.core.$ZodType, path: Path, input: unknown)
       return typeof index === 'number'
         ? knownKeysAt(def.element, rest, propertyOf(input, index))
         : [];
+    }
+    case 'record': {
+      // A record's keys are the user's (schema names): below each, its value's schema.
+      const [key, ...rest] = path;
+      return key === undefined ? [] : knownKeysAt(def.valueType, rest, propertyOf(input, key));
     }
     case 'union': {
       const discriminator = 'discriminator' in def ? String(def.discriminator) : undefined;

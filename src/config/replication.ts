@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { MASTER_USERNAME } from '../contract/database';
-import { REPLICA_IDENTITIES, type WholeSchemaTables } from '../contract/replication-setup';
+import {
+  isWholeSchema,
+  REPLICA_IDENTITIES,
+  tablesProperty,
+  type SchemaSelection,
+  type TableSelection,
+  type WholeSchemaTables,
+} from '../contract/replication-setup';
 import { quotedIdentifier, roleName, schemaName, slotName } from './identifiers';
 
 /** A REPLICA IDENTITY by name: what the section-wide default may be. */
@@ -37,6 +44,21 @@ const tableEntrySchema = z.union([
 /** `replication.tables` meaning every table of the schema, now and later. */
 export const WHOLE_SCHEMA = '*';
 
+/** One schema's tables as written: a list of entries, or `"*"`. */
+const tableSelectionSchema = z.union([
+  // A string member that refuses an array by its type (a literal would not), so that a
+  // wrong list entry is reported with its own path (see src/config/issues.ts).
+  z.string().refine((value) => value === WHOLE_SCHEMA, {
+    message: `must be "${WHOLE_SCHEMA}" (every table of the schema) or a list of tables`,
+  }),
+  z.array(tableEntrySchema).min(1, 'must list at least one table'),
+]);
+type TableSelectionInput = z.infer<typeof tableSelectionSchema>;
+
+/** The schema and tables published when the section names neither. */
+const DEFAULT_SCHEMA = 'datastore';
+const DEFAULT_TABLES: TableSelectionInput = ['data_tbl'];
+
 /**
  * The largest the custom resource's `Tables` property may be, as the template and the Lambda
  * event hold it (a JSON string inside JSON, quotes escaped). CloudFormation sends it to the setup
@@ -50,25 +72,104 @@ export const MAX_TABLES_PROPERTY_BYTES = 400 * 1024;
 export const tablesPropertyBytes = (tables: unknown): number =>
   Buffer.byteLength(JSON.stringify(JSON.stringify(tables)));
 
+/** Lists the problems of one schema's list (at `path`): `"*"` inside it, a table named twice. */
+function checkTableList(
+  tables: TableSelectionInput,
+  path: readonly [string, ...string[]],
+  ctx: z.RefinementCtx,
+): void {
+  const key = path[path.length - 1];
+  if (typeof tables === 'string') return;
+  const seen = new Set<string>();
+  tables.forEach((entry, index) => {
+    const name = typeof entry === 'string' ? entry : entry.name;
+    if (name === WHOLE_SCHEMA) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, index],
+        message: `"${WHOLE_SCHEMA}" cannot be combined with a list: write "${key}": "${WHOLE_SCHEMA}" (every table of the schema) or list the tables by name`,
+      });
+    }
+    if (seen.has(name)) {
+      ctx.addIssue({ code: 'custom', path: [...path, index], message: `lists "${name}" twice` });
+    }
+    seen.add(name);
+  });
+}
+
+/** One schema's tables normalised to `{ name, replicaIdentity }`, or the whole schema. */
+function normalisedSelection(
+  tables: TableSelectionInput,
+  replicaIdentity: z.infer<typeof replicaIdentityModeSchema>,
+): TableSelection {
+  if (typeof tables === 'string') {
+    return { wholeSchema: true, replicaIdentity } satisfies WholeSchemaTables;
+  }
+  return tables.map((entry) =>
+    typeof entry === 'string'
+      ? { name: entry, replicaIdentity }
+      : { name: entry.name, replicaIdentity: entry.replicaIdentity ?? replicaIdentity },
+  );
+}
+
+interface SelectionFields {
+  readonly schema?: string;
+  readonly tables?: TableSelectionInput;
+  readonly schemas?: Readonly<Record<string, TableSelectionInput>>;
+  readonly replicaIdentity: z.infer<typeof replicaIdentityModeSchema>;
+}
+
+/** The published schemas of either form, in config order, tables normalised. */
+function publishedSchemas(fields: SelectionFields): readonly SchemaSelection[] {
+  const selections: [string, TableSelectionInput][] =
+    fields.schemas === undefined
+      ? [[fields.schema ?? DEFAULT_SCHEMA, fields.tables ?? DEFAULT_TABLES]]
+      : Object.entries(fields.schemas);
+  return selections.map(([name, selection]) => ({
+    name,
+    tables: normalisedSelection(selection, fields.replicaIdentity),
+  }));
+}
+
+/** Refuses selections whose `Tables` property would not fit the setup function's event. */
+function checkTablesPropertySize(
+  schemas: readonly SchemaSelection[],
+  severalSchemasForm: boolean,
+  ctx: z.RefinementCtx,
+): void {
+  const bytes = tablesPropertyBytes(tablesProperty(schemas));
+  if (bytes <= MAX_TABLES_PROPERTY_BYTES) return;
+  const count = schemas.reduce(
+    (sum, selection) => sum + (isWholeSchema(selection.tables) ? 0 : selection.tables.length),
+    0,
+  );
+  const fitting = Math.floor((MAX_TABLES_PROPERTY_BYTES / bytes) * count);
+  ctx.addIssue({
+    code: 'custom',
+    path: [severalSchemasForm ? 'schemas' : 'tables'],
+    message: `lists ${count} tables, ${Math.ceil(bytes / 1024)} KiB as the replication setup's Tables property; at most ${MAX_TABLES_PROPERTY_BYTES / 1024} KiB fit, because CloudFormation's Update event carries the property twice and the setup function's event is limited to 1 MB. List at most about ${fitting} tables of these name lengths per environment, publish whole schemas ("*"), or split them across environments`,
+  });
+}
+
 export const replicationSchema = z
   .strictObject({
-    /** Schema that holds the published tables (created if missing). Default: `datastore`. */
-    schema: schemaName.default('datastore'),
+    /**
+     * Schema that holds the published tables (created if missing); with `schemas`, leave it out.
+     * Default: `datastore`.
+     */
+    schema: schemaName.optional(),
     /**
      * Tables to publish, each a name in `schema` or `{ "name", "replicaIdentity" }`; or `"*"`
-     * (the string, not in a list): every table of `schema`, now and later. Default: `["data_tbl"]`
-     * (the tutorial's table).
+     * (the string, not in a list): every table of `schema`, now and later. With `schemas`, leave
+     * it out. Default: `["data_tbl"]` (the tutorial's table).
      */
-    tables: z
-      .union([
-        // A string member that refuses an array by its type (a literal would not), so that a
-        // wrong list entry is reported with its own path (see src/config/issues.ts).
-        z.string().refine((value) => value === WHOLE_SCHEMA, {
-          message: `must be "${WHOLE_SCHEMA}" (every table of the schema) or a list of tables`,
-        }),
-        z.array(tableEntrySchema).min(1, 'must list at least one table'),
-      ])
-      .default(['data_tbl']),
+    tables: tableSelectionSchema.optional(),
+    /**
+     * Several schemas in one pipeline, instead of `schema` and `tables`: each schema's name with
+     * its tables written as `tables` is, e.g. `{ "sales": ["orders", "items"], "crm": "*" }`. The
+     * first holds the demo and heartbeat tables. Default: none (`schema` and `tables`).
+     */
+    schemas: z.record(schemaName, tableSelectionSchema).optional(),
     /** Read-only user Airbyte logs in as. Default: `airbyte`. */
     user: roleName
       .refine((name) => name !== MASTER_USERNAME, {
@@ -116,49 +217,43 @@ export const replicationSchema = z
     rebootIfPending: z.boolean().default(false),
   })
   .superRefine((replication, ctx) => {
-    if (typeof replication.tables === 'string') return;
-    const seen = new Set<string>();
-    replication.tables.forEach((entry, index) => {
-      const name = typeof entry === 'string' ? entry : entry.name;
-      if (name === WHOLE_SCHEMA) {
+    if (replication.schemas === undefined) {
+      checkTableList(replication.tables ?? DEFAULT_TABLES, ['tables'], ctx);
+    } else {
+      const alongside = (['schema', 'tables'] as const).filter(
+        (key) => replication[key] !== undefined,
+      );
+      if (alongside.length > 0) {
         ctx.addIssue({
           code: 'custom',
-          path: ['tables', index],
-          message: `"${WHOLE_SCHEMA}" cannot be combined with a list: write "tables": "${WHOLE_SCHEMA}" (every table of the schema) or list the tables by name`,
+          path: ['schemas'],
+          message: `replaces ${alongside.join(' and ')}: write every schema with its tables inside "schemas" (e.g. "schemas": { "${replication.schema ?? DEFAULT_SCHEMA}": ["${DEFAULT_TABLES[0]}"] }) and remove ${alongside.map((key) => `"${key}"`).join(' and ')}`,
         });
       }
-      if (seen.has(name)) {
-        ctx.addIssue({ code: 'custom', path: ['tables', index], message: `lists "${name}" twice` });
+      const entries = Object.entries(replication.schemas);
+      if (entries.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schemas'],
+          message: 'must name at least one schema with its tables',
+        });
+        return;
       }
-      seen.add(name);
-    });
+      for (const [schema, tables] of entries) checkTableList(tables, ['schemas', schema], ctx);
+    }
+    checkTablesPropertySize(publishedSchemas(replication), replication.schemas !== undefined, ctx);
   })
-  .transform(({ tables, ...rest }) => ({
-    ...rest,
-    /** Tables normalised to `{ name, replicaIdentity }`, or the whole schema with the section's identity. */
-    tables:
-      typeof tables === 'string'
-        ? ({ wholeSchema: true, replicaIdentity: rest.replicaIdentity } satisfies WholeSchemaTables)
-        : tables.map((entry) =>
-            typeof entry === 'string'
-              ? { name: entry, replicaIdentity: rest.replicaIdentity }
-              : {
-                  name: entry.name,
-                  replicaIdentity: entry.replicaIdentity ?? rest.replicaIdentity,
-                },
-          ),
-  }))
-  // On the normalised list: that is what lib/replication-setup.ts serialises ("*" is tiny).
-  .superRefine(({ tables }, ctx) => {
-    if (!Array.isArray(tables)) return;
-    const bytes = tablesPropertyBytes(tables);
-    if (bytes <= MAX_TABLES_PROPERTY_BYTES) return;
-    const fitting = Math.floor((MAX_TABLES_PROPERTY_BYTES / bytes) * tables.length);
-    ctx.addIssue({
-      code: 'custom',
-      path: ['tables'],
-      message: `lists ${tables.length} tables, ${Math.ceil(bytes / 1024)} KiB as the replication setup's Tables property; at most ${MAX_TABLES_PROPERTY_BYTES / 1024} KiB fit, because CloudFormation's Update event carries the property twice and the setup function's event is limited to 1 MB. List at most about ${fitting} tables of these name lengths per environment, or split them across environments`,
-    });
+  .transform((replication) => {
+    // The two input forms give way to their normalised result.
+    const { schema, tables, schemas: written, ...rest } = replication;
+    const schemas = publishedSchemas({ schema, tables, schemas: written, ...rest });
+    return {
+      ...rest,
+      /** The first published schema: it holds the demo and heartbeat tables. */
+      schema: schemas[0].name,
+      /** Every published schema in config order, its tables normalised. */
+      schemas,
+    };
   });
 
 export type ReplicationConfig = z.infer<typeof replicationSchema>;

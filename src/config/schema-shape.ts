@@ -25,7 +25,8 @@ export function unwrapSchema(schema: z.core.$ZodType): z.core.$ZodType {
 
 /**
  * Every field path of a config schema, parents included (`database`, `database.port`,
- * `replication.tables.name`): array elements and every member of a union contribute their keys.
+ * `replication.tables.name`): array elements, a record's values (under the record's own path, as
+ * its keys are the user's) and every member of a union contribute their keys.
  */
 export function fieldPaths(schema: z.core.$ZodType, prefix = ''): string[] {
   const def = (unwrapSchema(schema) as z.core.$ZodTypes)._zod.def;
@@ -37,6 +38,8 @@ export function fieldPaths(schema: z.core.$ZodType, prefix = ''): string[] {
       });
     case 'array':
       return fieldPaths(def.element, prefix);
+    case 'record':
+      return fieldPaths(def.valueType, prefix);
     case 'union':
       return [...new Set(def.options.flatMap((option) => fieldPaths(option, prefix)))];
     default:

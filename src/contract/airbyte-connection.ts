@@ -5,7 +5,12 @@
 
 import * as z from 'zod/mini';
 import { optionalText, requiredText } from './properties';
-import { replicationTablesSchema } from './replication-setup';
+import {
+  replicationTablesSchema,
+  schemaSelectionsOf,
+  tablesProperty,
+  type SchemaSelection,
+} from './replication-setup';
 
 /** CloudFormation type of the resource, so that diffs and consoles name it for what it is. */
 export const AIRBYTE_RESOURCE_TYPE = 'Custom::AirbyteConnection';
@@ -43,13 +48,41 @@ export const airbyteResourcePropertiesSchema = z.object({
 /** The properties as the construct writes them. */
 export type AirbyteResourceProperties = z.input<typeof airbyteResourcePropertiesSchema>;
 
-/** The `Replication` property's JSON: the publication's tables and where they stream from. */
-export const airbyteReplicationSchema = z.object({
-  schema: requiredText,
-  slotName: requiredText,
-  publicationName: requiredText,
-  tables: replicationTablesSchema,
-});
+/** What the connection streams: every published schema's tables, and where they stream from. */
+export interface StreamedPublication {
+  /** The first published schema: it holds the demo and heartbeat tables. */
+  readonly schema: string;
+  readonly slotName: string;
+  readonly publicationName: string;
+  /** Every published schema in config order, `schema` first: its listed tables, or all of them. */
+  readonly schemas: readonly SchemaSelection[];
+}
+
+/**
+ * The `Replication` property's JSON, the publication as the function gets it. Its `tables` is
+ * the replication setup's `Tables` shape, so that one schema is written as it always was and a
+ * stack deployed before several schemas existed sees no change.
+ */
+export const airbyteReplicationProperty = ({
+  schema,
+  slotName,
+  publicationName,
+  schemas,
+}: StreamedPublication) => ({ schema, slotName, publicationName, tables: tablesProperty(schemas) });
+
+/** The `Replication` property's JSON (airbyteReplicationProperty), decoded to its schemas. */
+export const airbyteReplicationSchema = z.pipe(
+  z.object({
+    schema: requiredText,
+    slotName: requiredText,
+    publicationName: requiredText,
+    tables: replicationTablesSchema,
+  }),
+  z.transform(({ tables, ...publication }): StreamedPublication => ({
+    ...publication,
+    schemas: schemaSelectionsOf(publication.schema, tables),
+  })),
+);
 
 /**
  * The parts of the `Settings` property's JSON that name what the function creates; the rest is

@@ -9,7 +9,7 @@ export const StackOutputs = {
   databasePort: 'DatabasePort',
   /** Database (dbname) that holds the replicated schema. */
   databaseName: 'DatabaseName',
-  /** Schema whose tables are published. */
+  /** Schemas whose tables are published, comma-separated in config order (the key predates several). */
   replicationSchema: 'ReplicationSchema',
   /** Secrets Manager ARN of the replication user's secret (host, port, dbname, username, password). */
   replicationUserSecretArn: 'ReplicationUserSecretArn',

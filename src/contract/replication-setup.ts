@@ -37,11 +37,12 @@ export const replicationSetupPropertiesSchema = z.object({
   MasterSecretArn: requiredText,
   /** Secrets Manager ARN of the replication user's secret. */
   ReplicationUserSecretArn: requiredText,
-  /** Schema of the published tables. */
+  /** The first published schema: it holds the demo and heartbeat tables. */
   Schema: requiredText,
   /**
-   * JSON of replicationTablesSchema: `[{ name, replicaIdentity }]` (identity a name or `{ index }`),
-   * or `{ "wholeSchema": true, "replicaIdentity": … }` for every table of the schema.
+   * JSON of replicationTablesSchema: `Schema`'s `[{ name, replicaIdentity }]` (identity a name
+   * or `{ index }`) or `{ "wholeSchema": true, "replicaIdentity": … }` for every table of it; for
+   * several schemas `{ "schemas": [{ "name", "tables" }] }` with `Schema` first.
    */
   Tables: requiredText,
   /** Replication user name. */
@@ -78,10 +79,33 @@ export interface WholeSchemaTables {
   readonly replicaIdentity: ReplicaIdentityMode;
 }
 
+/** A listed table of one schema, with the identity the setup gives it. */
+export interface ListedTable {
+  readonly name: string;
+  readonly replicaIdentity: TableReplicaIdentity;
+}
+
+/** What a schema publishes: the listed tables, or the whole schema. */
+export type TableSelection = readonly ListedTable[] | WholeSchemaTables;
+
+/** One published schema and its tables. */
+export interface SchemaSelection {
+  readonly name: string;
+  readonly tables: TableSelection;
+}
+
 /** Whether a table selection is the whole schema rather than a list. */
-export const isWholeSchema = (
-  tables: readonly unknown[] | WholeSchemaTables,
-): tables is WholeSchemaTables => !Array.isArray(tables);
+export const isWholeSchema = (tables: TableSelection): tables is WholeSchemaTables =>
+  !Array.isArray(tables);
+
+/**
+ * The `Tables` property for these schemas (the first is `Schema`). One schema keeps the shape
+ * it always had, so that a stack deployed before several schemas existed sees no change.
+ */
+export const tablesProperty = (
+  schemas: readonly SchemaSelection[],
+): TableSelection | { readonly schemas: readonly SchemaSelection[] } =>
+  schemas.length === 1 ? schemas[0].tables : { schemas };
 
 const listedTablesSchema = z.array(
   z.object({ name: requiredText, replicaIdentity: tableReplicaIdentitySchema }),
@@ -90,14 +114,9 @@ const wholeSchemaTablesSchema = z.object({
   wholeSchema: z.literal(true),
   replicaIdentity: z.enum(REPLICA_IDENTITIES),
 });
-
-/**
- * The `Tables` property's JSON: the listed tables, or the whole schema. Chosen by shape rather
- * than with a union, so that a wrong entry is named by its path (a failed union names none).
- */
-export const replicationTablesSchema = z.pipe(
+const tableSelectionSchema = z.pipe(
   z.unknown(),
-  z.transform((value, ctx): z.output<typeof listedTablesSchema> | WholeSchemaTables => {
+  z.transform((value, ctx): TableSelection => {
     const result = z.safeParse(
       Array.isArray(value) ? listedTablesSchema : wholeSchemaTablesSchema,
       value,
@@ -109,3 +128,33 @@ export const replicationTablesSchema = z.pipe(
     return z.NEVER;
   }),
 );
+const severalSchemasSchema = z.object({
+  schemas: z
+    .array(z.object({ name: requiredText, tables: tableSelectionSchema }))
+    .check(z.minLength(2, 'must hold at least two schemas (one is written without "schemas")')),
+});
+
+/**
+ * The `Tables` property's JSON: one schema's listed tables or `{ wholeSchema }`, or
+ * `{ "schemas": [{ name, tables }] }` for several. Chosen by shape rather than with a union, so
+ * that a wrong entry is named by its path (a failed union names none).
+ */
+export const replicationTablesSchema = z.pipe(
+  z.unknown(),
+  z.transform((value, ctx): TableSelection | { readonly schemas: readonly SchemaSelection[] } => {
+    const several = typeof value === 'object' && value !== null && 'schemas' in value;
+    const result = z.safeParse(several ? severalSchemasSchema : tableSelectionSchema, value);
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) {
+      ctx.issues.push({ code: 'custom', message: issue.message, path: issue.path, input: value });
+    }
+    return z.NEVER;
+  }),
+);
+
+/** The schemas a parsed `Tables` property names, `Schema` (the first) included. */
+export const schemaSelectionsOf = (
+  schema: string,
+  tables: z.output<typeof replicationTablesSchema>,
+): readonly SchemaSelection[] =>
+  'schemas' in tables ? tables.schemas : [{ name: schema, tables }];

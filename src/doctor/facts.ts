@@ -1,5 +1,10 @@
 import type { ClientBase } from 'pg';
-import { REPLICA_IDENTITIES, type DesiredReplicationState, type TableState } from '../replication';
+import {
+  REPLICA_IDENTITIES,
+  type DesiredReplicationState,
+  type QualifiedTable,
+  type TableState,
+} from '../replication';
 
 /** A server setting and whether a changed value waits for a restart. */
 export interface SettingState {
@@ -8,8 +13,9 @@ export interface SettingState {
   readonly pendingRestart: boolean;
 }
 
-/** A write privilege the replication user holds on a relation of the schema. */
+/** A write privilege the replication user holds on a relation of a published schema. */
 export interface WritableRelation {
+  readonly schema: string;
   readonly name: string;
   /** Subset of INSERT, UPDATE, DELETE, TRUNCATE. */
   readonly privileges: readonly string[];
@@ -52,9 +58,18 @@ export interface StoredRelation {
   readonly columns: readonly StoredColumn[];
 }
 
+/** A schema the replication user may create objects in. */
+export interface CreatableSchema {
+  readonly name: string;
+  /** CREATE comes from PUBLIC (the `public` schema before PostgreSQL 15). */
+  readonly viaPublic: boolean;
+}
+
 /** Where a configured table's rows are stored. */
 export interface TableStorage {
-  /** The configured table, in the configured schema. */
+  /** The configured table's schema. */
+  readonly schema: string;
+  /** The configured table. */
   readonly name: string;
   /** The table itself, or every leaf partition of a partitioned table. */
   readonly relations: readonly StoredRelation[];
@@ -92,23 +107,27 @@ export interface ServerFacts {
   readonly userWrites?: {
     readonly superuser: boolean;
     readonly databaseCreate: boolean;
-    readonly schemaCreate: boolean;
-    /** CREATE on the schema comes from PUBLIC (the `public` schema before PostgreSQL 15). */
-    readonly schemaCreateViaPublic: boolean;
-    /** CREATE on the `public` schema (every role has it before PostgreSQL 15). */
-    readonly publicSchemaCreate: boolean;
-    /** That CREATE comes from PUBLIC. */
-    readonly publicSchemaCreateViaPublic: boolean;
+    /**
+     * The published schemas, then `public` (where every role may create before PostgreSQL 15),
+     * that the user has CREATE on, in config order.
+     */
+    readonly creatableSchemas: readonly CreatableSchema[];
+    /** In the published schemas, by schema in config order, then by name. */
     readonly relations: readonly WritableRelation[];
   };
-  /** The configured tables that exist, with how their rows are stored (for the TOAST check). */
+  /**
+   * The configured tables that exist, with how their rows are stored (for the TOAST check), by
+   * schema, then by name.
+   */
   readonly tableStorage: readonly TableStorage[];
 }
 
 /**
  * One round trip. Everything here is readable without superuser: pg_settings rows for these
  * parameters, pg_stat_ssl for our own backend, pg_stat_activity's backend_type, privilege
- * functions. $1 slot, $2 user, $3 schema, $4 configured table names.
+ * functions. $1 slot, $2 user, $3 the published schemas, $4 the configured tables' keys
+ * (configuredTableKey). With 10,000 tables it must stay well under a second (EXPLAIN ANALYZE it
+ * with that many): no per-table subquery that a join can replace, no plan on a wrong estimate.
  * Partitions come from pg_partition_tree and generated columns from attgenerated (PostgreSQL 12+).
  */
 const FACTS_QUERY = `
@@ -118,18 +137,30 @@ WITH
     WHERE name IN ('wal_level', 'max_replication_slots', 'max_wal_senders')),
   current_lsn AS (
     SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END AS lsn),
-  target_schema AS (SELECT oid FROM pg_namespace WHERE nspname = $3),
+  target_schema AS (
+    SELECT n.oid, n.nspname, s.position FROM unnest($3::text[]) WITH ORDINALITY AS s(name, position)
+    JOIN pg_namespace n ON n.nspname = s.name),
   max_bytes_per_char AS (
     SELECT pg_encoding_max_length(encoding) AS bytes FROM pg_database WHERE datname = current_database()),
+  -- Each table by its key (configuredTableKey), a filter PostgreSQL hashes: a join to the
+  -- unnested (schema, name) pairs is estimated at a handful of rows, and the nested loops planned
+  -- on that take minutes for 10,000 tables.
   configured AS (
-    SELECT c.oid, c.relname, c.relkind FROM pg_class c
-    WHERE c.relnamespace = (SELECT oid FROM target_schema) AND c.relkind IN ('r', 'p')
-      AND c.relname = ANY ($4::text[])),
+    SELECT c.oid, ts.nspname, c.relname, c.relkind
+    FROM pg_class c JOIN target_schema ts ON ts.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p')
+      AND char_length(ts.nspname) || ':' || ts.nspname || c.relname = ANY ($4::text[])),
+  -- MATERIALIZED: else the planner may run the privilege functions below on every relation of
+  -- the database (indexes and TOAST tables too) before filtering by schema.
+  schema_relations AS MATERIALIZED (
+    SELECT c.oid, c.relname, c.relowner, c.relacl, ts.nspname, ts.position
+    FROM pg_class c JOIN target_schema ts ON ts.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')),
   -- Where the rows are: the table, or the leaf partitions of a partitioned one (which has no
   -- storage, and whose replica identity does not cascade to them). With the attnums of each
   -- one's replica identity key: the primary key under DEFAULT, the index under USING INDEX.
   stored AS (
-    SELECT t.relname AS configured, h.oid, n.nspname, h.relname, h.relreplident,
+    SELECT t.nspname AS configured_schema, t.relname AS configured, h.oid, n.nspname, h.relname, h.relreplident,
            h.reltoastrelid <> 0 AS has_toast,
            coalesce((
              SELECT i.indkey::int2[] FROM pg_index i
@@ -144,7 +175,7 @@ WITH
     JOIN pg_class h ON h.oid = r.relid AND h.relkind = 'r'
     JOIN pg_namespace n ON n.oid = h.relnamespace),
   stored_relations AS (
-    SELECT s.configured, json_agg(json_build_object(
+    SELECT s.configured_schema, s.configured, json_agg(json_build_object(
              'schema', s.nspname, 'name', s.relname, 'identity', s.relreplident, 'hasToastTable', s.has_toast,
              'columns', (
                SELECT coalesce(json_agg(json_build_object(
@@ -169,7 +200,7 @@ WITH
                -- 'v' (virtual generated, PostgreSQL 18) is not stored.
                WHERE a.attrelid = s.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> 'v'))
            ORDER BY s.nspname, s.relname) AS relations
-    FROM stored s GROUP BY s.configured)
+    FROM stored s GROUP BY s.configured_schema, s.configured)
 SELECT
   current_setting('server_version') AS server_version,
   (SELECT json_object_agg(name, json_build_object('value', setting, 'pendingRestart', pending_restart)) FROM settings) AS settings,
@@ -188,35 +219,38 @@ SELECT
   (SELECT json_build_object(
      'superuser', r.rolsuper,
      'databaseCreate', has_database_privilege(r.oid, current_database(), 'CREATE'),
-     'schemaCreate', coalesce((SELECT has_schema_privilege(r.oid, s.oid, 'CREATE') FROM target_schema s), false),
-     'schemaCreateViaPublic', coalesce((
-        SELECT bool_or(a.grantee = 0 AND a.privilege_type = 'CREATE')
-        FROM pg_namespace n CROSS JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
-        WHERE n.oid = (SELECT oid FROM target_schema)), false),
-     'publicSchemaCreate', coalesce((
-        SELECT has_schema_privilege(r.oid, n.oid, 'CREATE') FROM pg_namespace n WHERE n.nspname = 'public'), false),
-     'publicSchemaCreateViaPublic', coalesce((
-        SELECT bool_or(a.grantee = 0 AND a.privilege_type = 'CREATE')
-        FROM pg_namespace n CROSS JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
-        WHERE n.nspname = 'public'), false),
+     'creatableSchemas', (
+        SELECT coalesce(json_agg(json_build_object(
+                 'name', n.nspname,
+                 'viaPublic', EXISTS (
+                   SELECT 1 FROM aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+                   WHERE a.grantee = 0 AND a.privilege_type = 'CREATE'))
+               ORDER BY s.position), '[]')
+        FROM (SELECT name, min(position) AS position
+                FROM unnest($3::text[] || 'public'::text) WITH ORDINALITY AS u(name, position)
+               GROUP BY name) s
+        JOIN pg_namespace n ON n.nspname = s.name
+        WHERE has_schema_privilege(r.oid, n.oid, 'CREATE')),
      'relations', (
         SELECT coalesce(json_agg(json_build_object(
-                 'name', c.relname, 'privileges', w.privileges, 'ownedByUser', c.relowner = r.oid,
+                 'schema', c.nspname, 'name', c.relname, 'privileges', w.privileges,
+                 'ownedByUser', c.relowner = r.oid,
                  'grantedToPublic', EXISTS (
                    SELECT 1 FROM aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
                    WHERE a.grantee = 0 AND a.privilege_type = ANY (w.privileges)))
-               ORDER BY c.relname), '[]')
-        FROM pg_class c
+               ORDER BY c.position, c.relname), '[]')
+        FROM schema_relations c
         CROSS JOIN LATERAL (
           SELECT array_remove(ARRAY[
             CASE WHEN has_table_privilege(r.oid, c.oid, 'INSERT') THEN 'INSERT' END,
             CASE WHEN has_table_privilege(r.oid, c.oid, 'UPDATE') THEN 'UPDATE' END,
             CASE WHEN has_table_privilege(r.oid, c.oid, 'DELETE') THEN 'DELETE' END,
             CASE WHEN has_table_privilege(r.oid, c.oid, 'TRUNCATE') THEN 'TRUNCATE' END], NULL) AS privileges) w
-        WHERE c.relnamespace = (SELECT oid FROM target_schema) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-          AND cardinality(w.privileges) > 0)
+        WHERE cardinality(w.privileges) > 0)
    ) FROM pg_roles r WHERE r.rolname = $2) AS user_writes,
-  (SELECT coalesce(json_agg(json_build_object('name', configured, 'relations', relations) ORDER BY configured), '[]')
+  (SELECT coalesce(json_agg(json_build_object(
+            'schema', configured_schema, 'name', configured, 'relations', relations)
+          ORDER BY configured_schema, configured), '[]')
    FROM stored_relations) AS table_storage
 `;
 
@@ -236,10 +270,19 @@ interface FactsRow {
   } | null;
   user_writes: ServerFacts['userWrites'] | null;
   table_storage: {
+    schema: string;
     name: string;
     relations: (Omit<StoredRelation, 'replicaIdentity'> & { identity: string })[];
   }[];
 }
+
+/**
+ * A table as one text the query matches in one hashed lookup: the schema's length in characters
+ * (char_length, whatever the server encoding), the schema, then the name, so that no two
+ * (schema, name) pairs give the same key.
+ */
+const configuredTableKey = (table: QualifiedTable): string =>
+  `${[...table.schema].length}:${table.schema}${table.name}`;
 
 const toNumber = (value: number | string | null): number | null =>
   value === null ? null : Number(value);
@@ -250,13 +293,16 @@ const toNumber = (value: number | string | null): number | null =>
  */
 export async function readServerFacts(
   client: ClientBase,
-  target: Pick<DesiredReplicationState, 'slotName' | 'user' | 'schema' | 'tables'>,
+  target: Pick<DesiredReplicationState, 'slotName' | 'user'> & {
+    readonly schemas: readonly { readonly name: string }[];
+    readonly tables: readonly QualifiedTable[];
+  },
 ): Promise<ServerFacts> {
   const { rows } = await client.query<FactsRow>(FACTS_QUERY, [
     target.slotName,
     target.user,
-    target.schema,
-    target.tables.map((table) => table.name),
+    target.schemas.map((schema) => schema.name),
+    target.tables.map(configuredTableKey),
   ]);
   const row = rows[0];
   return {
@@ -283,6 +329,7 @@ export async function readServerFacts(
       : {}),
     ...(row.user_writes ? { userWrites: row.user_writes } : {}),
     tableStorage: row.table_storage.map((table) => ({
+      schema: table.schema,
       name: table.name,
       relations: table.relations.map(({ identity, ...relation }) => ({
         ...relation,

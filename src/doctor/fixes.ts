@@ -1,12 +1,17 @@
 import {
   DEMO_TABLE_NAME,
+  heartbeatTableOf,
   isInvalidated,
   planReplicationSetup,
   planReplicationTeardown,
+  publicationObjects,
   ReplicationSetupError,
   SLOT_PLUGIN,
+  tableIn,
+  sameTable,
   type CatalogSnapshot,
   type DesiredReplicationState,
+  type QualifiedTable,
   type Step,
   type StepKind,
 } from '../replication';
@@ -20,10 +25,17 @@ export { PASSWORD_VARIABLE, printableSql } from '../replication/printable';
 function willExist(
   catalog: CatalogSnapshot,
   desired: DesiredReplicationState,
-  name: string,
+  table: QualifiedTable,
 ): boolean {
-  if (catalog.tables[name]?.exists) return true;
-  return (desired.createDemoTable && name === DEMO_TABLE_NAME) || name === desired.heartbeatTable;
+  if (tableIn(catalog, table)?.exists) return true;
+  // The setup creates the demo and heartbeat tables, both in the first schema.
+  const heartbeat = heartbeatTableOf(desired);
+  return (
+    (desired.createDemoTable &&
+      table.schema === desired.schema &&
+      table.name === DEMO_TABLE_NAME) ||
+    (heartbeat !== undefined && sameTable(table, heartbeat))
+  );
 }
 
 /** The slot cannot be reused: wrong plugin or database, or invalidated. */
@@ -53,14 +65,13 @@ export function slotIsUnusable(catalog: CatalogSnapshot): boolean {
  */
 export function planFixSteps(catalog: CatalogSnapshot, desired: DesiredReplicationState): Step[] {
   const tables = desired.tables
-    .filter((table) => willExist(catalog, desired, table.name))
-    .map((table) =>
-      table.replicaIdentity === 'default' &&
-      catalog.tables[table.name]?.exists &&
-      !catalog.tables[table.name].hasPrimaryKey
+    .filter((table) => willExist(catalog, desired, table))
+    .map((table) => {
+      const state = tableIn(catalog, table);
+      return table.replicaIdentity === 'default' && state?.exists && !state.hasPrimaryKey
         ? { ...table, replicaIdentity: 'full' as const }
-        : table,
-    );
+        : table;
+    });
   const plannable: CatalogSnapshot = {
     ...catalog,
     walLevel: 'logical',
@@ -69,9 +80,11 @@ export function planFixSteps(catalog: CatalogSnapshot, desired: DesiredReplicati
     slot: slotIsUnusable(catalog) ? undefined : catalog.slot,
     publication: catalog.publication?.allTables ? undefined : catalog.publication,
   };
-  const steps = planReplicationSetup(plannable, { ...desired, tables });
-  if (tables.length > 0 || desired.heartbeatTable !== undefined) return steps;
-  // No configured table exists: the publication statements would name no table.
+  const plannedState = { ...desired, tables };
+  const steps = planReplicationSetup(plannable, plannedState);
+  const namesSchemas = publicationObjects(plannable, plannedState).schemas.length > 0;
+  if (tables.length > 0 || desired.heartbeatTable !== undefined || namesSchemas) return steps;
+  // No configured table exists: the publication statements would name nothing.
   return steps.filter(
     (step) => step.kind !== 'create-publication' && step.kind !== 'set-publication-tables',
   );

@@ -14,6 +14,7 @@ export {
 export { isLoopbackHost, rdsInstanceIdentifierFromHost } from './hosts';
 export {
   readServerFacts,
+  type CreatableSchema,
   type ServerFacts,
   type SettingState,
   type StoredColumn,

@@ -17,7 +17,7 @@ export interface DoctorOptions {
    * (every check too: the catalogs and privilege functions it reads are public).
    */
   readonly connection: ConnectOptions;
-  /** The environment's replication config: user, schema, tables, publication, slot. */
+  /** The environment's replication config: user, schemas and their tables, publication, slot. */
   readonly replication: EnvironmentConfig['replication'];
   /**
    * The replication user's password, to try a real login when the doctor connects as someone
@@ -86,7 +86,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
         }
       },
     });
-    // With replication.tables "*", the checks judge the tables the schema has now.
+    // Of each whole schema ("*"), the checks judge the tables it has now.
     const desired = withSchemaTables(configured, catalog);
     const facts = await readServerFacts(client, desired);
     const checks = evaluateChecks({

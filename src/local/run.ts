@@ -100,11 +100,11 @@ export function localDesiredState(
   password: string,
 ): DesiredReplicationState {
   const { replication } = config;
-  const { tables } = replication;
-  // The whole schema ("*") covers the demo table, which the run creates in it.
+  // The demo table lives in the first schema; a whole schema ("*") covers it, as the run creates it there.
+  const { tables } = replication.schemas[0];
   if (!isWholeSchema(tables) && !tables.some((table) => table.name === DEMO_TABLE_NAME)) {
     throw new LocalRunError(
-      `npm run local demonstrates CDC on the tutorial's table "${DEMO_TABLE_NAME}", but replication.tables of environment "${config.name}" lists ${tables.map((table) => `"${table.name}"`).join(', ')}, tables a fresh local database does not have. Run it with --env dev, or add "${DEMO_TABLE_NAME}" to replication.tables.`,
+      `npm run local demonstrates CDC on the tutorial's table "${DEMO_TABLE_NAME}", but environment "${config.name}" lists ${tables.map((table) => `"${table.name}"`).join(', ')} in schema "${replication.schema}", tables a fresh local database does not have. Run it with --env dev, or add "${DEMO_TABLE_NAME}" to the tables of "${replication.schema}" (replication.tables, or the first schema of replication.schemas).`,
     );
   }
   return { ...desiredStateFromConfig(replication, password), createDemoTable: true };

@@ -38,27 +38,33 @@ export const REPLICA_IDENTITIES: Readonly<Record<string, ReplicaIdentityState>> 
 /**
  * One round trip for the whole snapshot (batch reads: 500 tables must not mean 500 queries).
  * Only catalogs readable without superuser are used: pg_roles rather than pg_authid.
- * $1 schema, $2 table names, $3 user, $4 publication, $5 slot, $6 rds_replication, $7 and $8
- * the tables whose replica identity names an index and those indexes, $9 the heartbeat table
- * (null for none), $10 true to read every table of the schema as well. With 10,000 tables it
- * must stay well inside a no-op run's 200 ms: no per-table subquery that a join can replace
- * (EXPLAIN ANALYZE it with that many tables).
+ * $1 the published schemas (the first holds the heartbeat table), $2 and $11 the tables' schemas
+ * and names, $3 user, $4 publication, $5 slot, $6 rds_replication, $7, $8 and $12 the schemas
+ * and tables whose replica identity names an index and those indexes, $9 the heartbeat table
+ * (null for none), $10 the schemas whose every table is read as well. With 10,000 tables it must
+ * stay well inside a no-op run's 200 ms: no per-table subquery that a join can replace (EXPLAIN
+ * ANALYZE it with that many tables).
  * Partitions come from pg_partition_tree and pg_partition_ancestors (PostgreSQL 12+).
  */
 const CATALOG_QUERY = `
 WITH
-  target_schema AS (SELECT oid FROM pg_namespace WHERE nspname = $1),
+  target_schema AS (
+    SELECT n.oid, n.nspname, s.position FROM unnest($1::text[]) WITH ORDINALITY AS s(name, position)
+    JOIN pg_namespace n ON n.nspname = s.name),
   target_role AS (SELECT oid, rolcanlogin, rolreplication, rolsuper FROM pg_roles WHERE rolname = $3),
   me AS (SELECT oid, rolsuper FROM pg_roles WHERE rolname = current_user),
-  wanted AS (SELECT DISTINCT unnest($2::text[]) AS name),
-  -- The index each { index } replica identity names ($7 table, $8 index), whichever table has it.
+  wanted AS (SELECT DISTINCT w.schema_name, w.name FROM unnest($2::text[], $11::text[]) AS w(schema_name, name)),
+  whole_schema AS (SELECT n.oid FROM pg_namespace n WHERE n.nspname = ANY ($10::text[])),
+  -- The index each { index } replica identity names ($7 schema, $8 table, $12 index), whichever
+  -- table of that schema has it.
   identity_index AS (
-    SELECT w.table_name, w.index_name, x.oid, t.relname AS owner, i.indisunique, i.indisvalid,
-           i.indimmediate, i.indpred IS NOT NULL AS partial,
+    SELECT w.schema_name, w.table_name, w.index_name, x.oid, t.relname AS owner, i.indisunique,
+           i.indisvalid, i.indimmediate, i.indpred IS NOT NULL AS partial,
            i.indexprs IS NOT NULL OR 0 = ANY (i.indkey::int2[]) AS expression,
            key_columns.columns, key_columns.nullable_columns
-    FROM unnest($7::text[], $8::text[]) AS w(table_name, index_name)
-    LEFT JOIN pg_class x ON x.relnamespace = (SELECT oid FROM target_schema)
+    FROM unnest($7::text[], $8::text[], $12::text[]) AS w(schema_name, table_name, index_name)
+    LEFT JOIN pg_namespace xn ON xn.nspname = w.schema_name
+    LEFT JOIN pg_class x ON x.relnamespace = xn.oid
       AND x.relname = w.index_name AND x.relkind IN ('i', 'I')
     LEFT JOIN pg_index i ON i.indexrelid = x.oid
     LEFT JOIN pg_class t ON t.oid = i.indrelid
@@ -74,7 +80,8 @@ WITH
   -- Per-table subqueries run only for the tables they concern (identity USING INDEX,
   -- partitions, partitioned tables): with 10,000 plain tables each one ran 10,000 times.
   found AS (
-    SELECT c.oid, c.relname, c.relreplident, c.relkind,
+    SELECT c.oid, ts.nspname, c.relname, c.relreplident, c.relkind,
+           c.relnamespace IN (SELECT oid FROM whole_schema) AS in_whole_schema,
            EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p') AS has_pk,
            CASE WHEN c.relreplident = 'i' THEN (
              SELECT x.relname FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
@@ -95,26 +102,27 @@ WITH
                       'attachedIndex', (SELECT x.relname FROM identity_index ii
                                           CROSS JOIN LATERAL pg_partition_tree(ii.oid) it
                                           JOIN pg_index i ON i.indexrelid = it.relid JOIN pg_class x ON x.oid = it.relid
-                                         WHERE ii.table_name = c.relname AND i.indrelid = pc.oid))
+                                         WHERE ii.schema_name = ts.nspname AND ii.table_name = c.relname
+                                           AND i.indrelid = pc.oid))
                     ORDER BY pn.nspname, pc.relname), '[]')
                FROM pg_partition_tree(c.oid) pt
                JOIN pg_class pc ON pc.oid = pt.relid JOIN pg_namespace pn ON pn.oid = pc.relnamespace
               WHERE pt.relid <> c.oid)
            END AS partitions
-    FROM pg_class c
-    WHERE c.relnamespace = (SELECT oid FROM target_schema) AND c.relkind IN ('r', 'p')
-      AND (c.relname IN (SELECT name FROM wanted)
-        -- $10, the whole schema: every table but a partition whose parent is in the schema
+    FROM pg_class c JOIN target_schema ts ON ts.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p')
+      AND ((ts.nspname, c.relname) IN (SELECT schema_name, name FROM wanted)
+        -- $10, whole schemas: every table but a partition whose parent is in the same schema
         -- (the publication sends its changes under the parent's name).
-        OR ($10 AND NOT (c.relispartition AND EXISTS (
+        OR (c.relnamespace IN (SELECT oid FROM whole_schema) AND NOT (c.relispartition AND EXISTS (
               SELECT 1 FROM pg_inherits h JOIN pg_class pc ON pc.oid = h.inhparent
                WHERE h.inhrelid = c.oid AND pc.relnamespace = c.relnamespace))))
   ),
   -- MATERIALIZED: else the planner runs the cheap-looking has_table_privilege below on every
   -- relation of the database (indexes and TOAST tables too) before filtering by schema.
   schema_relations AS MATERIALIZED (
-    SELECT c.oid, c.relname FROM pg_class c
-    WHERE c.relnamespace = (SELECT oid FROM target_schema) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')),
+    SELECT c.oid, ts.nspname, c.relname FROM pg_class c JOIN target_schema ts ON ts.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')),
   pub AS (SELECT * FROM pg_publication WHERE pubname = $4)
 SELECT
   current_setting('server_version_num')::int AS server_version,
@@ -122,17 +130,20 @@ SELECT
   current_user AS current_user,
   (SELECT rolsuper FROM me) AS current_user_is_superuser,
   current_database() AS current_database,
-  EXISTS (SELECT 1 FROM target_schema) AS schema_exists,
+  (SELECT coalesce(json_agg(s.name ORDER BY s.position), '[]')
+     FROM unnest($1::text[]) WITH ORDINALITY AS s(name, position)
+    WHERE s.name NOT IN (SELECT nspname FROM target_schema)) AS missing_schemas,
   -- json_agg of rows whose columns carry the keys: half the time of json_build_object per row.
   (SELECT coalesce(json_agg(t), '[]') FROM (
-     SELECT relname AS name, has_pk AS "hasPrimaryKey", relreplident AS identity,
+     SELECT nspname AS schema, relname AS name, has_pk AS "hasPrimaryKey", relreplident AS identity,
             identity_index AS "identityIndex", relkind = 'p' AS partitioned,
-            partition_of AS "partitionOf", partitions
+            partition_of AS "partitionOf", partitions, in_whole_schema AS "inWholeSchema"
        FROM found) t) AS tables,
   (SELECT coalesce(json_agg(json_build_object(
-     'table', table_name, 'name', index_name, 'owner', owner, 'unique', indisunique, 'valid', indisvalid,
-     'immediate', indimmediate, 'partial', partial, 'expression', expression, 'columns', columns,
-     'nullableColumns', nullable_columns)), '[]') FROM identity_index) AS identity_indexes,
+     'schema', schema_name, 'table', table_name, 'name', index_name, 'owner', owner,
+     'unique', indisunique, 'valid', indisvalid, 'immediate', indimmediate, 'partial', partial,
+     'expression', expression, 'columns', columns, 'nullableColumns', nullable_columns)), '[]')
+     FROM identity_index) AS identity_indexes,
   EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $6) AS rds_replication_exists,
   (SELECT json_build_object(
      'canLogin', r.rolcanlogin,
@@ -141,17 +152,26 @@ SELECT
      'memberOfRdsReplication', EXISTS (
         SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
         WHERE g.rolname = $6 AND m.member = r.oid),
-     'schemaUsage', coalesce((SELECT has_schema_privilege(r.oid, s.oid, 'USAGE') FROM target_schema s), false),
+     'schemasWithoutUsage', (
+        SELECT coalesce(json_agg(s.name ORDER BY s.position), '[]')
+          FROM unnest($1::text[]) WITH ORDINALITY AS s(name, position)
+          LEFT JOIN target_schema ts ON ts.nspname = s.name
+         WHERE ts.oid IS NULL OR NOT has_schema_privilege(r.oid, ts.oid, 'USAGE')),
      'relationsWithoutSelect', (
-        SELECT coalesce(json_agg(c.relname), '[]') FROM schema_relations c
-        WHERE NOT has_table_privilege(r.oid, c.oid, 'SELECT')),
-     'defaultSelectGranted', EXISTS (
-        SELECT 1 FROM pg_default_acl d, aclexplode(d.defaclacl) a
-        WHERE d.defaclrole = (SELECT oid FROM me) AND d.defaclnamespace = (SELECT oid FROM target_schema)
-          AND d.defaclobjtype = 'r' AND a.grantee = r.oid AND a.privilege_type = 'SELECT'),
+        SELECT coalesce(json_agg(json_build_object('schema', c.nspname, 'name', c.relname)), '[]')
+          FROM schema_relations c
+         WHERE NOT has_table_privilege(r.oid, c.oid, 'SELECT')),
+     'schemasWithoutDefaultSelect', (
+        SELECT coalesce(json_agg(s.name ORDER BY s.position), '[]')
+          FROM unnest($1::text[]) WITH ORDINALITY AS s(name, position)
+          LEFT JOIN target_schema ts ON ts.nspname = s.name
+         WHERE ts.oid IS NULL OR NOT EXISTS (
+           SELECT 1 FROM pg_default_acl d, aclexplode(d.defaclacl) a
+            WHERE d.defaclrole = (SELECT oid FROM me) AND d.defaclnamespace = ts.oid
+              AND d.defaclobjtype = 'r' AND a.grantee = r.oid AND a.privilege_type = 'SELECT')),
      'heartbeatWritable', (
         SELECT json_object_agg(f.relname, has_table_privilege(r.oid, f.oid, 'INSERT') AND has_table_privilege(r.oid, f.oid, 'UPDATE'))
-        FROM found f WHERE f.relname = $9),
+        FROM found f WHERE f.nspname = $1[1] AND f.relname = $9),
      'ownedObjects', (
         SELECT count(*) FROM pg_shdepend d
         WHERE d.refclassid = 'pg_authid'::regclass AND d.refobjid = r.oid AND d.deptype = 'o'
@@ -195,9 +215,11 @@ interface CatalogRow {
   current_user: string;
   current_user_is_superuser: boolean;
   current_database: string;
-  schema_exists: boolean;
+  missing_schemas: string[];
   tables: {
+    schema: string;
     name: string;
+    inWholeSchema: boolean;
     hasPrimaryKey: boolean;
     identity: string;
     identityIndex: string | null;
@@ -214,6 +236,7 @@ interface CatalogRow {
       | null;
   }[];
   identity_indexes: {
+    schema: string;
     table: string;
     name: string;
     owner: string | null;
@@ -231,9 +254,9 @@ interface CatalogRow {
     replication: boolean;
     superuser: boolean;
     memberOfRdsReplication: boolean;
-    schemaUsage: boolean;
-    relationsWithoutSelect: string[];
-    defaultSelectGranted: boolean;
+    schemasWithoutUsage: string[];
+    relationsWithoutSelect: QualifiedTable[];
+    schemasWithoutDefaultSelect: string[];
     heartbeatWritable: Record<string, boolean> | null;
     ownedObjects: number;
     currentUserHasPrivileges: boolean;
@@ -265,6 +288,7 @@ function tableState(table: CatalogRow['tables'][number]): TableState {
     ...(partition.attachedIndex === null ? {} : { identityIndex: partition.attachedIndex }),
   }));
   return {
+    schema: table.schema,
     name: table.name,
     exists: true,
     hasPrimaryKey: table.hasPrimaryKey,
@@ -361,38 +385,51 @@ export async function readCatalog(
   options: ReadCatalogOptions = {},
 ): Promise<CatalogSnapshot> {
   const desired = isDesiredState(target) ? target : undefined;
-  const tableNames = desired ? tablesOfInterest(desired) : [];
+  const schemas = desired ? desired.schemas.map((schema) => schema.name) : [target.schema];
+  const wholeSchemas = desired
+    ? desired.schemas.filter((schema) => schema.wholeSchema !== undefined).map((s) => s.name)
+    : [];
+  const interesting = desired ? tablesOfInterest(desired) : [];
   const indexed = desired ? identityIndexesOf(desired) : [];
-  const wholeSchema = desired?.wholeSchema !== undefined;
   const { rows } = await client.query<CatalogRow>(CATALOG_QUERY, [
-    target.schema,
-    tableNames,
+    schemas,
+    interesting.map((table) => table.schema),
     target.user,
     target.publicationName,
     target.slotName,
     RDS_REPLICATION_ROLE,
+    indexed.map((entry) => entry.schema),
     indexed.map((entry) => entry.table),
-    indexed.map((entry) => entry.index),
     desired?.heartbeatTable ?? null,
-    wholeSchema,
+    wholeSchemas,
+    interesting.map((table) => table.name),
+    indexed.map((entry) => entry.index),
   ]);
   const row = rows[0];
-  const found = new Map(row.tables.map((table) => [table.name, table]));
-  const tables: Record<string, TableState> = {};
-  for (const name of tableNames) {
-    const table = found.get(name);
-    tables[name] = table ? tableState(table) : { name, exists: false, hasPrimaryKey: false };
+  const tables: Record<string, Record<string, TableState>> = {};
+  const inSchema = (schema: string): Record<string, TableState> => (tables[schema] ??= {});
+  for (const table of interesting) {
+    inSchema(table.schema)[table.name] = {
+      schema: table.schema,
+      name: table.name,
+      exists: false,
+      hasPrimaryKey: false,
+    };
   }
-  let schemaTables: string[] | undefined;
-  if (wholeSchema) {
-    // The query found every table of the schema (partitions of a parent in it aside): all of
-    // them are the schema's, demo and heartbeat tables included.
-    schemaTables = row.tables.map((table) => table.name);
-    for (const table of row.tables) tables[table.name] ??= tableState(table);
+  for (const table of row.tables) inSchema(table.schema)[table.name] = tableState(table);
+  let schemaTables: Record<string, string[]> | undefined;
+  if (wholeSchemas.length > 0) {
+    // The query found every table of these schemas (partitions of a parent in the same schema
+    // aside): all of them are the schema's, demo and heartbeat tables included.
+    schemaTables = Object.fromEntries(wholeSchemas.map((schema) => [schema, [] as string[]]));
+    for (const table of row.tables) {
+      if (table.inWholeSchema) schemaTables[table.schema]?.push(table.name);
+    }
   }
-  const identityIndexes = Object.fromEntries(
-    row.identity_indexes.map((index) => [index.table, indexState(index)]),
-  );
+  const identityIndexes: Record<string, Record<string, IndexState>> = {};
+  for (const index of row.identity_indexes) {
+    (identityIndexes[index.schema] ??= {})[index.table] = indexState(index);
+  }
 
   let role: CatalogSnapshot['role'];
   if (row.role) {
@@ -425,7 +462,7 @@ export async function readCatalog(
     currentUser: row.current_user,
     currentUserIsSuperuser: row.current_user_is_superuser,
     currentDatabase: row.current_database,
-    schemaExists: row.schema_exists,
+    missingSchemas: row.missing_schemas,
     tables,
     ...(schemaTables === undefined ? {} : { schemaTables }),
     ...(indexed.length > 0 ? { identityIndexes } : {}),

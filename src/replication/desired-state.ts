@@ -2,7 +2,8 @@ import type { ReplicationConfig } from '../config';
 import { isWholeSchema } from '../contract/replication-setup';
 import { ReplicationSetupError } from './errors';
 import { DEMO_TABLE_NAME } from './demo-table';
-import type { CatalogSnapshot, DesiredReplicationState } from './types';
+import { TableSet } from './lookup';
+import type { CatalogSnapshot, DesiredReplicationState, DesiredTable } from './types';
 
 export interface DesiredStateExtras {
   /** Debezium heartbeat table to create, publish and let the user write. Default: the config's. */
@@ -13,7 +14,7 @@ export interface DesiredStateExtras {
 export type ReplicationObjectsConfig = Pick<
   ReplicationConfig,
   | 'schema'
-  | 'tables'
+  | 'schemas'
   | 'user'
   | 'slotName'
   | 'publicationName'
@@ -33,17 +34,25 @@ export function desiredStateFromConfig(
       `The password for replication user "${replication.user}" is empty: check its Secrets Manager secret.`,
     );
   }
-  const selection = replication.tables;
   return {
     schema: replication.schema,
-    ...(isWholeSchema(selection)
-      ? { tables: [], wholeSchema: { replicaIdentity: selection.replicaIdentity } }
-      : {
-          tables: selection.map((table) => ({
+    schemas: replication.schemas.map((selection) =>
+      isWholeSchema(selection.tables)
+        ? {
+            name: selection.name,
+            wholeSchema: { replicaIdentity: selection.tables.replicaIdentity },
+          }
+        : { name: selection.name },
+    ),
+    tables: replication.schemas.flatMap((selection) =>
+      isWholeSchema(selection.tables)
+        ? []
+        : selection.tables.map((table) => ({
+            schema: selection.name,
             name: table.name,
             replicaIdentity: table.replicaIdentity,
           })),
-        }),
+    ),
     user: replication.user,
     password,
     slotName: replication.slotName,
@@ -54,24 +63,31 @@ export function desiredStateFromConfig(
 }
 
 /**
- * A whole-schema desired state with its tables filled in from the catalog (read with that
- * desired state): the schema's tables and the demo table. Tables already in `tables` keep their
- * entry (so a second call changes nothing, and the doctor may adjust identities first); the
- * others get the section's identity. The heartbeat table stays apart, as with a list. Any other
- * desired state is returned as it is.
+ * A desired state with the tables of its whole schemas filled in from the catalog (read with
+ * that desired state): each such schema's tables, and the demo table when the first schema is
+ * whole. Tables already in `tables` keep their entry (so a second call changes nothing, and the
+ * doctor may adjust identities first); the others get their schema's identity. The heartbeat
+ * table stays apart, as with a list. A desired state without whole schemas is returned as it is.
  */
 export function withSchemaTables(
   desired: DesiredReplicationState,
   catalog: Pick<CatalogSnapshot, 'schemaTables'>,
 ): DesiredReplicationState {
-  const whole = desired.wholeSchema;
-  if (whole === undefined) return desired;
-  const listed = new Set(desired.tables.map((table) => table.name));
-  const names = new Set(catalog.schemaTables ?? []);
-  if (desired.createDemoTable) names.add(DEMO_TABLE_NAME);
-  if (desired.heartbeatTable !== undefined) names.delete(desired.heartbeatTable);
-  const added = [...names]
-    .filter((name) => !listed.has(name))
-    .map((name) => ({ name, replicaIdentity: whole.replicaIdentity }));
+  const whole = desired.schemas.filter((schema) => schema.wholeSchema !== undefined);
+  if (whole.length === 0) return desired;
+  const listed = new TableSet(desired.tables);
+  const added: DesiredTable[] = [];
+  for (const { name: schema, wholeSchema } of whole) {
+    const names = new Set(catalog.schemaTables?.[schema] ?? []);
+    if (schema === desired.schema) {
+      if (desired.createDemoTable) names.add(DEMO_TABLE_NAME);
+      if (desired.heartbeatTable !== undefined) names.delete(desired.heartbeatTable);
+    }
+    for (const name of names) {
+      if (!listed.has({ schema, name })) {
+        added.push({ schema, name, replicaIdentity: wholeSchema?.replicaIdentity ?? 'default' });
+      }
+    }
+  }
   return added.length === 0 ? desired : { ...desired, tables: [...desired.tables, ...added] };
 }

@@ -1,4 +1,6 @@
+import { displayName } from './names';
 import { PASSWORD_VARIABLE } from './printable';
+import type { QualifiedTable } from './types';
 
 /** Base class: every error of the replication setup says what is wrong and what to do next. */
 export class ReplicationSetupError extends Error {
@@ -24,24 +26,20 @@ export class WalLevelError extends ReplicationSetupError {
 /** Configured tables that do not exist. */
 export class MissingTableError extends ReplicationSetupError {
   constructor(
-    readonly schema: string,
-    readonly tables: readonly string[],
+    readonly tables: readonly QualifiedTable[],
     database: string,
   ) {
     super(
-      `${tables.length === 1 ? 'Table' : 'Tables'} ${tables.map((name) => `"${schema}"."${name}"`).join(', ')} ${tables.length === 1 ? 'does' : 'do'} not exist in database "${database}": create ${tables.length === 1 ? 'it' : 'them'} first, or remove ${tables.length === 1 ? 'it' : 'them'} from replication.tables in cdk.json.`,
+      `${tables.length === 1 ? 'Table' : 'Tables'} ${tables.map((table) => displayName(table.schema, table.name)).join(', ')} ${tables.length === 1 ? 'does' : 'do'} not exist in database "${database}": create ${tables.length === 1 ? 'it' : 'them'} first, or remove ${tables.length === 1 ? 'it' : 'them'} from replication.tables (or replication.schemas) in cdk.json.`,
     );
   }
 }
 
 /** Tables with replica identity `default` and no primary key: UPDATE/DELETE would fail once published. */
 export class MissingPrimaryKeyError extends ReplicationSetupError {
-  constructor(
-    readonly schema: string,
-    readonly tables: readonly string[],
-  ) {
+  constructor(readonly tables: readonly QualifiedTable[]) {
     super(
-      `${tables.map((name) => `"${schema}"."${name}"`).join(', ')} ${tables.length === 1 ? 'has' : 'have'} no primary key, so with replica identity "default" every UPDATE and DELETE on ${tables.length === 1 ? 'it' : 'them'} would fail once published. Add a primary key, or set "replicaIdentity": "full" for ${tables.length === 1 ? 'this table' : 'these tables'} in replication.tables.`,
+      `${tables.map((table) => displayName(table.schema, table.name)).join(', ')} ${tables.length === 1 ? 'has' : 'have'} no primary key, so with replica identity "default" every UPDATE and DELETE on ${tables.length === 1 ? 'it' : 'them'} would fail once published. Add a primary key, or set "replicaIdentity": "full" for ${tables.length === 1 ? 'this table' : 'these tables'} in replication.tables.`,
     );
   }
 }

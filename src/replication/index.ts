@@ -25,12 +25,16 @@ export {
   formatPlan,
   planReplicationSetup,
   planReplicationTeardown,
-  publishesOnlySchema,
+  heartbeatTableOf,
+  publicationHolds,
+  publicationObjects,
+  publishedTables,
   qualifiedName,
   RDS_REPLICATION_ROLE,
   SLOT_PLUGIN,
   TABLES_IN_SCHEMA_VERSION,
-  publishesWholeSchema,
+  tablesOfInterest,
+  wholeSchemasPublished,
   type TeardownOptions,
 } from './planner';
 export {
@@ -51,3 +55,4 @@ export { scramSha256Verifier } from './scram';
 export { invalidationCause, isInvalidated } from './slot-invalidation';
 export { assertLogicalReplicationEnabled, setupReplication, type SetupOptions } from './setup';
 export { teardownReplication } from './teardown';
+export { identityIndexIn, sameTable, tableIn, TableSet } from './lookup';

@@ -9,3 +9,8 @@ export function qualifiedName(schema: string, table: string): string {
 export function displayName(schema: string, table: string): string {
   return `"${schema}"."${table}"`;
 }
+
+/** `schema "a"` or `schemas "a", "b"`, for messages. */
+export function schemasNamed(names: readonly string[]): string {
+  return `${names.length === 1 ? 'schema' : 'schemas'} ${names.map((name) => `"${name}"`).join(', ')}`;
+}

@@ -11,7 +11,8 @@ import {
 import { DEMO_TABLE_NAME } from './demo-table';
 import { withSchemaTables } from './desired-state';
 import { createHeartbeatTableSql } from './heartbeat';
-import { displayName as display, qualifiedName } from './names';
+import { displayName as display, qualifiedName, schemasNamed } from './names';
+import { tableIn, TableSet } from './lookup';
 import { checkIdentityIndexes, replicaIdentitySteps } from './replica-identity';
 import { scramSha256Verifier } from './scram';
 import { invalidationCause, isInvalidated } from './slot-invalidation';
@@ -29,21 +30,23 @@ import type {
 export const TABLES_IN_SCHEMA_VERSION = 150000;
 
 /**
- * Whether the publication holds the configured schema whole (FOR TABLES IN SCHEMA), so that
- * tables created later are published without another setup. Otherwise it lists the tables that
- * exist at this setup, and the doctor names those created since. That needs PostgreSQL 15, and
- * PostgreSQL lets only a superuser publish a schema: RDS's master user is none (whether RDS
- * exempts rds_superuser is not verified here), so on RDS the list is what is safe to plan.
+ * The schemas the publication holds whole (FOR TABLES IN SCHEMA), so that tables created in them
+ * later are published without another setup: those configured `"*"`, where the server allows it.
+ * Otherwise the publication lists the tables that exist at this setup, and the doctor names those
+ * created since. That needs PostgreSQL 15, and PostgreSQL lets only a superuser publish a schema:
+ * RDS's master user is none (whether RDS exempts rds_superuser is not verified here), so on RDS
+ * the list is what is safe to plan.
  */
-export function publishesWholeSchema(
+export function wholeSchemasPublished(
   catalog: Pick<CatalogSnapshot, 'serverVersion' | 'currentUserIsSuperuser'>,
-  desired: Pick<DesiredReplicationState, 'wholeSchema'>,
-): boolean {
-  return (
-    desired.wholeSchema !== undefined &&
-    catalog.serverVersion >= TABLES_IN_SCHEMA_VERSION &&
-    catalog.currentUserIsSuperuser
-  );
+  desired: Pick<DesiredReplicationState, 'schemas'>,
+): string[] {
+  if (catalog.serverVersion < TABLES_IN_SCHEMA_VERSION || !catalog.currentUserIsSuperuser) {
+    return [];
+  }
+  return desired.schemas
+    .filter((schema) => schema.wholeSchema !== undefined)
+    .map((schema) => schema.name);
 }
 
 export { DEMO_TABLE_NAME } from './demo-table';
@@ -71,19 +74,40 @@ $revoke$`;
 
 export { qualifiedName } from './names';
 
-/** Every table name setup reads from the catalog: configured, demo and heartbeat. */
-export function tablesOfInterest(desired: DesiredReplicationState): string[] {
-  const names = desired.tables.map((table) => table.name);
-  if (desired.createDemoTable) names.push(DEMO_TABLE_NAME);
-  if (desired.heartbeatTable !== undefined) names.push(desired.heartbeatTable);
-  return [...new Set(names)];
+/** Distinct tables, first occurrence kept. */
+function distinctTables(tables: readonly QualifiedTable[]): QualifiedTable[] {
+  const seen = new TableSet();
+  return tables.filter((table) => seen.add(table));
 }
 
-/** Tables the publication must list: the configured ones plus the heartbeat table. */
-function publishedTables(desired: DesiredReplicationState): string[] {
-  const names = desired.tables.map((table) => table.name);
-  if (desired.heartbeatTable !== undefined) names.push(desired.heartbeatTable);
-  return [...new Set(names)];
+/** The demo table, in the first schema. */
+const demoTableOf = (desired: DesiredReplicationState): QualifiedTable => ({
+  schema: desired.schema,
+  name: DEMO_TABLE_NAME,
+});
+
+/** The heartbeat table, in the first schema; undefined when none is configured. */
+export const heartbeatTableOf = (
+  desired: Pick<DesiredReplicationState, 'schema' | 'heartbeatTable'>,
+): QualifiedTable | undefined =>
+  desired.heartbeatTable === undefined
+    ? undefined
+    : { schema: desired.schema, name: desired.heartbeatTable };
+
+/** Every table setup reads from the catalog: configured, demo and heartbeat. */
+export function tablesOfInterest(desired: DesiredReplicationState): QualifiedTable[] {
+  const heartbeat = heartbeatTableOf(desired);
+  return distinctTables([
+    ...desired.tables,
+    ...(desired.createDemoTable ? [demoTableOf(desired)] : []),
+    ...(heartbeat ? [heartbeat] : []),
+  ]);
+}
+
+/** Tables the publication must hold: the configured ones plus the heartbeat table. */
+export function publishedTables(desired: DesiredReplicationState): QualifiedTable[] {
+  const heartbeat = heartbeatTableOf(desired);
+  return distinctTables([...desired.tables, ...(heartbeat ? [heartbeat] : [])]);
 }
 
 /** Throws WalLevelError unless the server can decode WAL logically. */
@@ -129,21 +153,28 @@ function checkSlot(catalog: CatalogSnapshot, desired: DesiredReplicationState): 
 }
 
 /** Tables the plan creates, so later steps treat them as existing. */
-function createdTables(catalog: CatalogSnapshot, desired: DesiredReplicationState): Set<string> {
-  const created = new Set<string>();
-  if (desired.createDemoTable && !catalog.tables[DEMO_TABLE_NAME]?.exists)
-    created.add(DEMO_TABLE_NAME);
-  if (desired.heartbeatTable !== undefined && !catalog.tables[desired.heartbeatTable]?.exists) {
-    created.add(desired.heartbeatTable);
+function createdTables(catalog: CatalogSnapshot, desired: DesiredReplicationState): TableSet {
+  const created = new TableSet();
+  const heartbeat = heartbeatTableOf(desired);
+  for (const table of [
+    ...(desired.createDemoTable ? [demoTableOf(desired)] : []),
+    ...(heartbeat ? [heartbeat] : []),
+  ]) {
+    if (!tableIn(catalog, table)?.exists) created.add(table);
   }
   return created;
 }
 
 /** Existing tables and tables this plan creates (with a primary key, identity default). */
-function effectiveTable(catalog: CatalogSnapshot, created: Set<string>, name: string): TableState {
-  if (created.has(name))
-    return { name, exists: true, hasPrimaryKey: true, replicaIdentity: 'default' };
-  return catalog.tables[name] ?? { name, exists: false, hasPrimaryKey: false };
+function effectiveTable(
+  catalog: CatalogSnapshot,
+  created: TableSet,
+  table: QualifiedTable,
+): TableState {
+  const { schema, name } = table;
+  if (created.size > 0 && created.has(table))
+    return { schema, name, exists: true, hasPrimaryKey: true, replicaIdentity: 'default' };
+  return tableIn(catalog, table) ?? { schema, name, exists: false, hasPrimaryKey: false };
 }
 
 // The checks and the plan below visit every configured table a fixed number of times, with
@@ -151,69 +182,99 @@ function effectiveTable(catalog: CatalogSnapshot, created: Set<string>, name: st
 function checkTables(
   catalog: CatalogSnapshot,
   desired: DesiredReplicationState,
-  created: Set<string>,
-  published: readonly string[],
+  created: TableSet,
+  published: readonly QualifiedTable[],
 ): void {
-  const missing = desired.tables
-    .filter((table) => !effectiveTable(catalog, created, table.name).exists)
-    .map((table) => table.name);
-  if (missing.length > 0)
-    throw new MissingTableError(desired.schema, missing, catalog.currentDatabase);
+  const missing = desired.tables.filter((table) => !effectiveTable(catalog, created, table).exists);
+  if (missing.length > 0) throw new MissingTableError(missing, catalog.currentDatabase);
   // A pre-existing heartbeat table is published too, with its identity left at default.
-  const heartbeat =
-    desired.heartbeatTable !== undefined &&
-    !desired.tables.some((t) => t.name === desired.heartbeatTable)
-      ? [{ name: desired.heartbeatTable, replicaIdentity: 'default' as const }]
-      : [];
-  const withoutKey = [...desired.tables, ...heartbeat]
-    .filter(
-      (table) =>
-        table.replicaIdentity === 'default' &&
-        !effectiveTable(catalog, created, table.name).hasPrimaryKey,
-    )
-    .map((table) => table.name);
-  if (withoutKey.length > 0) throw new MissingPrimaryKeyError(desired.schema, withoutKey);
-  checkIdentityIndexes(catalog, desired.schema, desired.tables);
-  checkPartitionConflicts(catalog, desired.schema, published);
+  const heartbeat = heartbeatTableOf(desired);
+  const withoutKey = [
+    ...desired.tables,
+    ...(heartbeat && !new TableSet(desired.tables).has(heartbeat)
+      ? [{ ...heartbeat, replicaIdentity: 'default' as const }]
+      : []),
+  ].filter(
+    (table) =>
+      table.replicaIdentity === 'default' && !effectiveTable(catalog, created, table).hasPrimaryKey,
+  );
+  if (withoutKey.length > 0) throw new MissingPrimaryKeyError(withoutKey);
+  checkIdentityIndexes(catalog, desired.tables);
+  checkPartitionConflicts(catalog, published);
 }
 
 /** Refuses publishing a partitioned table together with one of its partitions. */
 function checkPartitionConflicts(
   catalog: CatalogSnapshot,
-  schema: string,
-  published: readonly string[],
+  published: readonly QualifiedTable[],
 ): void {
-  const publishedSet = new Set(published);
-  const conflicts = published.flatMap((name) => {
-    const parent = catalog.tables[name]?.partitionOf?.find(
-      (ancestor) => ancestor.schema === schema && publishedSet.has(ancestor.name),
+  // Only partitions can conflict: most pipelines have none, and then no set is built.
+  const partitions = published.filter((table) => tableIn(catalog, table)?.partitionOf);
+  if (partitions.length === 0) return;
+  const publishedSet = new TableSet(published);
+  const conflicts = partitions.flatMap((table) => {
+    const parent = tableIn(catalog, table)?.partitionOf?.find((ancestor) =>
+      publishedSet.has(ancestor),
     );
     return parent
-      ? [{ partition: display(schema, name), parent: display(parent.schema, parent.name) }]
+      ? [
+          {
+            partition: display(table.schema, table.name),
+            parent: display(parent.schema, parent.name),
+          },
+        ]
       : [];
   });
   if (conflicts.length > 0) throw new PartitionConflictError(conflicts);
 }
 
-/** Whether the publication lists exactly `wanted`, all in `schema`. */
+/** Whether `current` holds exactly the `wanted` tables. */
 function sameTables(
   current: readonly QualifiedTable[],
-  schema: string,
-  wanted: readonly string[],
+  wanted: readonly QualifiedTable[],
 ): boolean {
-  // A table in another schema is never wanted: its presence alone makes the lists differ.
-  const currentInSchema = new Set<string>();
-  for (const table of current) {
-    if (table.schema !== schema) return false;
-    currentInSchema.add(table.name);
-  }
-  return currentInSchema.size === wanted.length && wanted.every((n) => currentInSchema.has(n));
+  const currentSet = new TableSet(current);
+  return currentSet.size === wanted.length && wanted.every((table) => currentSet.has(table));
 }
 
-/** Whether the publication holds `schema` whole and nothing else (FOR TABLES IN SCHEMA). */
-export function publishesOnlySchema(current: PublicationState, schema: string): boolean {
-  const schemas = current.schemas ?? [];
-  return schemas.length === 1 && schemas[0] === schema && current.tables.length === 0;
+/** Whether `current` holds exactly the `wanted` schemas whole. */
+function sameSchemas(current: readonly string[], wanted: readonly string[]): boolean {
+  const currentSet = new Set(current);
+  return currentSet.size === wanted.length && wanted.every((schema) => currentSet.has(schema));
+}
+
+/**
+ * What the publication must hold: the schemas it publishes whole and the tables it lists (those
+ * outside these schemas). Without whole schemas, every published table is listed.
+ */
+export function publicationObjects(
+  catalog: Pick<CatalogSnapshot, 'serverVersion' | 'currentUserIsSuperuser' | 'schemaTables'>,
+  configured: DesiredReplicationState,
+): { readonly schemas: readonly string[]; readonly tables: readonly QualifiedTable[] } {
+  const desired = withSchemaTables(configured, catalog);
+  return objectsToPublish(catalog, desired, publishedTables(desired));
+}
+
+/** publicationObjects for a desired state with its schemas' tables filled in. */
+function objectsToPublish(
+  catalog: Pick<CatalogSnapshot, 'serverVersion' | 'currentUserIsSuperuser'>,
+  desired: DesiredReplicationState,
+  published: readonly QualifiedTable[],
+): ReturnType<typeof publicationObjects> {
+  const schemas = wholeSchemasPublished(catalog, desired);
+  if (schemas.length === 0) return { schemas, tables: published };
+  const whole = new Set(schemas);
+  return { schemas, tables: published.filter((table) => !whole.has(table.schema)) };
+}
+
+/** Whether the publication holds exactly `wanted` (schemas whole and listed tables). */
+export function publicationHolds(
+  current: PublicationState,
+  wanted: ReturnType<typeof publicationObjects>,
+): boolean {
+  return (
+    sameSchemas(current.schemas ?? [], wanted.schemas) && sameTables(current.tables, wanted.tables)
+  );
 }
 
 /**
@@ -230,8 +291,8 @@ export function planReplicationSetup(
   checkRole(catalog, desired);
   checkSlot(catalog, desired);
   const created = createdTables(catalog, desired);
-  const wanted = publishedTables(desired);
-  checkTables(catalog, desired, created, wanted);
+  const published = publishedTables(desired);
+  checkTables(catalog, desired, created, published);
   if (catalog.publication?.allTables) {
     throw new PublicationConflictError(
       `Publication "${desired.publicationName}" exists FOR ALL TABLES and cannot be narrowed to the configured tables: drop it (DROP PUBLICATION) if nothing else uses it, or choose another replication.publicationName.`,
@@ -239,18 +300,18 @@ export function planReplicationSetup(
   }
 
   const steps: Step[] = [];
-  const schema = quote(desired.schema);
   const user = quote(desired.user);
   const role = catalog.role;
+  const schemaNames = desired.schemas.map((schema) => schema.name);
 
-  if (!catalog.schemaExists) {
+  for (const missing of catalog.missingSchemas) {
     steps.push({
       kind: 'create-schema',
-      description: `create schema "${desired.schema}"`,
-      sql: `CREATE SCHEMA IF NOT EXISTS ${schema}`,
+      description: `create schema "${missing}"`,
+      sql: `CREATE SCHEMA IF NOT EXISTS ${quote(missing)}`,
     });
   }
-  if (created.has(DEMO_TABLE_NAME)) {
+  if (created.has(demoTableOf(desired))) {
     const table = qualifiedName(desired.schema, DEMO_TABLE_NAME);
     steps.push({
       kind: 'create-demo-table',
@@ -259,7 +320,8 @@ export function planReplicationSetup(
       sql: `CREATE TABLE IF NOT EXISTS ${table} (id bigint PRIMARY KEY, val varchar); INSERT INTO ${table} (id, val) VALUES (1, 'a'), (2, 'b') ON CONFLICT (id) DO NOTHING`,
     });
   }
-  if (desired.heartbeatTable !== undefined && created.has(desired.heartbeatTable)) {
+  const heartbeat = heartbeatTableOf(desired);
+  if (desired.heartbeatTable !== undefined && heartbeat && created.has(heartbeat)) {
     steps.push({
       kind: 'create-heartbeat-table',
       description: `create heartbeat table ${display(desired.schema, desired.heartbeatTable)}`,
@@ -302,26 +364,40 @@ export function planReplicationSetup(
     });
   }
 
-  if (!role?.schemaUsage) {
+  // One statement each for every schema that needs it, in config order.
+  const inOrder = (needed: Iterable<string>): string[] => {
+    const set = new Set(needed);
+    return schemaNames.filter((name) => set.has(name));
+  };
+  const quotedList = (names: readonly string[]): string => names.map(quote).join(', ');
+  const withoutUsage = role ? inOrder(role.schemasWithoutUsage) : schemaNames;
+  if (withoutUsage.length > 0) {
     steps.push({
       kind: 'grant-schema-usage',
-      description: `grant USAGE on schema "${desired.schema}" to "${desired.user}"`,
-      sql: `GRANT USAGE ON SCHEMA ${schema} TO ${user}`,
+      description: `grant USAGE on ${schemasNamed(withoutUsage)} to "${desired.user}"`,
+      sql: `GRANT USAGE ON SCHEMA ${quotedList(withoutUsage)} TO ${user}`,
     });
   }
-  if (!role || role.relationsWithoutSelect.length > 0 || created.size > 0) {
+  const withoutSelect = role
+    ? inOrder([
+        ...role.relationsWithoutSelect.map((relation) => relation.schema),
+        ...(created.size > 0 ? [desired.schema] : []),
+      ])
+    : schemaNames;
+  if (withoutSelect.length > 0) {
     steps.push({
       kind: 'grant-select',
-      description: `grant SELECT on all tables in schema "${desired.schema}" to "${desired.user}"`,
-      sql: `GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO ${user}`,
+      description: `grant SELECT on all tables in ${schemasNamed(withoutSelect)} to "${desired.user}"`,
+      sql: `GRANT SELECT ON ALL TABLES IN SCHEMA ${quotedList(withoutSelect)} TO ${user}`,
     });
   }
-  if (!role?.defaultSelectGranted) {
+  const withoutDefaultSelect = role ? inOrder(role.schemasWithoutDefaultSelect) : schemaNames;
+  if (withoutDefaultSelect.length > 0) {
     steps.push({
       kind: 'grant-default-select',
-      description: `let "${desired.user}" SELECT tables "${catalog.currentUser}" creates in "${desired.schema}" later`,
+      description: `let "${desired.user}" SELECT tables "${catalog.currentUser}" creates in ${schemasNamed(withoutDefaultSelect)} later`,
       // Default privileges belong to the role that creates the tables: the master user.
-      sql: `ALTER DEFAULT PRIVILEGES FOR ROLE ${quote(catalog.currentUser)} IN SCHEMA ${schema} GRANT SELECT ON TABLES TO ${user}`,
+      sql: `ALTER DEFAULT PRIVILEGES FOR ROLE ${quote(catalog.currentUser)} IN SCHEMA ${quotedList(withoutDefaultSelect)} GRANT SELECT ON TABLES TO ${user}`,
     });
   }
   if (desired.heartbeatTable !== undefined && !role?.heartbeatWriteGranted) {
@@ -367,56 +443,51 @@ export function planReplicationSetup(
   }
 
   for (const table of desired.tables) {
-    steps.push(
-      ...replicaIdentitySteps(desired.schema, table, effectiveTable(catalog, created, table.name)),
-    );
+    steps.push(...replicaIdentitySteps(table, effectiveTable(catalog, created, table)));
   }
 
-  // Built only for a statement that lists the tables: a no-op run of 10,000 needs none.
-  const tableList = (): string =>
-    wanted.map((name) => qualifiedName(desired.schema, name)).join(', ');
+  const wanted = objectsToPublish(catalog, desired, published);
+  // Built only for a statement that names the objects: a no-op run of 10,000 needs none.
+  const objectList = (): string =>
+    [
+      ...(wanted.schemas.length > 0 ? [`TABLES IN SCHEMA ${quotedList(wanted.schemas)}`] : []),
+      ...(wanted.tables.length > 0
+        ? [`TABLE ${wanted.tables.map((t) => qualifiedName(t.schema, t.name)).join(', ')}`]
+        : []),
+    ].join(', ');
+  const contents = (): string =>
+    [
+      ...(wanted.schemas.length > 0
+        ? [`every table in ${schemasNamed(wanted.schemas)}, now and later`]
+        : []),
+      ...(wanted.tables.length > 0 || wanted.schemas.length === 0
+        ? [`${wanted.tables.length} listed table(s)`]
+        : []),
+    ].join(' and ');
   const publication = quote(desired.publicationName);
-  const publishesSchema = publishesWholeSchema(catalog, desired);
+  const empty = wanted.schemas.length === 0 && wanted.tables.length === 0;
   if (!catalog.publication) {
-    const objects = publishesSchema
-      ? ` FOR TABLES IN SCHEMA ${schema}`
-      : wanted.length > 0
-        ? ` FOR TABLE ${tableList()}`
-        : '';
     steps.push({
       kind: 'create-publication',
-      description: publishesSchema
-        ? `create publication "${desired.publicationName}" for every table in schema "${desired.schema}", now and later`
-        : `create publication "${desired.publicationName}" for ${wanted.length} table(s)`,
+      description: `create publication "${desired.publicationName}" for ${contents()}`,
       // Via the root: changes in every partition arrive under the published parent's name,
       // the one stream Airbyte configures for a partitioned table.
-      sql: `CREATE PUBLICATION ${publication}${objects} WITH (publish_via_partition_root = true)`,
+      sql: `CREATE PUBLICATION ${publication}${empty ? '' : ` FOR ${objectList()}`} WITH (publish_via_partition_root = true)`,
     });
   } else {
     const current = catalog.publication;
-    if (publishesSchema) {
-      if (!publishesOnlySchema(current, desired.schema)) {
-        steps.push({
-          kind: 'set-publication-tables',
-          description: `make publication "${desired.publicationName}" publish every table in schema "${desired.schema}", now and later`,
-          sql: `ALTER PUBLICATION ${publication} SET TABLES IN SCHEMA ${schema}`,
-        });
-      }
-    } else if (
-      (current.schemas?.length ?? 0) > 0 ||
-      !sameTables(current.tables, desired.schema, wanted)
-    ) {
+    if (!publicationHolds(current, wanted)) {
       steps.push(
-        wanted.length > 0
+        !empty
           ? {
               kind: 'set-publication-tables',
-              description: `set the tables of publication "${desired.publicationName}" to the ${wanted.length} configured table(s)`,
-              sql: `ALTER PUBLICATION ${publication} SET TABLE ${tableList()}`,
+              description: `make publication "${desired.publicationName}" publish ${contents()}`,
+              sql: `ALTER PUBLICATION ${publication} SET ${objectList()}`,
             }
           : {
-              // SET TABLE needs at least one table; only 14 gets here (its publications hold no schema).
+              // SET needs at least one object; only 14 gets here (its publications hold no schema).
               kind: 'set-publication-tables',
-              description: `remove every table from publication "${desired.publicationName}" (schema "${desired.schema}" has none)`,
+              description: `remove every table from publication "${desired.publicationName}" (the whole schemas configured have none)`,
               sql: `ALTER PUBLICATION ${publication} DROP TABLE ${current.tables.map((table) => qualifiedName(table.schema, table.name)).join(', ')}`,
             },
       );

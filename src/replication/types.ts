@@ -1,30 +1,39 @@
 import type { ReplicaIdentity } from '../config';
 import type { ReplicaIdentityMode } from '../contract/replication-setup';
 
-/** One table to publish, inside DesiredReplicationState.schema. */
+/** One table to publish. */
 export interface DesiredTable {
+  /** Its schema, one of DesiredReplicationState.schemas (unquoted, like the name). */
+  readonly schema: string;
   /** Table name (unquoted; quoted when it reaches SQL). */
   readonly name: string;
   /** REPLICA IDENTITY the table must have. */
   readonly replicaIdentity: ReplicaIdentity;
 }
 
-/** What the database must look like for Airbyte CDC: built from the environment's config. */
-export interface DesiredReplicationState {
-  /** Schema holding the published tables; created when missing. */
-  readonly schema: string;
+/** One published schema of a desired state. */
+export interface DesiredSchema {
+  readonly name: string;
   /**
-   * Tables to publish, in config order. Each must exist (except the demo/heartbeat table). With
-   * `wholeSchema`, the schema's tables as the catalog lists them (see withSchemaTables): empty
-   * until then.
-   */
-  readonly tables: readonly DesiredTable[];
-  /**
-   * `replication.tables: "*"`: publish every table of `schema`, those created later too (FOR
-   * TABLES IN SCHEMA on PostgreSQL 15+, the tables that exist at each setup on 14), giving the
-   * existing ones this identity. Default: only `tables`.
+   * `"*"`: publish every table of the schema, those created later too (FOR TABLES IN SCHEMA on
+   * PostgreSQL 15+ as a superuser, else the tables that exist at each setup), giving the
+   * existing ones this identity. Default: only the schema's entries in `tables`.
    */
   readonly wholeSchema?: { readonly replicaIdentity: ReplicaIdentityMode };
+}
+
+/** What the database must look like for Airbyte CDC: built from the environment's config. */
+export interface DesiredReplicationState {
+  /** The first published schema: it holds the demo and heartbeat tables. */
+  readonly schema: string;
+  /** Every published schema, `schema` first; each is created when missing. */
+  readonly schemas: readonly DesiredSchema[];
+  /**
+   * Tables to publish, in config order, each in one of `schemas`. Each must exist (except the
+   * demo/heartbeat table). Of a whole schema, the tables the catalog lists (see
+   * withSchemaTables): none until then.
+   */
+  readonly tables: readonly DesiredTable[];
   /** Read-only login role Airbyte connects as. */
   readonly user: string;
   /** The role's password (from its Secrets Manager secret). Never printed. */
@@ -49,11 +58,12 @@ export interface DesiredReplicationState {
   readonly roleComment?: string;
 }
 
-/** The names teardown needs: everything setup creates except schema and data. */
+/** The names teardown needs: everything setup creates except schemas and data. */
 export interface ReplicationTarget {
   readonly user: string;
   readonly slotName: string;
   readonly publicationName: string;
+  /** The first published schema. */
   readonly schema: string;
 }
 
@@ -68,6 +78,7 @@ export interface QualifiedTable {
 
 /** A table as the catalog knows it. */
 export interface TableState {
+  readonly schema: string;
   readonly name: string;
   readonly exists: boolean;
   readonly hasPrimaryKey: boolean;
@@ -133,12 +144,18 @@ export interface RoleState {
    * probed (teardown, or no password given).
    */
   readonly passwordCurrent?: boolean;
-  /** USAGE on the schema. */
-  readonly schemaUsage: boolean;
-  /** Tables, views, materialized views and foreign tables in the schema the user cannot SELECT. */
-  readonly relationsWithoutSelect: readonly string[];
-  /** Default privileges of the current user give SELECT on future tables in the schema. */
-  readonly defaultSelectGranted: boolean;
+  /** Published schemas the user has no USAGE on (missing ones included). */
+  readonly schemasWithoutUsage: readonly string[];
+  /**
+   * Tables, views, materialized views and foreign tables in the published schemas the user
+   * cannot SELECT.
+   */
+  readonly relationsWithoutSelect: readonly QualifiedTable[];
+  /**
+   * Published schemas where the current user's default privileges do not give the user SELECT
+   * on future tables (missing ones included).
+   */
+  readonly schemasWithoutDefaultSelect: readonly string[];
   /** INSERT and UPDATE on the heartbeat table. */
   readonly heartbeatWriteGranted: boolean;
   /** Objects in the current database owned by the user (normally 0). */
@@ -210,20 +227,24 @@ export interface CatalogSnapshot {
   readonly currentUser: string;
   readonly currentUserIsSuperuser: boolean;
   readonly currentDatabase: string;
-  readonly schemaExists: boolean;
-  /** Every table setup cares about (configured, demo, heartbeat), by name. */
-  readonly tables: Readonly<Record<string, TableState>>;
+  /** The desired state's schemas that do not exist. */
+  readonly missingSchemas: readonly string[];
   /**
-   * With a whole-schema desired state: the schema's tables (relkind r and p) except partitions
-   * whose parent is in the schema (published through it), by name; undefined otherwise. Each has
-   * its entry in `tables`.
+   * Every table setup cares about (configured, demo, heartbeat), by schema, then by name: look
+   * one up with tableIn.
    */
-  readonly schemaTables?: readonly string[];
+  readonly tables: Readonly<Record<string, Readonly<Record<string, TableState>>>>;
   /**
-   * The indexes that `{ index }` replica identities name, by table name (so that two tables may
-   * name indexes alike once several schemas are published); undefined when none is named.
+   * Of each schema the desired state publishes whole: its tables (relkind r and p) except
+   * partitions whose parent is in the schema (published through it), by name; undefined when
+   * none is whole. Each has its entry in `tables`.
    */
-  readonly identityIndexes?: Readonly<Record<string, IndexState>>;
+  readonly schemaTables?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * The indexes that `{ index }` replica identities name, by the table's schema, then its name;
+   * undefined when none is named.
+   */
+  readonly identityIndexes?: Readonly<Record<string, Readonly<Record<string, IndexState>>>>;
   /** undefined when the user does not exist. */
   readonly role?: RoleState;
   /** A role named `rds_replication` exists (RDS, Aurora): grant it instead of REPLICATION. */

@@ -319,7 +319,9 @@ describe('npm run local', () => {
     const dir = tmp();
     const unknown = await runCli(dir, '--env', 'nope');
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/Unknown environment "nope".*defines dev, staging, prod/);
+    expect(unknown.stderr).toMatch(
+      /Unknown environment "nope".*defines dev, staging, prod, analytics/,
+    );
     const usage = await runCli(dir, '--port', 'abc');
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/--port must be a whole number/);

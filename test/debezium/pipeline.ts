@@ -7,7 +7,12 @@ import { writeFileSync } from 'fs';
 import * as path from 'path';
 import type { Client } from 'pg';
 import { parseEnvironment, type EnvironmentConfig } from '../../src/config';
-import { buildSourceConfiguration, buildStreams, type JsonObject } from '../../src/airbyte/bodies';
+import {
+  buildSourceConfiguration,
+  buildStreams,
+  type DiscoveredStream,
+  type JsonObject,
+} from '../../src/airbyte/bodies';
 import { localAirbyteTarget } from '../../src/local/airbyte-source';
 import type { StartPostgresOptions } from '../../src/local/postgres-server';
 import { LOCAL_SUPERUSER, localServerSettings } from '../../src/local/run';
@@ -106,6 +111,21 @@ export interface DeployOptions {
   readonly onStep?: (description: string) => void;
 }
 
+/**
+ * The streams Airbyte's discovery offers for incremental sync in CDC mode: the published tables
+ * (a schema configured "*" is streamed as what the source discovers in it).
+ */
+async function discoveredStreams(
+  admin: Client,
+  publicationName: string,
+): Promise<DiscoveredStream[]> {
+  const { rows } = await admin.query<{ namespace: string; name: string }>(
+    'SELECT schemaname AS namespace, tablename AS name FROM pg_publication_tables WHERE pubname = $1',
+    [publicationName],
+  );
+  return rows.map((row) => ({ ...row, syncModes: ['full_refresh', 'incremental_append'] }));
+}
+
 /** Deploy a pipeline: RDS-like database, the replication setup, the Airbyte source. */
 export async function deployPipeline(
   pg: PostgresAccess,
@@ -130,8 +150,15 @@ export async function deployPipeline(
     { host: server.host, port: server.port, database: rds.database, username: desired.user },
     { password, caCertificate: ca.certPem },
   );
-  const sourceConfiguration = buildSourceConfiguration(target);
-  const streams = buildStreams(target).map(({ namespace, name }) => ({ namespace, name }));
+  const targetWithStreams = {
+    ...target,
+    discoveredStreams: await discoveredStreams(admin, desired.publicationName),
+  };
+  const sourceConfiguration = buildSourceConfiguration(targetWithStreams);
+  const streams = buildStreams(targetWithStreams).map(({ namespace, name }) => ({
+    namespace,
+    name,
+  }));
   const connectAsReplicationUser = () => pg.connect(rds.database, { user: desired.user, password });
 
   return {

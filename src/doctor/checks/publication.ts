@@ -1,13 +1,14 @@
 import { dropStatements, statementsOf } from '../fixes';
 import {
-  publishesOnlySchema,
-  publishesWholeSchema,
+  publicationHolds,
+  publicationObjects,
   TABLES_IN_SCHEMA_VERSION,
+  TableSet,
   type QualifiedTable,
 } from '../../replication';
 import { fail, pass, skip, warn, type CheckDefinition, type Verdict } from './definition';
 import type { CheckContext } from './input';
-import { display, plannedFix, quoted } from './shared';
+import { displayName, plannedFix, quoted, schemasNamed } from './shared';
 
 function publicationExists({ catalog, steps }: CheckContext): Verdict {
   if (catalog.publication) return pass('yes');
@@ -22,6 +23,18 @@ function publicationExists({ catalog, steps }: CheckContext): Verdict {
         : ['None of the configured tables exists: create them first (see "tables").'],
     ),
   );
+}
+
+const named = (tables: readonly QualifiedTable[]): string =>
+  tables.map((table) => displayName(table.schema, table.name)).join(', ');
+
+/** What a publication holds, for messages: its schemas and listed tables. */
+function describeContents(tables: readonly QualifiedTable[], schemas: readonly string[]): string {
+  const parts = [
+    ...schemas.map((schema) => `schema ${quoted(schema)}`),
+    ...(tables.length > 0 ? [`${tables.length} listed table(s)`] : []),
+  ];
+  return parts.length > 0 ? parts.join(' and ') : 'no table';
 }
 
 function publicationTables({ catalog, desired, steps }: CheckContext): Verdict {
@@ -42,63 +55,77 @@ function publicationTables({ catalog, desired, steps }: CheckContext): Verdict {
       ],
     });
   }
-  const schemas = publication.schemas ?? [];
-  const wholeSchema = desired.wholeSchema !== undefined;
-  if (publishesWholeSchema(catalog, desired)) {
+  const wanted = publicationObjects(catalog, desired);
+  const currentSchemas = publication.schemas ?? [];
+  if (publicationHolds(publication, wanted)) {
     // FOR TABLES IN SCHEMA: tables created later are published without a deploy.
-    return publishesOnlySchema(publication, desired.schema)
-      ? pass(`every table in schema ${quoted(desired.schema)} (FOR TABLES IN SCHEMA)`)
-      : fail(
-          `publishes ${describeContents(publication.tables, schemas)}, not every table in schema ${quoted(desired.schema)} (FOR TABLES IN SCHEMA)`,
-          plannedFix(steps, ['set-publication-tables']),
-        );
+    return pass(
+      [
+        ...(wanted.schemas.length > 0
+          ? [`every table in ${schemasNamed(wanted.schemas)} (FOR TABLES IN SCHEMA)`]
+          : []),
+        // In config order: the catalog lists the publication's tables in no particular order.
+        ...(wanted.tables.length > 0 ? [named(wanted.tables)] : []),
+      ].join(', '),
+    );
   }
-  const wanted = [
-    ...new Set([
-      ...desired.tables.map((table) => table.name),
-      ...(desired.heartbeatTable === undefined ? [] : [desired.heartbeatTable]),
-    ]),
-  ];
-  const listed = publication.tables.map((table) => display(table.schema, table.name));
-  const expected = wanted.map((table) => display(desired.schema, table));
-  const missing = expected.filter((table) => !listed.includes(table));
-  const extra = listed.filter((table) => !expected.includes(table));
+  const wantedSchemas = new Set(wanted.schemas);
+  const wantedTables = new TableSet(wanted.tables);
+  const listedTables = new TableSet(publication.tables);
+  const inWantedSchema = (table: QualifiedTable): boolean => wantedSchemas.has(table.schema);
+  const missing = wanted.tables.filter((table) => !listedTables.has(table));
+  const extra = publication.tables.filter(
+    (table) => !wantedTables.has(table) && !inWantedSchema(table),
+  );
+  const extraSchemas = currentSchemas.filter((schema) => !wantedSchemas.has(schema));
+  // With only whole schemas wanted, whatever else the publication holds is told as what it
+  // publishes instead of them.
+  const onlyWholeSchemas = wanted.schemas.length > 0 && wanted.tables.length === 0;
+  const wholeSchemasDiffer =
+    wanted.schemas.length > 0 &&
+    (extraSchemas.length > 0 ||
+      wanted.schemas.some((schema) => !currentSchemas.includes(schema)) ||
+      publication.tables.some(inWantedSchema) ||
+      (onlyWholeSchemas && extra.length > 0));
+  // Whole schemas the publication lists the tables of (PostgreSQL 14, or not a superuser): a
+  // table missing there was created since the last setup, which is expected, and waits for the
+  // next deploy.
+  const wholeAsList = new Set(
+    desired.schemas
+      .filter((schema) => schema.wholeSchema !== undefined && !wantedSchemas.has(schema.name))
+      .map((schema) => schema.name),
+  );
+  const createdSince = missing.filter((table) => wholeAsList.has(table.schema));
   const problems = [
-    ...(extra.length > 0 ? [`also lists ${extra.join(', ')}`] : []),
-    ...(schemas.length > 0
-      ? [`also publishes schema(s) ${schemas.map(quoted).join(', ')} whole`]
+    ...(wholeSchemasDiffer
+      ? [
+          `publishes ${describeContents(publication.tables, currentSchemas)}, not every table in ${schemasNamed(wanted.schemas)} (FOR TABLES IN SCHEMA)`,
+        ]
+      : []),
+    ...(extra.length > 0 && !onlyWholeSchemas ? [`also lists ${named(extra)}`] : []),
+    ...(extraSchemas.length > 0 && wanted.schemas.length === 0
+      ? [`also publishes schema(s) ${extraSchemas.map(quoted).join(', ')} whole`]
       : []),
   ];
-  // On 14 the whole schema is the tables that existed at the last setup: a missing one was
-  // created since, which is expected there, and waits for the next deploy.
-  if (problems.length > 0 || (missing.length > 0 && !wholeSchema)) {
+  if (problems.length > 0 || missing.length > createdSince.length) {
     return fail(
-      [...(missing.length > 0 ? [`missing ${missing.join(', ')}`] : []), ...problems].join('; '),
+      [...(missing.length > 0 ? [`missing ${named(missing)}`] : []), ...problems].join('; '),
       plannedFix(steps, ['set-publication-tables']),
     );
   }
-  if (missing.length > 0) {
-    return warn(
-      `not published: ${missing.join(', ')} (created in schema ${quoted(desired.schema)} since the last deploy; the publication lists the tables that existed then, as FOR TABLES IN SCHEMA ${catalog.serverVersion < TABLES_IN_SCHEMA_VERSION ? `needs PostgreSQL 15 (this is ${Math.floor(catalog.serverVersion / 10000)})` : `needs a superuser, which ${quoted(catalog.currentUser)} is not`})`,
-      plannedFix(
-        steps,
-        ['set-publication-tables'],
-        [
-          'Deploy again (or run the statement below): the setup publishes every table the schema has at that time. PostgreSQL 15 and later publish new tables by themselves.',
-        ],
-      ),
-    );
-  }
-  return pass(listed.join(', '));
-}
-
-/** What a publication holds, for messages: its schemas and listed tables. */
-function describeContents(tables: readonly QualifiedTable[], schemas: readonly string[]): string {
-  const parts = [
-    ...schemas.map((schema) => `schema ${quoted(schema)}`),
-    ...(tables.length > 0 ? [`${tables.length} listed table(s)`] : []),
-  ];
-  return parts.length > 0 ? parts.join(' and ') : 'no table';
+  const createdIn = desired.schemas
+    .map((schema) => schema.name)
+    .filter((schema) => createdSince.some((table) => table.schema === schema));
+  return warn(
+    `not published: ${named(createdSince)} (created in ${schemasNamed(createdIn)} since the last deploy; the publication lists the tables that existed then, as FOR TABLES IN SCHEMA ${catalog.serverVersion < TABLES_IN_SCHEMA_VERSION ? `needs PostgreSQL 15 (this is ${Math.floor(catalog.serverVersion / 10000)})` : `needs a superuser, which ${quoted(catalog.currentUser)} is not`})`,
+    plannedFix(
+      steps,
+      ['set-publication-tables'],
+      [
+        `Deploy again (or run the statement below): the setup publishes every table ${createdIn.length === 1 ? 'the schema has' : 'these schemas have'} at that time. PostgreSQL 15 and later publish new tables by themselves.`,
+      ],
+    ),
+  );
 }
 
 function publicationOperations({ catalog, steps }: CheckContext): Verdict {
@@ -113,6 +140,16 @@ function publicationOperations({ catalog, steps }: CheckContext): Verdict {
 
 const publicationName = ({ desired }: CheckContext): string => quoted(desired.publicationName);
 
+/** What the configuration publishes, for the title: whole schemas and listed tables. */
+function expectedContents({ desired }: CheckContext): string {
+  const whole = desired.schemas.filter((schema) => schema.wholeSchema !== undefined);
+  const listed = desired.schemas.filter((schema) => schema.wholeSchema === undefined);
+  const wholePart = `every table of ${schemasNamed(whole.map((schema) => schema.name))}`;
+  if (whole.length === 0) return 'exactly the configured tables';
+  if (listed.length === 0) return wholePart;
+  return `${wholePart} and the configured tables of ${schemasNamed(listed.map((schema) => schema.name))}`;
+}
+
 /** The publication: present, listing exactly the configured tables, with every operation. */
 export const PUBLICATION_CHECKS = [
   {
@@ -122,10 +159,7 @@ export const PUBLICATION_CHECKS = [
   },
   {
     id: 'publication-tables',
-    title: (input) =>
-      input.desired.wholeSchema === undefined
-        ? `publication ${publicationName(input)} holds exactly the configured tables`
-        : `publication ${publicationName(input)} holds every table of schema ${quoted(input.desired.schema)}`,
+    title: (input) => `publication ${publicationName(input)} holds ${expectedContents(input)}`,
     evaluate: publicationTables,
   },
   {

@@ -2,12 +2,13 @@ import type { Step, StepKind } from '../../replication';
 import { PASSWORD_VARIABLE, setsPassword, statementsOf } from '../fixes';
 import type { FixStatement } from '../types';
 
+export { displayName, schemasNamed } from '../../replication/names';
+
 /** `"name"`, as the messages name a role, publication or slot. */
 export const quoted = (name: string): string => `"${name}"`;
 
-/** `"schema"."table"` for messages. */
-export const display = (schema: string, table: string): string =>
-  `${quoted(schema)}.${quoted(table)}`;
+/** Where cdk.json lists the published tables, in either of its forms. */
+export const TABLES_SETTING = 'replication.tables (or replication.schemas)';
 
 /** Planner statements for some step kinds, and the psql note when one sets the password. */
 export function plannedFix(

@@ -4,10 +4,12 @@ import {
   describeIdentityState,
   partitionsLackingIdentity,
   tableHasIdentity,
+  tableIn,
+  TableSet,
 } from '../../replication';
 import { fail, pass, warn, type CheckDefinition, type Verdict } from './definition';
 import type { CheckContext } from './input';
-import { display, plannedFix } from './shared';
+import { displayName, plannedFix, TABLES_SETTING } from './shared';
 
 function tables(input: CheckContext): Verdict {
   const { catalog, desired, steps, refusal } = input;
@@ -15,13 +17,17 @@ function tables(input: CheckContext): Verdict {
   const warnings: string[] = [];
   const notes: string[] = [];
   for (const table of desired.tables) {
-    const state = catalog.tables[table.name];
-    const name = display(desired.schema, table.name);
+    const state = tableIn(catalog, table);
+    const name = displayName(table.schema, table.name);
     if (!state?.exists) {
       problems.push(`${name} does not exist`);
-      if (!(desired.createDemoTable && table.name === DEMO_TABLE_NAME)) {
+      const isDemoTable =
+        desired.createDemoTable &&
+        table.schema === desired.schema &&
+        table.name === DEMO_TABLE_NAME;
+      if (!isDemoTable) {
         notes.push(
-          `Create ${name} in database "${catalog.currentDatabase}", or remove it from replication.tables in cdk.json.`,
+          `Create ${name} in database "${catalog.currentDatabase}", or remove it from ${TABLES_SETTING} in cdk.json.`,
         );
       }
     } else if (state.replicaIdentity === 'nothing') {
@@ -31,7 +37,7 @@ function tables(input: CheckContext): Verdict {
     } else if (state.replicaIdentity === 'default' && !state.hasPrimaryKey) {
       problems.push(`${name} has no primary key and REPLICA IDENTITY DEFAULT`);
       notes.push(
-        `Or add a primary key to ${name} and keep REPLICA IDENTITY DEFAULT; with FULL, set "replicaIdentity": "full" for it in replication.tables so the setup keeps it.`,
+        `Or add a primary key to ${name} and keep REPLICA IDENTITY DEFAULT; with FULL, set "replicaIdentity": "full" for it in ${TABLES_SETTING} so the setup keeps it.`,
       );
     } else if (!tableHasIdentity(state, table.replicaIdentity)) {
       warnings.push(
@@ -40,7 +46,7 @@ function tables(input: CheckContext): Verdict {
       if (!state.hasPrimaryKey) {
         // Without a key the planner refuses "default": the SQL fix would break the next deploy.
         notes.push(
-          `${name} has no primary key: set "replicaIdentity": "full" for it in replication.tables (the setup refuses DEFAULT without a key), or add a primary key.`,
+          `${name} has no primary key: set "replicaIdentity": "full" for it in ${TABLES_SETTING} (the setup refuses DEFAULT without a key), or add a primary key.`,
         );
       }
     }
@@ -54,10 +60,10 @@ function tables(input: CheckContext): Verdict {
   if (warnings.length > 0) return warn(warnings.join('; '), fix);
   return pass(
     desired.tables
-      .map(
-        (table) =>
-          `${display(desired.schema, table.name)} (${catalog.tables[table.name]?.hasPrimaryKey ? 'primary key' : 'no primary key'}, ${describeIdentityState(catalog.tables[table.name]?.replicaIdentity, catalog.tables[table.name]?.replicaIdentityIndex)})`,
-      )
+      .map((table) => {
+        const state = tableIn(catalog, table);
+        return `${displayName(table.schema, table.name)} (${state?.hasPrimaryKey ? 'primary key' : 'no primary key'}, ${describeIdentityState(state?.replicaIdentity, state?.replicaIdentityIndex)})`;
+      })
       .join(', '),
   );
 }
@@ -69,26 +75,25 @@ function tables(input: CheckContext): Verdict {
  */
 function partitions(input: CheckContext): Verdict {
   const { catalog, desired, steps, refusal } = input;
-  const configured = new Set(desired.tables.map((table) => table.name));
+  const configured = new TableSet(desired.tables);
   const problems: string[] = [];
   const parents: string[] = [];
   for (const table of desired.tables) {
-    const state = catalog.tables[table.name];
+    const state = tableIn(catalog, table);
     if (!state?.exists) continue;
-    const name = display(desired.schema, table.name);
-    const parent = state.partitionOf?.find(
-      (ancestor) => ancestor.schema === desired.schema && configured.has(ancestor.name),
-    );
+    const name = displayName(table.schema, table.name);
+    // Its parent may be published from another schema.
+    const parent = state.partitionOf?.find((ancestor) => configured.has(ancestor));
     if (parent) {
       problems.push(
-        `${name} is a partition of ${display(parent.schema, parent.name)}, which is published too`,
+        `${name} is a partition of ${displayName(parent.schema, parent.name)}, which is published too`,
       );
     }
     if (!state.partitioned) continue;
     parents.push(`${name} (${state.partitions?.length ?? 0} partition(s))`);
     for (const partition of partitionsLackingIdentity(state, table.replicaIdentity)) {
       problems.push(
-        `partition ${display(partition.schema, partition.name)} of ${name} has REPLICA IDENTITY ${describeIdentityState(partition.replicaIdentity, partition.replicaIdentityIndex)}, not ${describeIdentity(table.replicaIdentity)} (created after the last deploy?)`,
+        `partition ${displayName(partition.schema, partition.name)} of ${name} has REPLICA IDENTITY ${describeIdentityState(partition.replicaIdentity, partition.replicaIdentityIndex)}, not ${describeIdentity(table.replicaIdentity)} (created after the last deploy?)`,
       );
     }
   }

@@ -20,13 +20,18 @@
  * - outside the replica identity key (an unchanged key stored out of line is WAL-logged whole),
  *   and not a stored generated column (every UPDATE writes it anew).
  */
-import { qualifiedName, type DesiredReplicationState } from '../../replication';
+import {
+  qualifiedName,
+  sameTable,
+  TableSet,
+  type DesiredReplicationState,
+} from '../../replication';
 import type { StoredColumn, StoredRelation, TableStorage } from '../facts';
 import type { FixStatement } from '../types';
 import { safePlanFixSteps, statementsOf } from '../fixes';
 import { pass, skip, warn, type CheckDefinition, type Verdict } from './definition';
 import type { CheckContext } from './input';
-import { display } from './shared';
+import { displayName, TABLES_SETTING } from './shared';
 
 /** MAXALIGN(TOAST_POINTER_SIZE): TOAST moves out only values larger than their pointer. */
 const TOAST_POINTER_BYTES = 24;
@@ -100,27 +105,26 @@ export function columnsLostOnUpdate(relation: StoredRelation): string[] {
 
 /** A configured table with the relations (itself, or partitions) that would lose values. */
 interface LossyTable {
+  readonly schema: string;
   readonly name: string;
   readonly partitioned: boolean;
   readonly relations: readonly { relation: StoredRelation; columns: string[] }[];
 }
 
-function lossyTable(table: TableStorage, schema: string): LossyTable | undefined {
+function lossyTable(table: TableStorage): LossyTable | undefined {
   const relations = table.relations
     .map((relation) => ({ relation, columns: columnsLostOnUpdate(relation) }))
     .filter((entry) => entry.columns.length > 0);
   if (relations.length === 0) return undefined;
-  const partitioned = !table.relations.some(
-    (relation) => relation.schema === schema && relation.name === table.name,
-  );
-  return { name: table.name, partitioned, relations };
+  const partitioned = !table.relations.some((relation) => sameTable(relation, table));
+  return { schema: table.schema, name: table.name, partitioned, relations };
 }
 
 /** `"datastore"."docs" (body, meta)`, with the partitions for a partitioned table. */
-function describeLossy(table: LossyTable, schema: string): string {
+function describeLossy(table: LossyTable): string {
   const columns = [...new Set(table.relations.flatMap((entry) => entry.columns))];
   const where = table.partitioned
-    ? `; partitions ${table.relations.map((entry) => display(entry.relation.schema, entry.relation.name)).join(', ')}`
+    ? `; partitions ${table.relations.map((entry) => displayName(entry.relation.schema, entry.relation.name)).join(', ')}`
     : '';
   const identities = [
     ...new Set(
@@ -131,7 +135,7 @@ function describeLossy(table: LossyTable, schema: string): string {
       ),
     ),
   ];
-  return `${display(schema, table.name)} (${columns.join(', ')}${where}) under REPLICA IDENTITY ${identities.join('/')}`;
+  return `${displayName(table.schema, table.name)} (${columns.join(', ')}${where}) under REPLICA IDENTITY ${identities.join('/')}`;
 }
 
 /**
@@ -145,15 +149,14 @@ function fullIdentityStatements(input: CheckContext, lossy: readonly LossyTable[
     table.relations.map((entry) => ({
       sql: `ALTER TABLE ${qualifiedName(entry.relation.schema, entry.relation.name)} REPLICA IDENTITY FULL;`,
     }));
-  const toSwitch = new Set(
-    input.desired.tables
-      .filter((table) => table.replicaIdentity !== 'full')
-      .map((table) => table.name),
+  const toSwitch = new TableSet(
+    input.desired.tables.filter((table) => table.replicaIdentity !== 'full'),
   );
+  const lossyKeys = new TableSet(lossy);
   const desired: DesiredReplicationState = {
     ...input.desired,
     tables: input.desired.tables.map((table) =>
-      toSwitch.has(table.name) && lossy.some((entry) => entry.name === table.name)
+      toSwitch.has(table) && lossyKeys.has(table)
         ? { ...table, replicaIdentity: 'full' as const }
         : table,
     ),
@@ -165,7 +168,7 @@ function fullIdentityStatements(input: CheckContext, lossy: readonly LossyTable[
   const planned = statementsOf(steps, ['set-replica-identity']).filter(
     (statement) => !already.has(statement.sql),
   );
-  const others = lossy.filter((table) => !toSwitch.has(table.name)).flatMap(direct);
+  const others = lossy.filter((table) => !toSwitch.has(table)).flatMap(direct);
   return [
     ...planned,
     ...others.filter((statement) => !planned.some((p) => p.sql === statement.sql)),
@@ -174,39 +177,37 @@ function fullIdentityStatements(input: CheckContext, lossy: readonly LossyTable[
 
 function toast(input: CheckContext): Verdict {
   const { desired, facts } = input;
-  const schema = desired.schema;
   if (facts.tableStorage.length === 0) return skip('none of the configured tables exists');
-  const lossy = facts.tableStorage.flatMap((table) => lossyTable(table, schema) ?? []);
+  const lossy = facts.tableStorage.flatMap((table) => lossyTable(table) ?? []);
   if (lossy.length === 0) {
     return pass(
       facts.tableStorage
         .map((table) => {
           const allFull = table.relations.every((relation) => relation.replicaIdentity === 'full');
-          return `${display(schema, table.name)} (${allFull ? 'FULL' : 'no column stored out of line'})`;
+          return `${displayName(table.schema, table.name)} (${allFull ? 'FULL' : 'no column stored out of line'})`;
         })
         .join(', '),
     );
   }
-  const names = new Set(lossy.map((table) => table.name));
-  const configuredDefault = desired.tables
-    .filter((table) => names.has(table.name) && table.replicaIdentity !== 'full')
-    .map((table) => `"${table.name}"`);
-  const configuredFull = desired.tables
-    .filter((table) => names.has(table.name) && table.replicaIdentity === 'full')
-    .map((table) => display(schema, table.name));
+  const lossyKeys = new TableSet(lossy);
+  const lossyConfigured = desired.tables.filter((table) => lossyKeys.has(table));
+  const named = (tables: readonly { schema: string; name: string }[]): string =>
+    tables.map((table) => displayName(table.schema, table.name)).join(', ');
+  const configuredDefault = lossyConfigured.filter((table) => table.replicaIdentity !== 'full');
+  const configuredFull = lossyConfigured.filter((table) => table.replicaIdentity === 'full');
   return warn(
-    `${lossy.map((table) => describeLossy(table, schema)).join('; ')}: these columns can be stored out of line (TOAST), and an UPDATE that leaves such a value unchanged sends no value for it: Debezium and Airbyte deliver "${UNAVAILABLE_VALUE_PLACEHOLDER}" instead (Airbyte writes it into the destination, over the real value in deduplicated sync modes)`,
+    `${lossy.map(describeLossy).join('; ')}: these columns can be stored out of line (TOAST), and an UPDATE that leaves such a value unchanged sends no value for it: Debezium and Airbyte deliver "${UNAVAILABLE_VALUE_PLACEHOLDER}" instead (Airbyte writes it into the destination, over the real value in deduplicated sync modes)`,
     {
       sql: fullIdentityStatements(input, lossy),
       notes: [
         ...(configuredDefault.length > 0
           ? [
-              `Set "replicaIdentity": "full" for ${configuredDefault.join(', ')} in replication.tables in cdk.json: every deploy sets the configured identity, so the statements alone are undone by the next one.`,
+              `Set "replicaIdentity": "full" for ${named(configuredDefault)} in ${TABLES_SETTING} in cdk.json: every deploy sets the configured identity, so the statements alone are undone by the next one.`,
             ]
           : []),
         ...(configuredFull.length > 0
           ? [
-              `The configuration already says FULL for ${configuredFull.join(', ')}: the next deploy sets it (or run the statements now).`,
+              `The configuration already says FULL for ${named(configuredFull)}: the next deploy sets it (or run the statements now).`,
             ]
           : []),
         'The trade-off: FULL writes the whole old row to the WAL on every UPDATE and DELETE of these tables (more WAL, more slot lag and disk while the consumer is behind). Keep DEFAULT and accept this warning when updates always set these columns or their values stay small; see "TOAST and replica identity" in docs/replication-setup.md.',

@@ -1,9 +1,16 @@
 import { escapeIdentifier } from 'pg';
-import { qualifiedName, RDS_REPLICATION_ROLE } from '../../replication';
+import {
+  heartbeatTableOf,
+  qualifiedName,
+  RDS_REPLICATION_ROLE,
+  tableIn,
+  sameTable,
+  TableSet,
+} from '../../replication';
 import type { FixStatement } from '../types';
 import { fail, pass, skip, warn, type CheckDefinition, type Verdict } from './definition';
 import type { CheckContext } from './input';
-import { display, plannedFix, quoted } from './shared';
+import { displayName, plannedFix, quoted, schemasNamed } from './shared';
 
 /** The fix of a check that needs the role, when there is none: the role's own check has it. */
 const CREATE_USER_FIRST = { sql: [], notes: [`Create the user first (see "user-exists").`] };
@@ -46,14 +53,17 @@ function userSelect({ catalog, desired, steps }: CheckContext): Verdict {
   const role = catalog.role;
   const fix = plannedFix(steps, ['grant-schema-usage', 'grant-select']);
   if (!role) return fail('no such role', fix);
-  const published = desired.tables
-    .map((table) => table.name)
-    .filter((name) => catalog.tables[name]?.exists);
-  const unreadable = published.filter((name) => role.relationsWithoutSelect.includes(name));
+  const published = desired.tables.filter((table) => tableIn(catalog, table)?.exists);
+  const withoutSelect = new TableSet(role.relationsWithoutSelect);
+  const unreadable = published.filter((table) => withoutSelect.has(table));
   const problems = [
-    ...(role.schemaUsage ? [] : [`no USAGE on schema "${desired.schema}"`]),
+    ...(role.schemasWithoutUsage.length > 0
+      ? [`no USAGE on ${schemasNamed(role.schemasWithoutUsage)}`]
+      : []),
     ...(unreadable.length > 0
-      ? [`no SELECT on ${unreadable.map((name) => display(desired.schema, name)).join(', ')}`]
+      ? [
+          `no SELECT on ${unreadable.map((table) => displayName(table.schema, table.name)).join(', ')}`,
+        ]
       : []),
   ];
   return problems.length > 0
@@ -62,15 +72,14 @@ function userSelect({ catalog, desired, steps }: CheckContext): Verdict {
 }
 
 /**
- * No write privilege anywhere in the schema (heartbeat INSERT/UPDATE
- * excepted), no CREATE. The fix revokes each privilege where it was granted.
+ * No write privilege anywhere in the published schemas (heartbeat INSERT/UPDATE excepted), no
+ * CREATE. The fix revokes each privilege where it was granted.
  */
 function userReadOnly(input: CheckContext): Verdict {
   const { catalog, desired, facts } = input;
   const writes = facts.userWrites;
   if (!catalog.role || !writes) return skip('no such role');
   const user = escapeIdentifier(desired.user);
-  const schema = escapeIdentifier(desired.schema);
   const problems: string[] = [];
   const sql: FixStatement[] = [];
   const notes: string[] = [];
@@ -84,41 +93,35 @@ function userReadOnly(input: CheckContext): Verdict {
       sql: `REVOKE CREATE ON DATABASE ${escapeIdentifier(catalog.currentDatabase)} FROM ${user};`,
     });
   }
-  const creatable = [
-    { name: desired.schema, create: writes.schemaCreate, viaPublic: writes.schemaCreateViaPublic },
-    // Before PostgreSQL 15 every role may create tables in "public".
-    ...(desired.schema === 'public'
-      ? []
-      : [
-          {
-            name: 'public',
-            create: writes.publicSchemaCreate,
-            viaPublic: writes.publicSchemaCreateViaPublic,
-          },
-        ]),
-  ];
-  for (const target of creatable.filter((candidate) => candidate.create)) {
-    const quotedSchema = target.name === desired.schema ? schema : escapeIdentifier(target.name);
-    problems.push(`CREATE on schema "${target.name}"`);
-    if (target.viaPublic) {
-      sql.push({ sql: `REVOKE CREATE ON SCHEMA ${quotedSchema} FROM PUBLIC;` });
+  const creatable = writes.creatableSchemas;
+  if (creatable.length > 0) {
+    const viaPublic = creatable.filter((schema) => schema.viaPublic).map((schema) => schema.name);
+    const quotedList = (names: readonly string[]): string => names.map(escapeIdentifier).join(', ');
+    problems.push(...creatable.map((schema) => `CREATE on schema "${schema.name}"`));
+    if (viaPublic.length > 0) {
+      sql.push({ sql: `REVOKE CREATE ON SCHEMA ${quotedList(viaPublic)} FROM PUBLIC;` });
       notes.push(
-        `CREATE on "${target.name}" is granted to PUBLIC (every role): the revoke takes it from all of them, as PostgreSQL 15 does by default for the public schema.`,
+        `CREATE on ${viaPublic.map(quoted).join(', ')} is granted to PUBLIC (every role): the revoke takes it from all of them, as PostgreSQL 15 does by default for the public schema.`,
       );
     }
-    sql.push({ sql: `REVOKE CREATE ON SCHEMA ${quotedSchema} FROM ${user};` });
+    sql.push({
+      sql: `REVOKE CREATE ON SCHEMA ${quotedList(creatable.map((schema) => schema.name))} FROM ${user};`,
+    });
   }
+  const heartbeat = heartbeatTableOf(desired);
   for (const relation of writes.relations) {
-    const allowed = relation.name === desired.heartbeatTable ? ['INSERT', 'UPDATE'] : [];
+    const isHeartbeat = heartbeat !== undefined && sameTable(relation, heartbeat);
+    const allowed = isHeartbeat ? ['INSERT', 'UPDATE'] : [];
     const extra = relation.privileges.filter((privilege) => !allowed.includes(privilege));
     if (extra.length === 0) continue;
-    const table = qualifiedName(desired.schema, relation.name);
-    problems.push(`${extra.join(', ')} on ${display(desired.schema, relation.name)}`);
+    const table = qualifiedName(relation.schema, relation.name);
+    const name = displayName(relation.schema, relation.name);
+    problems.push(`${extra.join(', ')} on ${name}`);
     if (relation.ownedByUser) {
       // An owner holds every privilege whatever is revoked: only a new owner takes them away.
       sql.push({ sql: `ALTER TABLE ${table} OWNER TO CURRENT_USER;` });
       notes.push(
-        `${quoted(desired.user)} owns ${display(desired.schema, relation.name)}: the fix hands it to the user running it (run as the master user).`,
+        `${quoted(desired.user)} owns ${name}: the fix hands it to the user running it (run as the master user).`,
       );
       continue;
     }
@@ -144,7 +147,8 @@ function userReadOnly(input: CheckContext): Verdict {
 function heartbeatTable({ catalog, desired, steps }: CheckContext): Verdict | undefined {
   if (desired.heartbeatTable === undefined) return undefined;
   const fix = plannedFix(steps, ['create-heartbeat-table', 'grant-heartbeat-write']);
-  if (!catalog.tables[desired.heartbeatTable]?.exists) {
+  const table = heartbeatTableOf(desired);
+  if (!table || !tableIn(catalog, table)?.exists) {
     return fail('the table does not exist', fix);
   }
   if (!catalog.role?.heartbeatWriteGranted) {
@@ -176,7 +180,7 @@ export const USER_CHECKS = [
   {
     id: 'user-select',
     title: ({ desired }) =>
-      `${quoted(desired.user)} has USAGE on "${desired.schema}" and SELECT on every published table`,
+      `${quoted(desired.user)} has USAGE on ${desired.schemas.map((schema) => quoted(schema.name)).join(', ')} and SELECT on every published table`,
     evaluate: userSelect,
   },
   {
@@ -189,7 +193,7 @@ export const USER_CHECKS = [
     id: 'heartbeat-table',
     // Asked for only when heartbeatTable reported, that is with a heartbeat table configured.
     title: ({ desired }) =>
-      `heartbeat table ${display(desired.schema, desired.heartbeatTable ?? '')} exists and ${quoted(desired.user)} may INSERT and UPDATE it`,
+      `heartbeat table ${displayName(desired.schema, desired.heartbeatTable ?? '')} exists and ${quoted(desired.user)} may INSERT and UPDATE it`,
     evaluate: heartbeatTable,
   },
 ] as const satisfies readonly CheckDefinition<CheckContext>[];

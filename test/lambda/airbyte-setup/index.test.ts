@@ -5,7 +5,11 @@ import { onEvent } from '../../../lambda/airbyte-setup';
 import { parseEnvironment } from '../../../src/config';
 import { handleAirbyteEvent } from '../../../lambda/airbyte-setup/handler';
 import { streamedPublicationOf, resolveAirbyteSettings } from '../../../src/airbyte/settings';
-import type { AirbyteResourceProperties } from '../../../src/contract/airbyte-connection';
+import {
+  airbyteReplicationProperty,
+  type AirbyteResourceProperties,
+} from '../../../src/contract/airbyte-connection';
+import { parseAirbyteProperties } from '../../../lambda/airbyte-setup/properties';
 import { FakeAirbyteServer } from '../../support/fake-airbyte-server';
 
 const secretsManager = mockClient(SecretsManagerClient);
@@ -54,7 +58,7 @@ function propertiesFor(
     Port: '5432',
     Database: 'app',
     Settings: JSON.stringify(resolveAirbyteSettings(config)),
-    Replication: JSON.stringify(streamedPublicationOf(config)),
+    Replication: JSON.stringify(airbyteReplicationProperty(streamedPublicationOf(config))),
     ...extra,
   };
   return { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider', ...properties };
@@ -247,5 +251,80 @@ describe('airbyte-setup onEvent', () => {
     await expect(
       onEvent(createEvent(properties as ReturnType<typeof propertiesFor>)),
     ).rejects.toThrow(/missing properties WorkspaceId/);
+  });
+});
+
+describe('the Replication property', () => {
+  const replicationOf = (raw: Record<string, unknown>) =>
+    propertiesFor('dev', { replication: raw }).Replication;
+
+  it('keeps the one-schema shape it always had, so deployed templates do not change', () => {
+    expect(
+      replicationOf({ tables: ['data_tbl', { name: 'audit', replicaIdentity: 'full' }] }),
+    ).toBe(
+      '{"schema":"datastore","slotName":"airbyte_slot","publicationName":"airbyte_publication","tables":[{"name":"data_tbl","replicaIdentity":"default"},{"name":"audit","replicaIdentity":"full"}]}',
+    );
+    expect(replicationOf({ schema: 'sales', tables: '*', replicaIdentity: 'full' })).toBe(
+      '{"schema":"sales","slotName":"airbyte_slot","publicationName":"airbyte_publication","tables":{"wholeSchema":true,"replicaIdentity":"full"}}',
+    );
+  });
+
+  it('carries several schemas, and the function reads them back in config order', () => {
+    const properties = propertiesFor('dev', {
+      replication: { schemas: { sales: ['orders'], crm: '*' }, replicaIdentity: 'full' },
+    });
+    expect(JSON.parse(properties.Replication)).toEqual({
+      schema: 'sales',
+      slotName: 'airbyte_slot',
+      publicationName: 'airbyte_publication',
+      tables: {
+        schemas: [
+          { name: 'sales', tables: [{ name: 'orders', replicaIdentity: 'full' }] },
+          { name: 'crm', tables: { wholeSchema: true, replicaIdentity: 'full' } },
+        ],
+      },
+    });
+    expect(parseAirbyteProperties(properties).replication).toEqual({
+      schema: 'sales',
+      slotName: 'airbyte_slot',
+      publicationName: 'airbyte_publication',
+      schemas: [
+        { name: 'sales', tables: [{ name: 'orders', replicaIdentity: 'full' }] },
+        { name: 'crm', tables: { wholeSchema: true, replicaIdentity: 'full' } },
+      ],
+    });
+  });
+
+  it('names a broken several-schemas value', () => {
+    const properties = propertiesFor('dev', {
+      replication: { schemas: { sales: ['orders'], crm: '*' } },
+    });
+    const broken = JSON.parse(properties.Replication) as { tables: { schemas: unknown[] } };
+    broken.tables.schemas = broken.tables.schemas.slice(0, 1);
+    expect(() =>
+      parseAirbyteProperties({ ...properties, Replication: JSON.stringify(broken) }),
+    ).toThrow(/property Replication\.tables\.schemas must hold at least two schemas/);
+  });
+
+  it('Create streams the listed schema and the "*" schema\'s discovered tables, each under its schema', async () => {
+    fake.discoverable = [
+      { streamName: 'orders', streamnamespace: 'sales', syncModes: ['incremental_append'] },
+      { streamName: 'refunds', streamnamespace: 'sales', syncModes: ['incremental_append'] },
+      { streamName: 'contacts', streamnamespace: 'crm', syncModes: ['incremental_append'] },
+    ];
+    await onEvent(
+      createEvent(
+        propertiesFor('dev', { replication: { schemas: { sales: ['orders'], crm: '*' } } }),
+      ),
+    );
+    expect([...fake.sources.values()][0].configuration).toMatchObject({
+      schemas: ['sales', 'crm'],
+    });
+    expect([...fake.connections.values()][0].configurations).toEqual({
+      streams: [
+        { name: 'orders', namespace: 'sales', syncMode: 'incremental_append' },
+        { name: 'contacts', namespace: 'crm', syncMode: 'incremental_append' },
+      ],
+    });
   });
 });

@@ -526,6 +526,67 @@ describe('replication.tables "*"', () => {
   });
 });
 
+describe('several schemas, one listed and one "*"', () => {
+  const severalSchemasTarget = () =>
+    targetFor('dev', {
+      replication: {
+        schemas: { sales: ['orders', { name: 'items', replicaIdentity: 'full' }], crm: '*' },
+      },
+    });
+  const stream = (name: string, namespace: string) => ({
+    streamName: name,
+    streamnamespace: namespace,
+    syncModes: ['full_refresh_overwrite', 'incremental_append'],
+  });
+
+  it('reads both schemas and streams the listed tables with the "*" schema\'s discovered ones', async () => {
+    fake.discoverable = [
+      stream('orders', 'sales'),
+      // Discovered in the listed schema but not listed: the connection leaves it out.
+      stream('refunds', 'sales'),
+      stream('contacts', 'crm'),
+      stream('users', 'other'),
+    ];
+    const result = await applyAirbyte(severalSchemasTarget(), clientFor(), options());
+    expect(fake.sources.get(result.source.id)!.configuration).toMatchObject({
+      schemas: ['sales', 'crm'],
+    });
+    expect(fake.connections.get(result.connection.id)!.configurations).toEqual({
+      streams: [
+        { name: 'orders', namespace: 'sales', syncMode: 'incremental_append' },
+        { name: 'items', namespace: 'sales', syncMode: 'incremental_append' },
+        { name: 'contacts', namespace: 'crm', syncMode: 'incremental_append' },
+      ],
+    });
+    // One discovery serves every whole schema.
+    expect(fake.requests.filter((request) => request.path === '/streams')).toHaveLength(1);
+    expect(
+      (await applyAirbyte(severalSchemasTarget(), clientFor(), options())).connection.action,
+    ).toBe('unchanged');
+  });
+
+  it('does not ask for discovery when every schema is a list', async () => {
+    const listed = targetFor('dev', {
+      replication: { schemas: { sales: ['orders'], crm: ['contacts'] } },
+    });
+    const result = await applyAirbyte(listed, clientFor(), options());
+    expect(fake.requests.some((request) => request.path === '/streams')).toBe(false);
+    expect(fake.connections.get(result.connection.id)!.configurations).toEqual({
+      streams: [
+        { name: 'orders', namespace: 'sales', syncMode: 'incremental_append' },
+        { name: 'contacts', namespace: 'crm', syncMode: 'incremental_append' },
+      ],
+    });
+  });
+
+  it('plans offline with the listed tables only: the "*" schema\'s are known once the source exists', async () => {
+    const plan = await planAirbyte(severalSchemasTarget(), undefined, options());
+    expect(
+      plan.connection.body.configurations.streams.map((s) => `${s.namespace}.${s.name}`),
+    ).toEqual(['sales.orders', 'sales.items']);
+  });
+});
+
 describe('destroyAirbyte', () => {
   it('removes the connection, then the source and the destination, and says the slot stays', async () => {
     await applyAirbyte(devTarget(), clientFor(), options());

@@ -4,6 +4,7 @@ import {
   buildDestinationConfiguration,
   buildSourceConfiguration,
   syncModeFor,
+  type DiscoveredStream,
 } from '../../../src/airbyte/bodies';
 import {
   loadConnectorValidators,
@@ -240,12 +241,26 @@ describe('buildConnectionRequest', () => {
   });
 });
 
+/** A stream as the source discovers it, readable incrementally unless told otherwise. */
+const discovered = (
+  namespace: string,
+  name: string,
+  syncModes: string[] = ['full_refresh_overwrite', 'incremental_append'],
+): DiscoveredStream => ({ name, namespace, syncModes });
+
 describe('buildConnectionRequest with replication.tables "*"', () => {
   const target = targetFor('dev', { replication: { tables: '*', replicaIdentity: 'full' } });
 
   it('streams the discovered tables with the section identity', () => {
     const request = buildConnectionRequest(
-      { ...target, discoveredTables: ['orders', 'items'] },
+      {
+        ...target,
+        discoveredStreams: [
+          discovered('datastore', 'orders'),
+          discovered('datastore', 'items'),
+          discovered('other', 'users'),
+        ],
+      },
       's',
       'd',
     );
@@ -257,8 +272,64 @@ describe('buildConnectionRequest with replication.tables "*"', () => {
 
   it('refuses to build a connection without its streams, saying where they come from', () => {
     expect(() => buildConnectionRequest(target, 's', 'd')).toThrow(
-      'replication.tables is "*", so the connection\'s streams are the tables Airbyte discovers in schema "datastore"',
+      'Schema "datastore" is published whole ("*"), so the connection\'s streams include the tables Airbyte discovers in it',
     );
+  });
+});
+
+describe('several schemas', () => {
+  const target = targetFor('dev', {
+    replication: {
+      schemas: { sales: ['orders', { name: 'items', replicaIdentity: 'full' }], crm: '*' },
+      heartbeatTable: 'heartbeat',
+    },
+  });
+  const discoveredStreams = [
+    discovered('sales', 'orders'),
+    // Discovered in the listed schema, but not listed (the heartbeat table is published, not streamed).
+    discovered('sales', 'refunds'),
+    discovered('sales', 'heartbeat'),
+    discovered('crm', 'contacts'),
+    // In CDC mode a table outside the publication (14, created since the deploy) is full refresh only.
+    discovered('crm', 'notes', ['full_refresh_overwrite']),
+    discovered('crm', 'accounts'),
+    discovered('other', 'users'),
+  ];
+
+  it('reads every published schema, in config order, valid for the API and both connector specs', () => {
+    const configuration = buildSourceConfiguration(target);
+    expectValidSource(configuration);
+    expect(configuration.schemas).toEqual(['sales', 'crm']);
+    const reversed = targetFor('dev', {
+      replication: { schemas: { crm: '*', sales: ['orders'] } },
+    });
+    expect(buildSourceConfiguration(reversed).schemas).toEqual(['crm', 'sales']);
+  });
+
+  it("streams the listed tables and the whole schema's discovered ones, each under its schema", () => {
+    const request = buildConnectionRequest({ ...target, discoveredStreams }, 's', 'd');
+    expect(request.configurations.streams).toEqual([
+      { name: 'orders', namespace: 'sales', syncMode: 'incremental_append' },
+      { name: 'items', namespace: 'sales', syncMode: 'incremental_append' },
+      { name: 'contacts', namespace: 'crm', syncMode: 'incremental_append' },
+      { name: 'accounts', namespace: 'crm', syncMode: 'incremental_append' },
+    ]);
+  });
+
+  it('refuses to build the connection without discovery, naming the whole schema', () => {
+    expect(() => buildConnectionRequest(target, 's', 'd')).toThrow(
+      'Schema "crm" is published whole ("*")',
+    );
+  });
+
+  it('needs no discovery when every schema is a list', () => {
+    const listed = targetFor('dev', {
+      replication: { schemas: { sales: ['orders'], crm: ['contacts'] } },
+    });
+    expect(buildConnectionRequest(listed, 's', 'd').configurations.streams).toEqual([
+      { name: 'orders', namespace: 'sales', syncMode: 'incremental_append' },
+      { name: 'contacts', namespace: 'crm', syncMode: 'incremental_append' },
+    ]);
   });
 });
 

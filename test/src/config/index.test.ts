@@ -21,8 +21,8 @@ function errorFor(raw: EnvironmentInput, name = 'dev'): string {
 describe('cdk.json environments', () => {
   const environments = parseEnvironments(CDK_JSON_ENVIRONMENTS);
 
-  it('defines dev, staging and prod', () => {
-    expect(environments.map((env) => env.name)).toEqual(['dev', 'staging', 'prod']);
+  it('defines dev, staging, prod and the several-schema example analytics', () => {
+    expect(environments.map((env) => env.name)).toEqual(['dev', 'staging', 'prod', 'analytics']);
   });
 
   it('fills in the documented defaults', () => {
@@ -33,7 +33,7 @@ describe('cdk.json environments', () => {
       user: 'airbyte',
       slotName: 'airbyte_slot',
       publicationName: 'airbyte_publication',
-      tables: [{ name: 'data_tbl', replicaIdentity: 'default' }],
+      schemas: [{ name: 'datastore', tables: [{ name: 'data_tbl', replicaIdentity: 'default' }] }],
     });
     expect(dev.network).toMatchObject({ publiclyAccessible: false, allowedCidrs: [] });
   });
@@ -43,6 +43,7 @@ describe('cdk.json environments', () => {
       ['dev', true],
       ['staging', false],
       ['prod', false],
+      ['analytics', false],
     ]);
   });
 
@@ -71,7 +72,7 @@ describe('per-table replica identity', () => {
         tables: ['a', { name: 'b', replicaIdentity: 'default' }, { name: 'c' }],
       },
     });
-    expect(config.replication.tables).toEqual([
+    expect(config.replication.schemas[0].tables).toEqual([
       { name: 'a', replicaIdentity: 'full' },
       { name: 'b', replicaIdentity: 'default' },
       { name: 'c', replicaIdentity: 'full' },
@@ -80,22 +81,22 @@ describe('per-table replica identity', () => {
 
   it('accepts identifiers that only quoting makes legal', () => {
     const tables = ['Upper Case', 'with "quotes"', 'ünïcødé', `x"; DROP TABLE y; --`];
-    expect(parseEnvironment('dev', { replication: { tables } }).replication.tables).toEqual(
-      tables.map((name) => ({ name, replicaIdentity: 'default' })),
-    );
+    expect(
+      parseEnvironment('dev', { replication: { tables } }).replication.schemas[0].tables,
+    ).toEqual(tables.map((name) => ({ name, replicaIdentity: 'default' })));
   });
 });
 
 describe('invalid configuration fails with the environment and the field', () => {
   it('unknown environment', () => {
     expect(() => parseEnvironments(CDK_JSON_ENVIRONMENTS, 'qa')).toThrow(
-      'Unknown environment "qa": cdk.json context "environments" defines dev, staging, prod',
+      'Unknown environment "qa": cdk.json context "environments" defines dev, staging, prod, analytics',
     );
   });
 
   it('unknown environment close to a known one', () => {
     expect(() => parseEnvironments(CDK_JSON_ENVIRONMENTS, 'prd')).toThrow(
-      'Unknown environment "prd"; did you mean prod? cdk.json context "environments" defines dev, staging, prod',
+      'Unknown environment "prd"; did you mean prod? cdk.json context "environments" defines dev, staging, prod, analytics',
     );
     expect(() => parseEnvironments(CDK_JSON_ENVIRONMENTS, 'Staging')).toThrow(
       'did you mean staging?',

@@ -23,7 +23,7 @@ describe('replication.tables replica identity by unique index', () => {
         ],
       },
     });
-    expect(config.replication.tables).toEqual([
+    expect(config.replication.schemas[0].tables).toEqual([
       { name: 'a', replicaIdentity: 'full' },
       { name: 'b', replicaIdentity: 'default' },
       { name: 'c', replicaIdentity: { index: 'c_code_key' } },
@@ -58,7 +58,7 @@ describe('replication.tables size', () => {
 
   it('takes 5,000 tables: their Tables property fits the Lambda event', () => {
     const config = parseEnvironment('dev', { replication: { tables: names(5000) } });
-    expect(config.replication.tables).toHaveLength(5000);
+    expect(config.replication.schemas[0].tables).toHaveLength(5000);
   });
 
   it('refuses 10,000 at synth, saying which limit and how many would fit', () => {
@@ -77,7 +77,10 @@ describe('replication.tables "*"', () => {
     const config = parseEnvironment('dev', {
       replication: { tables: '*', replicaIdentity: 'full' },
     });
-    expect(config.replication.tables).toEqual({ wholeSchema: true, replicaIdentity: 'full' });
+    expect(config.replication.schemas[0].tables).toEqual({
+      wholeSchema: true,
+      replicaIdentity: 'full',
+    });
   });
 
   it('cannot be combined with a list, saying how to write it', () => {
@@ -92,5 +95,64 @@ describe('replication.tables as a string', () => {
     expect(errorFor({ tables: 'orders' })).toContain(
       'replication.tables: must be "*" (every table of the schema) or a list of tables',
     );
+  });
+});
+
+describe('replication.schemas', () => {
+  it('takes several schemas in config order, each a list or "*", the first being schema', () => {
+    const config = parseEnvironment('dev', {
+      replication: {
+        schemas: { sales: ['orders', { name: 'items', replicaIdentity: 'full' }], crm: '*' },
+      },
+    });
+    expect(config.replication.schema).toBe('sales');
+    expect(config.replication.schemas).toEqual([
+      {
+        name: 'sales',
+        tables: [
+          { name: 'orders', replicaIdentity: 'default' },
+          { name: 'items', replicaIdentity: 'full' },
+        ],
+      },
+      { name: 'crm', tables: { wholeSchema: true, replicaIdentity: 'default' } },
+    ]);
+  });
+
+  it('refuses it beside schema or tables, saying how to write one form', () => {
+    const message = errorFor({
+      schema: 'sales',
+      tables: ['orders'],
+      schemas: { crm: '*' },
+    } as EnvironmentInput['replication']);
+    expect(message).toContain(
+      'replication.schemas: replaces schema and tables: write every schema with its tables inside "schemas"',
+    );
+    expect(message).toContain('and remove "schema" and "tables"');
+  });
+
+  it('names the schema of a wrong entry, and checks schema names', () => {
+    expect(errorFor({ schemas: { sales: ['orders', '*'] } })).toContain(
+      'replication.schemas.sales[1]: "*" cannot be combined with a list: write "sales": "*"',
+    );
+    expect(errorFor({ schemas: { sales: ['orders', 'orders'] } })).toContain(
+      'replication.schemas.sales[1]: lists "orders" twice',
+    );
+    expect(errorFor({ schemas: {} })).toContain(
+      'replication.schemas: must name at least one schema with its tables',
+    );
+    expect(errorFor({ schemas: { pg_sales: '*' } })).toMatch(
+      /replication\.schemas\.pg_sales: the name must not start with "pg_"/,
+    );
+    expect(
+      errorFor({
+        schemas: { sales: [{ nme: 'orders' }] },
+      } as unknown as EnvironmentInput['replication']),
+    ).toContain('replication.schemas.sales[0].nme: unknown key; did you mean name?');
+  });
+
+  it('counts every schema toward the Tables property limit', () => {
+    const names = (prefix: string) => Array.from({ length: 5000 }, (_, i) => `${prefix}${i}`);
+    const message = errorFor({ schemas: { a: names('t'), b: names('u') } });
+    expect(message).toMatch(/replication\.schemas: lists 10000 tables/);
   });
 });

@@ -46,7 +46,7 @@ describe('the replication setup contract', () => {
     expect(parseReplicationProperties(written)).toMatchObject({
       port: 5432,
       schema: 'datastore',
-      tables: [{ name: 'data_tbl', replicaIdentity: 'default' }],
+      schemas: [{ name: 'datastore', tables: [{ name: 'data_tbl', replicaIdentity: 'default' }] }],
       user: 'airbyte',
       slotName: 'airbyte_slot',
       publicationName: 'airbyte_publication',
@@ -98,9 +98,44 @@ describe('the whole schema ("*") across the contract', () => {
     const whole = { wholeSchema: true, replicaIdentity: 'full' };
     const setup = propertiesOfType(REPLICATION_SETUP_RESOURCE_TYPE);
     expect(setup.Tables).toBe(JSON.stringify(whole));
-    expect(parseReplicationProperties(setup).tables).toEqual(whole);
+    expect(parseReplicationProperties(setup).schemas).toEqual([
+      { name: 'datastore', tables: whole },
+    ]);
     const airbyte = parseAirbyteProperties(propertiesOfType(AIRBYTE_RESOURCE_TYPE));
-    expect(airbyte.replication.tables).toEqual(whole);
+    expect(airbyte.replication.schemas).toEqual([{ name: 'datastore', tables: whole }]);
+  });
+
+  it('carries several schemas as { schemas }, the first being Schema, and reads them back', () => {
+    const { template } = synthesizeEnvironment('dev', {
+      ...CDK_JSON_ENVIRONMENTS.dev,
+      replication: {
+        ...CDK_JSON_ENVIRONMENTS.dev.replication,
+        schemas: { sales: ['orders', { name: 'items', replicaIdentity: 'full' }], crm: '*' },
+      },
+    });
+    const [resource] = Object.values(
+      template.findResources(REPLICATION_SETUP_RESOURCE_TYPE),
+    ) as Array<{ Properties: Record<string, unknown> }>;
+    const setup = asDeployed(resource!.Properties);
+    expect(setup.Schema).toBe('sales');
+    const schemas = [
+      {
+        name: 'sales',
+        tables: [
+          { name: 'orders', replicaIdentity: 'default' },
+          { name: 'items', replicaIdentity: 'full' },
+        ],
+      },
+      { name: 'crm', tables: { wholeSchema: true, replicaIdentity: 'default' } },
+    ];
+    expect(JSON.parse(setup.Tables as string)).toEqual({ schemas });
+    expect(parseReplicationProperties(setup).schemas).toEqual(schemas);
+    expect(() => parseReplicationProperties({ ...setup, Schema: 'crm' })).toThrow(
+      'property Tables must name schema "crm" (property Schema) first, not "sales"',
+    );
+    expect(() =>
+      parseReplicationProperties({ ...setup, Tables: JSON.stringify({ schemas: [schemas[0]] }) }),
+    ).toThrow(/property Tables\.schemas must hold at least two schemas/);
   });
 
   it('names a broken whole-schema value', () => {
@@ -129,7 +164,7 @@ describe('the Airbyte connection contract', () => {
       schema: 'datastore',
       slotName: 'airbyte_slot',
       publicationName: 'airbyte_publication',
-      tables: [{ name: 'data_tbl', replicaIdentity: 'default' }],
+      schemas: [{ name: 'datastore', tables: [{ name: 'data_tbl', replicaIdentity: 'default' }] }],
     });
   });
 

@@ -23,9 +23,17 @@ function healthyCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapsh
     currentUser: 'postgres',
     currentUserIsSuperuser: false,
     currentDatabase: 'app',
-    schemaExists: true,
+    missingSchemas: [],
     tables: {
-      data_tbl: { name: 'data_tbl', exists: true, hasPrimaryKey: true, replicaIdentity: 'default' },
+      datastore: {
+        data_tbl: {
+          schema: 'datastore',
+          name: 'data_tbl',
+          exists: true,
+          hasPrimaryKey: true,
+          replicaIdentity: 'default',
+        },
+      },
     },
     role: {
       canLogin: true,
@@ -33,9 +41,9 @@ function healthyCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapsh
       superuser: false,
       memberOfRdsReplication: true,
       passwordCurrent: true,
-      schemaUsage: true,
+      schemasWithoutUsage: [],
       relationsWithoutSelect: [],
-      defaultSelectGranted: true,
+      schemasWithoutDefaultSelect: [],
       heartbeatWriteGranted: false,
       ownedObjects: 0,
       currentUserHasPrivileges: true,
@@ -80,15 +88,13 @@ function healthyFacts(overrides: Partial<ServerFacts> = {}): ServerFacts {
     userWrites: {
       superuser: false,
       databaseCreate: false,
-      schemaCreate: false,
-      schemaCreateViaPublic: false,
-      publicSchemaCreate: false,
-      publicSchemaCreateViaPublic: false,
+      creatableSchemas: [],
       relations: [],
     },
     // data_tbl with a bounded val: the tutorial's unbounded varchar warns (test/src/doctor/toast.test.ts).
     tableStorage: [
       {
+        schema: 'datastore',
         name: 'data_tbl',
         relations: [
           {
@@ -292,6 +298,7 @@ describe('evaluateChecks (pure)', () => {
         ...healthyFacts().userWrites!,
         relations: [
           {
+            schema: 'datastore',
             name: 'airbyte_heartbeat',
             privileges: ['INSERT', 'UPDATE', 'DELETE'],
             ownedByUser: false,
@@ -314,8 +321,7 @@ describe('evaluateChecks (pure)', () => {
         facts: {
           userWrites: {
             ...healthyFacts().userWrites!,
-            schemaCreate: true,
-            schemaCreateViaPublic: true,
+            creatableSchemas: [{ name: 'datastore', viaPublic: true }],
           },
         },
       }),
@@ -326,6 +332,57 @@ describe('evaluateChecks (pure)', () => {
       'REVOKE CREATE ON SCHEMA "datastore" FROM "airbyte";',
     ]);
     expect(readOnly.fix?.notes.join()).toMatch(/granted to PUBLIC/);
+  });
+
+  it('CREATE on several schemas: each named, revoked in one statement listing them', () => {
+    const readOnly = find(
+      evaluate({
+        facts: {
+          userWrites: {
+            ...healthyFacts().userWrites!,
+            creatableSchemas: [
+              { name: 'datastore', viaPublic: false },
+              { name: 'public', viaPublic: true },
+            ],
+          },
+        },
+      }),
+      'user-read-only',
+    );
+    expect(readOnly.detail).toBe('CREATE on schema "datastore"; CREATE on schema "public"');
+    expect(readOnly.fix?.sql.map((statement) => statement.sql)).toEqual([
+      'REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;',
+      'REVOKE CREATE ON SCHEMA "datastore", "public" FROM "airbyte";',
+    ]);
+  });
+
+  it('a whole schema beside a listed one: a publication without the schema fails, the fix sets both', () => {
+    const twoSchemas = {
+      ...desired,
+      schemas: [
+        { name: 'datastore' },
+        { name: 'crm', wholeSchema: { replicaIdentity: 'default' } },
+      ],
+    } as const;
+    const publication = find(
+      evaluate({
+        desired: twoSchemas,
+        catalog: { currentUserIsSuperuser: true, schemaTables: { crm: [] } },
+      }),
+      'publication-tables',
+    );
+    expect(publication.title).toBe(
+      'publication "airbyte_publication" holds every table of schema "crm" and the configured tables of schema "datastore"',
+    );
+    expect(publication.status).toBe('fail');
+    expect(publication.detail).toBe(
+      'publishes 1 listed table(s), not every table in schema "crm" (FOR TABLES IN SCHEMA)',
+    );
+    expect(publication.fix?.sql).toEqual([
+      {
+        sql: 'ALTER PUBLICATION "airbyte_publication" SET TABLES IN SCHEMA "crm", TABLE "datastore"."data_tbl";',
+      },
+    ]);
   });
 });
 

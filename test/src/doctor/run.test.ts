@@ -358,14 +358,21 @@ describe('each broken state fails its check, and the printed fix repairs it', ()
     expect(tables.fix).toEqual({
       sql: [],
       notes: [
-        expect.stringContaining('set "replicaIdentity": "full" for it in replication.tables'),
+        expect.stringContaining(
+          'set "replicaIdentity": "full" for it in replication.tables (or replication.schemas)',
+        ),
       ],
     });
     const report = await doctor({
       ...fixture,
       replication: {
         ...fixture.replication,
-        tables: [{ name: 'data_tbl', replicaIdentity: 'full' }],
+        schemas: [
+          {
+            name: fixture.replication.schema,
+            tables: [{ name: 'data_tbl', replicaIdentity: 'full' }],
+          },
+        ],
       },
     });
     // FULL also answers the TOAST warning.
@@ -374,19 +381,22 @@ describe('each broken state fails its check, and the printed fix repairs it', ()
 
   it('a configured table that does not exist: named, with what to do, no SQL guessed', async () => {
     const fixture = await goodState();
-    const listed = fixture.replication.tables;
+    const [selection] = fixture.replication.schemas;
+    const listed = selection.tables;
     if (isWholeSchema(listed)) throw new Error('the fixture lists its tables');
     const report = await doctor({
       ...fixture,
       replication: {
         ...fixture.replication,
-        tables: [...listed, { name: 'invoices', replicaIdentity: 'default' }],
+        schemas: [
+          { ...selection, tables: [...listed, { name: 'invoices', replicaIdentity: 'default' }] },
+        ],
       },
     });
     expect(withStatus(report, 'fail')).toEqual(['tables', 'publication-tables']);
     expect(check(report, 'tables').detail).toContain('"datastore"."invoices" does not exist');
     expect(check(report, 'tables').fix?.notes.join('\n')).toMatch(
-      /Create "datastore"."invoices" .* or remove it from replication.tables/,
+      /Create "datastore"."invoices" .* or remove it from replication.tables \(or replication.schemas\)/,
     );
   });
 });

@@ -148,7 +148,9 @@ describe('the toast check on a real PostgreSQL', () => {
     expect(toast.fix?.sql).toEqual([
       { sql: 'ALTER TABLE "datastore"."docs" REPLICA IDENTITY FULL;' },
     ]);
-    expect(toast.fix?.notes.join('\n')).toMatch(/"replicaIdentity": "full" for "docs"/);
+    expect(toast.fix?.notes.join('\n')).toMatch(
+      /"replicaIdentity": "full" for "datastore"\."docs" in replication\.tables \(or replication\.schemas\)/,
+    );
     expect(toast.fix?.notes.join('\n')).toMatch(/whole old row to the WAL/);
     // A warning: the other checks pass and the run does not fail.
     expect(report.checks.filter((check) => check.status === 'fail')).toEqual([]);

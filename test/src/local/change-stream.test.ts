@@ -140,7 +140,7 @@ describe('openChangeStream on a real server', () => {
   it('quotes a publication name that needs quoting and sends whole old rows with REPLICA IDENTITY FULL', async () => {
     const { admin, desired, connection } = await setUp({
       publicationName: 'Airbyte Pub, "quoted"',
-      tables: [{ name: 'data_tbl', replicaIdentity: 'full' }],
+      tables: [{ schema: 'datastore', name: 'data_tbl', replicaIdentity: 'full' }],
     });
     const stream = await openChangeStream({
       connection,

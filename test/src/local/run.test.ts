@@ -52,7 +52,7 @@ describe('localDesiredState', () => {
   it('refuses tables a fresh local database cannot have, naming replication.tables', () => {
     const config = parseEnvironment('prod', { replication: { tables: ['orders'] } });
     expect(() => localDesiredState(config, 'pw')).toThrow(
-      /replication\.tables of environment "prod" lists "orders".*--env dev/,
+      /environment "prod" lists "orders" in schema "datastore".*--env dev.*replication\.tables/,
     );
   });
 });

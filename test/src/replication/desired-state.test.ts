@@ -9,9 +9,10 @@ describe('desiredStateFromConfig', () => {
     });
     expect(desiredStateFromConfig(config, 'pw', { heartbeatTable: 'hb' })).toEqual({
       schema: 'datastore',
+      schemas: [{ name: 'datastore' }],
       tables: [
-        { name: 'data_tbl', replicaIdentity: 'default' },
-        { name: 'events', replicaIdentity: 'full' },
+        { schema: 'datastore', name: 'data_tbl', replicaIdentity: 'default' },
+        { schema: 'datastore', name: 'events', replicaIdentity: 'full' },
       ],
       user: 'airbyte',
       password: 'pw',
@@ -20,6 +21,25 @@ describe('desiredStateFromConfig', () => {
       createDemoTable: true,
       heartbeatTable: 'hb',
     });
+  });
+
+  it('qualifies every table with its schema, the first schema holding demo and heartbeat', () => {
+    const config = replicationSchema.parse({
+      schemas: { sales: ['orders', { name: 'items', replicaIdentity: 'full' }], crm: '*' },
+      replicaIdentity: 'full',
+      heartbeatTable: 'hb',
+    });
+    const desired = desiredStateFromConfig(config, 'pw');
+    expect(desired.schema).toBe('sales');
+    expect(desired.schemas).toEqual([
+      { name: 'sales' },
+      { name: 'crm', wholeSchema: { replicaIdentity: 'full' } },
+    ]);
+    expect(desired.tables).toEqual([
+      { schema: 'sales', name: 'orders', replicaIdentity: 'full' },
+      { schema: 'sales', name: 'items', replicaIdentity: 'full' },
+    ]);
+    expect(desired.heartbeatTable).toBe('hb');
   });
 
   it('refuses an empty password, naming the user', () => {

@@ -26,9 +26,9 @@ export const SET_UP_ROLE: RoleState = {
   superuser: false,
   memberOfRdsReplication: false,
   passwordCurrent: true,
-  schemaUsage: true,
+  schemasWithoutUsage: [],
   relationsWithoutSelect: [],
-  defaultSelectGranted: true,
+  schemasWithoutDefaultSelect: [],
   heartbeatWriteGranted: false,
   ownedObjects: 0,
   currentUserHasPrivileges: false,
@@ -38,7 +38,8 @@ export const SET_UP_ROLE: RoleState = {
 /** The tutorial's desired state with the tutorial's own names, for tests that need no server. */
 export const TUTORIAL_STATE: DesiredReplicationState = {
   schema: 'datastore',
-  tables: [{ name: 'data_tbl', replicaIdentity: 'default' }],
+  schemas: [{ name: 'datastore' }],
+  tables: [{ schema: 'datastore', name: 'data_tbl', replicaIdentity: 'default' }],
   user: 'airbyte',
   password: 'first-Secret-1',
   slotName: 'airbyte_slot',
@@ -84,14 +85,19 @@ export async function serverVersionOf(client: ClientBase): Promise<number> {
 /**
  * The tutorial's desired state with cluster-unique role and slot names (roles and slots are
  * shared by every database of the test server; schema and publication live in the database).
+ * A `schema` override is the one published schema, the tutorial's table in it.
  */
 export function tutorialState(
   overrides: Partial<DesiredReplicationState> = {},
 ): DesiredReplicationState {
+  // Another first schema moves the tutorial's table with it, unless the tables are given too.
+  const schema = overrides.schema ?? TUTORIAL_STATE.schema;
   return {
     ...TUTORIAL_STATE,
     user: uniqueName('airbyte'),
     slotName: uniqueName('airbyte_slot'),
+    schemas: [{ name: schema }],
+    tables: TUTORIAL_STATE.tables.map((table) => ({ ...table, schema })),
     ...overrides,
   };
 }

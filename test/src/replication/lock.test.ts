@@ -74,7 +74,10 @@ describe('a step that waits for a lock another session holds', () => {
     await application.query('BEGIN');
     await application.query('LOCK TABLE datastore.data_tbl IN ACCESS EXCLUSIVE MODE');
     const impatient = await pg.connect(database, { lock_timeout: 300 });
-    const full = { ...desired, tables: [{ name: 'data_tbl', replicaIdentity: 'full' as const }] };
+    const full = {
+      ...desired,
+      tables: [{ schema: 'datastore', name: 'data_tbl', replicaIdentity: 'full' as const }],
+    };
     try {
       const run = setupReplication(impatient, full);
       await expect(run).rejects.toThrow(StepFailedError);

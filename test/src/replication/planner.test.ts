@@ -25,6 +25,17 @@ import {
 
 const desired = TUTORIAL_STATE;
 
+/** Tables of schema "datastore" by name, as CatalogSnapshot.tables holds them. */
+function inDatastore(
+  tables: Record<string, Omit<TableState, 'schema'> | TableState>,
+): CatalogSnapshot['tables'] {
+  return {
+    datastore: Object.fromEntries(
+      Object.entries(tables).map(([name, table]) => [name, { ...table, schema: 'datastore' }]),
+    ),
+  };
+}
+
 /** A database nothing was done to. */
 function emptyCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapshot {
   return {
@@ -33,8 +44,8 @@ function emptyCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapshot
     currentUser: 'master',
     currentUserIsSuperuser: false,
     currentDatabase: 'app',
-    schemaExists: false,
-    tables: { data_tbl: { name: 'data_tbl', exists: false, hasPrimaryKey: false } },
+    missingSchemas: ['datastore'],
+    tables: inDatastore({ data_tbl: { name: 'data_tbl', exists: false, hasPrimaryKey: false } }),
     rdsReplicationRoleExists: false,
     ...overrides,
   };
@@ -43,10 +54,10 @@ function emptyCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapshot
 /** A database setup has already brought to `desired`. */
 function doneCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapshot {
   return emptyCatalog({
-    schemaExists: true,
-    tables: {
+    missingSchemas: [],
+    tables: inDatastore({
       data_tbl: { name: 'data_tbl', exists: true, hasPrimaryKey: true, replicaIdentity: 'default' },
-    },
+    }),
     role: doneRole,
     publication: {
       allTables: false,
@@ -124,13 +135,13 @@ describe('planReplicationSetup', () => {
   it('changes the publication and identities in place, never the slot', () => {
     const withOrders: DesiredReplicationState = {
       ...desired,
-      tables: [...desired.tables, { name: 'orders', replicaIdentity: 'full' }],
+      tables: [...desired.tables, { schema: 'datastore', name: 'orders', replicaIdentity: 'full' }],
     };
     const catalog = doneCatalog({
-      tables: {
-        ...doneCatalog().tables,
+      tables: inDatastore({
+        ...doneCatalog().tables.datastore,
         orders: { name: 'orders', exists: true, hasPrimaryKey: false, replicaIdentity: 'default' },
-      },
+      }),
       publication: {
         allTables: false,
         publishesAllOperations: false,
@@ -165,18 +176,22 @@ describe('planReplicationSetup', () => {
     const hostile: DesiredReplicationState = {
       ...desired,
       schema: 'My "Schema"',
-      tables: [{ name: 'x"; DROP TABLE y; --', replicaIdentity: 'full' }],
+      schemas: [{ name: 'My "Schema"' }],
+      tables: [{ schema: 'My "Schema"', name: 'x"; DROP TABLE y; --', replicaIdentity: 'full' }],
       user: "o'brien",
       createDemoTable: false,
     };
     const catalog = emptyCatalog({
-      schemaExists: true,
+      missingSchemas: [],
       tables: {
-        'x"; DROP TABLE y; --': {
-          name: 'x"; DROP TABLE y; --',
-          exists: true,
-          hasPrimaryKey: false,
-          replicaIdentity: 'default',
+        'My "Schema"': {
+          'x"; DROP TABLE y; --': {
+            schema: 'My "Schema"',
+            name: 'x"; DROP TABLE y; --',
+            exists: true,
+            hasPrimaryKey: false,
+            replicaIdentity: 'default',
+          },
         },
       },
     });
@@ -199,28 +214,28 @@ describe('planReplicationSetup', () => {
         ...desired,
         createDemoTable: false,
         tables: [
-          { name: 'a', replicaIdentity: 'default' as const },
-          { name: 'b', replicaIdentity: 'default' as const },
+          { schema: 'datastore', name: 'a', replicaIdentity: 'default' as const },
+          { schema: 'datastore', name: 'b', replicaIdentity: 'default' as const },
         ],
       };
-      expect(() => planReplicationSetup(emptyCatalog({ tables: {} }), wanted)).toThrow(
+      expect(() => planReplicationSetup(emptyCatalog({ tables: inDatastore({}) }), wanted)).toThrow(
         MissingTableError,
       );
-      expect(() => planReplicationSetup(emptyCatalog({ tables: {} }), wanted)).toThrow(
+      expect(() => planReplicationSetup(emptyCatalog({ tables: inDatastore({}) }), wanted)).toThrow(
         'Tables "datastore"."a", "datastore"."b" do not exist in database "app"',
       );
     });
 
     it('a table without primary key under identity default', () => {
       const catalog = doneCatalog({
-        tables: {
+        tables: inDatastore({
           data_tbl: {
             name: 'data_tbl',
             exists: true,
             hasPrimaryKey: false,
             replicaIdentity: 'default',
           },
-        },
+        }),
       });
       expect(() => planReplicationSetup(catalog, { ...desired, createDemoTable: false })).toThrow(
         MissingPrimaryKeyError,
@@ -243,10 +258,10 @@ describe('planReplicationSetup', () => {
 
     it('an existing heartbeat table without primary key (UPDATEs on it would fail once published)', () => {
       const catalog = doneCatalog({
-        tables: {
-          ...doneCatalog().tables,
+        tables: inDatastore({
+          ...doneCatalog().tables.datastore,
           hb: { name: 'hb', exists: true, hasPrimaryKey: false, replicaIdentity: 'default' },
-        },
+        }),
       });
       expect(() => planReplicationSetup(catalog, { ...desired, heartbeatTable: 'hb' })).toThrow(
         MissingPrimaryKeyError,
@@ -382,6 +397,7 @@ describe('planReplicationSetup, by PostgreSQL major', () => {
 
 describe('planReplicationSetup, partitioned tables', () => {
   const partitioned: TableState = {
+    schema: 'datastore',
     name: 'measurements',
     exists: true,
     hasPrimaryKey: true,
@@ -394,11 +410,11 @@ describe('planReplicationSetup, partitioned tables', () => {
   };
   const withMeasurements = (replicaIdentity: ReplicaIdentity): DesiredReplicationState => ({
     ...desired,
-    tables: [...desired.tables, { name: 'measurements', replicaIdentity }],
+    tables: [...desired.tables, { schema: 'datastore', name: 'measurements', replicaIdentity }],
   });
   const catalogWith = (measurements: TableState): CatalogSnapshot =>
     doneCatalog({
-      tables: { ...doneCatalog().tables, measurements },
+      tables: inDatastore({ ...doneCatalog().tables.datastore, measurements }),
       publication: {
         ...doneCatalog().publication!,
         tables: [
@@ -467,7 +483,9 @@ describe('planReplicationSetup, partitioned tables', () => {
           },
         ],
       }),
-      identityIndexes: { measurements: validIndex('measurements_code_key', 'measurements') },
+      identityIndexes: {
+        datastore: { measurements: validIndex('measurements_code_key', 'measurements') },
+      },
     };
     const steps = planReplicationSetup(
       catalog,
@@ -481,8 +499,8 @@ describe('planReplicationSetup, partitioned tables', () => {
 
   it('refuses a parent and one of its partitions together, naming both', () => {
     const catalog = doneCatalog({
-      tables: {
-        ...catalogWith(partitioned).tables,
+      tables: inDatastore({
+        ...catalogWith(partitioned).tables.datastore,
         measurements_eu: {
           name: 'measurements_eu',
           exists: true,
@@ -490,13 +508,13 @@ describe('planReplicationSetup, partitioned tables', () => {
           replicaIdentity: 'default',
           partitionOf: [{ schema: 'datastore', name: 'measurements' }],
         },
-      },
+      }),
     });
     const both = {
       ...withMeasurements('default'),
       tables: [
         ...withMeasurements('default').tables,
-        { name: 'measurements_eu', replicaIdentity: 'default' as const },
+        { schema: 'datastore', name: 'measurements_eu', replicaIdentity: 'default' as const },
       ],
     };
     expect(() => planReplicationSetup(catalog, both)).toThrow(PartitionConflictError);
@@ -523,6 +541,7 @@ function validIndex(name: string, table: string): IndexState {
 
 describe('planReplicationSetup, replica identity by unique index', () => {
   const keyless: TableState = {
+    schema: 'datastore',
     name: 'events',
     exists: true,
     hasPrimaryKey: false,
@@ -531,12 +550,14 @@ describe('planReplicationSetup, replica identity by unique index', () => {
   const wanted: DesiredReplicationState = {
     ...desired,
     createDemoTable: false,
-    tables: [{ name: 'events', replicaIdentity: { index: 'events_code_key' } }],
+    tables: [
+      { schema: 'datastore', name: 'events', replicaIdentity: { index: 'events_code_key' } },
+    ],
   };
   const catalogWith = (events: TableState, index?: IndexState): CatalogSnapshot =>
     doneCatalog({
-      tables: { events },
-      ...(index ? { identityIndexes: { events: index } } : {}),
+      tables: inDatastore({ events }),
+      ...(index ? { identityIndexes: { datastore: { events: index } } } : {}),
       publication: {
         ...doneCatalog().publication!,
         tables: [{ schema: 'datastore', name: 'events' }],
@@ -607,7 +628,7 @@ describe('planReplicationSetup, replica identity by unique index', () => {
     expect(() =>
       planReplicationSetup(catalog, {
         ...wanted,
-        tables: [{ name: 'events', replicaIdentity: 'default' }],
+        tables: [{ schema: 'datastore', name: 'events', replicaIdentity: 'default' }],
       }),
     ).toThrow(MissingPrimaryKeyError);
   });

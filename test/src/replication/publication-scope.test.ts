@@ -52,7 +52,10 @@ describe('a partitioned table', () => {
   const measurements = (
     replicaIdentity: DesiredReplicationState['tables'][number]['replicaIdentity'],
   ): DesiredReplicationState =>
-    tutorialState({ createDemoTable: false, tables: [{ name: 'measurements', replicaIdentity }] });
+    tutorialState({
+      createDemoTable: false,
+      tables: [{ schema: 'datastore', name: 'measurements', replicaIdentity }],
+    });
 
   it('streams changes in two partitions under the parent name, FULL on every partition', async () => {
     const { database, admin } = await freshDatabase(MEASUREMENTS);
@@ -123,8 +126,8 @@ describe('a partitioned table', () => {
     const desired = tutorialState({
       createDemoTable: false,
       tables: [
-        { name: 'measurements', replicaIdentity: 'default' },
-        { name: 'measurements_eu', replicaIdentity: 'default' },
+        { schema: 'datastore', name: 'measurements', replicaIdentity: 'default' },
+        { schema: 'datastore', name: 'measurements_eu', replicaIdentity: 'default' },
       ],
     });
     const setup = setupReplication(admin, desired);
@@ -158,7 +161,7 @@ describe('replica identity by unique index', () => {
   const events = (index: string): DesiredReplicationState =>
     tutorialState({
       createDemoTable: false,
-      tables: [{ name: 'events', replicaIdentity: { index } }],
+      tables: [{ schema: 'datastore', name: 'events', replicaIdentity: { index } }],
     });
 
   it('publishes a table without primary key, its index columns as the key of updates and deletes', async () => {
@@ -245,7 +248,13 @@ describe('replica identity by unique index', () => {
       CREATE UNIQUE INDEX measurements_only ON ONLY datastore.measurements (id, region);`);
     const desired = tutorialState({
       createDemoTable: false,
-      tables: [{ name: 'measurements', replicaIdentity: { index: 'measurements_only' } }],
+      tables: [
+        {
+          schema: 'datastore',
+          name: 'measurements',
+          replicaIdentity: { index: 'measurements_only' },
+        },
+      ],
     });
     await expect(setupReplication(admin, desired)).rejects.toThrow(
       /"datastore"\."measurements" cannot use index "measurements_only" as its replica identity: index "measurements_only" is invalid.*partition "datastore"\."measurements_eu" has no index attached/,

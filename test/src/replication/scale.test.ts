@@ -20,22 +20,32 @@ const names = (count: number): string[] => Array.from({ length: count }, (_, i) 
 const desiredFor = (tables: readonly string[]): DesiredReplicationState =>
   tutorialState({
     createDemoTable: false,
-    tables: tables.map((name) => ({ name, replicaIdentity: 'default' as const })),
+    tables: tables.map((name) => ({
+      schema: 'datastore',
+      name,
+      replicaIdentity: 'default' as const,
+    })),
   });
 
 /** A database set up for `published`, in which `existing` tables exist. */
 function catalogOf(existing: readonly string[], published: readonly string[]): CatalogSnapshot {
   const tables: Record<string, TableState> = {};
   for (const name of existing)
-    tables[name] = { name, exists: true, hasPrimaryKey: true, replicaIdentity: 'default' };
+    tables[name] = {
+      schema: 'datastore',
+      name,
+      exists: true,
+      hasPrimaryKey: true,
+      replicaIdentity: 'default',
+    };
   return {
     serverVersion: 170000,
     walLevel: 'logical',
     currentUser: 'master',
     currentUserIsSuperuser: false,
     currentDatabase: 'app',
-    schemaExists: true,
-    tables,
+    missingSchemas: [],
+    tables: { datastore: tables },
     role: SET_UP_ROLE,
     rdsReplicationRoleExists: false,
     publication: {

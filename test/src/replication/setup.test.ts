@@ -242,7 +242,10 @@ describe('updates', () => {
 
     const added = {
       ...desired,
-      tables: [...desired.tables, { name: 'orders', replicaIdentity: 'full' as const }],
+      tables: [
+        ...desired.tables,
+        { schema: 'datastore', name: 'orders', replicaIdentity: 'full' as const },
+      ],
     };
     const addSteps = await setupReplication(admin, added);
     expect(addSteps.map((step) => step.kind)).toEqual([
@@ -257,7 +260,7 @@ describe('updates', () => {
 
     const removed = {
       ...desired,
-      tables: [{ name: 'orders', replicaIdentity: 'full' as const }],
+      tables: [{ schema: 'datastore', name: 'orders', replicaIdentity: 'full' as const }],
       createDemoTable: false,
     };
     expect((await setupReplication(admin, removed)).map((step) => step.kind)).toEqual([
@@ -309,7 +312,7 @@ describe('bad input', () => {
     await admin.query('CREATE SCHEMA datastore; CREATE TABLE datastore.events (payload text)');
     const desired = tutorialState({
       createDemoTable: false,
-      tables: [{ name: 'events', replicaIdentity: 'default' }],
+      tables: [{ schema: 'datastore', name: 'events', replicaIdentity: 'default' }],
     });
     await expect(setupReplication(admin, desired)).rejects.toThrow(MissingPrimaryKeyError);
     await expect(setupReplication(admin, desired)).rejects.toThrow(
@@ -317,7 +320,10 @@ describe('bad input', () => {
     );
     expect((await inspect(admin, desired)).role).toBeNull();
 
-    const full = { ...desired, tables: [{ name: 'events', replicaIdentity: 'full' as const }] };
+    const full = {
+      ...desired,
+      tables: [{ schema: 'datastore', name: 'events', replicaIdentity: 'full' as const }],
+    };
     await setupReplication(admin, full);
     expect((await inspect(admin, full)).published).toEqual(['events']);
   });
@@ -326,8 +332,8 @@ describe('bad input', () => {
     const { admin } = await freshDatabase();
     const desired = tutorialState({
       tables: [
-        { name: 'data_tbl', replicaIdentity: 'default' },
-        { name: 'nope', replicaIdentity: 'default' },
+        { schema: 'datastore', name: 'data_tbl', replicaIdentity: 'default' },
+        { schema: 'datastore', name: 'nope', replicaIdentity: 'default' },
       ],
     });
     await expect(setupReplication(admin, desired)).rejects.toThrow(MissingTableError);
@@ -347,7 +353,7 @@ describe('bad input', () => {
     );
     const desired = tutorialState({
       schema,
-      tables: [{ name: table, replicaIdentity: 'full' }],
+      tables: [{ schema, name: table, replicaIdentity: 'full' }],
       createDemoTable: false,
       user: uniqueName(`Air Byte'"; DROP ROLE postgres; --`).slice(0, 60),
       password: `pa'ss"wo\\rd; DROP TABLE victim; --`,
@@ -416,7 +422,9 @@ describe('bad input', () => {
     );
     const locker = await pg.connect(database);
     await locker.query('BEGIN; LOCK TABLE datastore.data_tbl IN ACCESS EXCLUSIVE MODE');
-    const desired = tutorialState({ tables: [{ name: 'data_tbl', replicaIdentity: 'full' }] });
+    const desired = tutorialState({
+      tables: [{ schema: 'datastore', name: 'data_tbl', replicaIdentity: 'full' }],
+    });
     try {
       await admin.query("SET lock_timeout = '200ms'");
       const failure = setupReplication(admin, desired);

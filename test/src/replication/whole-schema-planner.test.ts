@@ -12,12 +12,13 @@ import { SET_UP_ROLE, SET_UP_SLOT, TUTORIAL_STATE } from './fixtures';
 /** `replication.tables: "*"` with the section's identity `default`. */
 const wholeSchema: DesiredReplicationState = {
   ...TUTORIAL_STATE,
+  schemas: [{ name: 'datastore', wholeSchema: { replicaIdentity: 'default' } }],
   tables: [],
   createDemoTable: false,
-  wholeSchema: { replicaIdentity: 'default' },
 };
 
 const keyed = (name: string): TableState => ({
+  schema: 'datastore',
   name,
   exists: true,
   hasPrimaryKey: true,
@@ -37,9 +38,9 @@ function catalog(
     // PostgreSQL lets only a superuser publish a schema; RDS's master user is none.
     currentUserIsSuperuser,
     currentDatabase: 'app',
-    schemaExists: true,
-    tables: { orders: keyed('orders'), items: keyed('items') },
-    schemaTables: ['orders', 'items'],
+    missingSchemas: [],
+    tables: { datastore: { orders: keyed('orders'), items: keyed('items') } },
+    schemaTables: { datastore: ['orders', 'items'] },
     role: SET_UP_ROLE,
     rdsReplicationRoleExists: false,
     ...(publication ? { publication } : {}),
@@ -84,8 +85,8 @@ describe('the whole schema on PostgreSQL 15 and later', () => {
     const before = catalog(170000, publication({ tables: [], schemas: ['datastore'] }));
     const list: DesiredReplicationState = {
       ...wholeSchema,
-      wholeSchema: undefined,
-      tables: [{ name: 'orders', replicaIdentity: 'default' }],
+      schemas: [{ name: 'datastore' }],
+      tables: [{ schema: 'datastore', name: 'orders', replicaIdentity: 'default' }],
     };
     expect(publicationSql(planReplicationSetup(before, list))).toEqual([
       'ALTER PUBLICATION "airbyte_publication" SET TABLE "datastore"."orders"',
@@ -93,7 +94,10 @@ describe('the whole schema on PostgreSQL 15 and later', () => {
   });
 
   it("gives each existing table the section's identity", () => {
-    const full = { ...wholeSchema, wholeSchema: { replicaIdentity: 'full' as const } };
+    const full: DesiredReplicationState = {
+      ...wholeSchema,
+      schemas: [{ name: 'datastore', wholeSchema: { replicaIdentity: 'full' } }],
+    };
     const done = catalog(170000, publication({ tables: [], schemas: ['datastore'] }));
     expect(
       planReplicationSetup(done, full)
@@ -109,8 +113,13 @@ describe('the whole schema on PostgreSQL 15 and later', () => {
     const keyless = catalog(170000);
     const withKeyless: CatalogSnapshot = {
       ...keyless,
-      tables: { ...keyless.tables, logs: { ...keyed('logs'), hasPrimaryKey: false } },
-      schemaTables: ['orders', 'items', 'logs'],
+      tables: {
+        datastore: {
+          ...keyless.tables.datastore,
+          logs: { ...keyed('logs'), hasPrimaryKey: false },
+        },
+      },
+      schemaTables: { datastore: ['orders', 'items', 'logs'] },
     };
     expect(() => planReplicationSetup(withKeyless, wholeSchema)).toThrow(MissingPrimaryKeyError);
   });
@@ -132,8 +141,8 @@ describe('the whole schema on PostgreSQL 14', () => {
     const state = catalog(140000);
     const before: CatalogSnapshot = {
       ...state,
-      tables: { ...state.tables, heartbeat: keyed('heartbeat') },
-      schemaTables: ['orders', 'items', 'heartbeat'],
+      tables: { datastore: { ...state.tables.datastore, heartbeat: keyed('heartbeat') } },
+      schemaTables: { datastore: ['orders', 'items', 'heartbeat'] },
     };
     expect(publicationSql(planReplicationSetup(before, withHeartbeat))).toEqual([
       'CREATE PUBLICATION "airbyte_publication" FOR TABLE "datastore"."orders", "datastore"."items", "datastore"."heartbeat" WITH (publish_via_partition_root = true)',
@@ -150,7 +159,11 @@ describe('the whole schema on PostgreSQL 14', () => {
   });
 
   it('creates an empty publication for an empty schema', () => {
-    const empty: CatalogSnapshot = { ...catalog(140000), tables: {}, schemaTables: [] };
+    const empty: CatalogSnapshot = {
+      ...catalog(140000),
+      tables: {},
+      schemaTables: { datastore: [] },
+    };
     expect(publicationSql(planReplicationSetup(empty, wholeSchema))).toEqual([
       'CREATE PUBLICATION "airbyte_publication" WITH (publish_via_partition_root = true)',
     ]);
@@ -160,17 +173,24 @@ describe('the whole schema on PostgreSQL 14', () => {
 describe('withSchemaTables', () => {
   it('keeps the tables already resolved and adds the others with the section identity', () => {
     const resolved = withSchemaTables(
-      { ...wholeSchema, tables: [{ name: 'orders', replicaIdentity: 'full' }] },
-      { schemaTables: ['orders', 'items'] },
+      {
+        ...wholeSchema,
+        tables: [{ schema: 'datastore', name: 'orders', replicaIdentity: 'full' }],
+      },
+      { schemaTables: { datastore: ['orders', 'items'] } },
     );
     expect(resolved.tables).toEqual([
-      { name: 'orders', replicaIdentity: 'full' },
-      { name: 'items', replicaIdentity: 'default' },
+      { schema: 'datastore', name: 'orders', replicaIdentity: 'full' },
+      { schema: 'datastore', name: 'items', replicaIdentity: 'default' },
     ]);
-    expect(withSchemaTables(resolved, { schemaTables: ['orders', 'items'] })).toBe(resolved);
+    expect(withSchemaTables(resolved, { schemaTables: { datastore: ['orders', 'items'] } })).toBe(
+      resolved,
+    );
   });
 
   it('leaves a listed desired state alone', () => {
-    expect(withSchemaTables(TUTORIAL_STATE, { schemaTables: ['orders'] })).toBe(TUTORIAL_STATE);
+    expect(withSchemaTables(TUTORIAL_STATE, { schemaTables: { datastore: ['orders'] } })).toBe(
+      TUTORIAL_STATE,
+    );
   });
 });

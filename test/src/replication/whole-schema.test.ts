@@ -107,7 +107,9 @@ describe('replication.tables "*"', () => {
     const { database, admin, replication } = await wholeSchemaDatabase();
     const listed = {
       ...replication,
-      tables: [{ name: 'orders', replicaIdentity: 'default' as const }],
+      schemas: [
+        { name: 'datastore', tables: [{ name: 'orders', replicaIdentity: 'default' as const }] },
+      ],
     };
     await setupReplication(admin, desiredStateFromConfig(listed, PASSWORD));
     expect(await publishedTables(admin, replication.publicationName)).toEqual([
