@@ -151,6 +151,27 @@ function checkTablesPropertySize(
   });
 }
 
+/** The heartbeat table `replication.heartbeatTable` names when the section does not. */
+const DEFAULT_HEARTBEAT_TABLE = 'airbyte_heartbeat';
+
+/**
+ * `replication.heartbeatTable`: a table name, or `false` for none (the section's transform turns
+ * `false` into an absent field, the shape every consumer of the config reads).
+ */
+const heartbeatTableSchema = z
+  .union(
+    [
+      quotedIdentifier,
+      // A boolean member that refuses a string by its type (a literal would not), so that a
+      // wrong name is reported with its own rule (see src/config/issues.ts), and `true` with this.
+      z.boolean().refine((value) => !value, {
+        message: 'must be a table name or false (no heartbeat table); true names no table',
+      }),
+    ],
+    { error: 'must be a table name or false (no heartbeat table)' },
+  )
+  .default(DEFAULT_HEARTBEAT_TABLE);
+
 export const replicationSchema = z
   .strictObject({
     /**
@@ -207,9 +228,11 @@ export const replicationSchema = z
     /**
      * A Debezium heartbeat table in `schema` (created, published, and the only table the
      * replication user may write): Airbyte's heartbeat query updates it so that the slot advances
-     * even when the published tables are idle and other tables write WAL. Default: none.
+     * even when the published tables are idle. On by default because RDS writes WAL to its own
+     * `rdsadmin` database every few minutes, which a slot of a quiet database cannot confirm.
+     * `false`: none, for a database where no table may be added. Default: `airbyte_heartbeat`.
      */
-    heartbeatTable: quotedIdentifier.optional(),
+    heartbeatTable: heartbeatTableSchema,
     /**
      * When the parameter group is `pending-reboot` (logical replication not yet on), reboot the
      * instance during deploy instead of failing with the command to run. Default: false.
@@ -245,10 +268,12 @@ export const replicationSchema = z
   })
   .transform((replication) => {
     // The two input forms give way to their normalised result.
-    const { schema, tables, schemas: written, ...rest } = replication;
+    const { schema, tables, schemas: written, heartbeatTable, ...rest } = replication;
     const schemas = publishedSchemas({ schema, tables, schemas: written, ...rest });
     return {
       ...rest,
+      // `false` (refined above to be the only boolean) leaves no heartbeat table.
+      ...(typeof heartbeatTable === 'string' ? { heartbeatTable } : {}),
       /** The first published schema: it holds the demo and heartbeat tables. */
       schema: schemas[0].name,
       /** Every published schema in config order, its tables normalised. */

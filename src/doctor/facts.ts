@@ -5,6 +5,7 @@ import {
   type QualifiedTable,
   type TableState,
 } from '../replication';
+import { readSlotHealth, type SlotHealth } from '../watchdog';
 
 /** A server setting and whether a changed value waits for a restart. */
 export interface SettingState {
@@ -96,13 +97,11 @@ export interface ServerFacts {
   readonly connectionSsl: { readonly ssl: boolean; readonly version: string | null };
   /** The server's `ssl` setting. */
   readonly serverSsl: boolean;
-  /** The configured slot's retained WAL; undefined when the slot does not exist. */
-  readonly slotWal?: {
-    /** pg_current_wal_lsn() - restart_lsn: WAL the server keeps on disk for the slot. */
-    readonly retainedBytes: number | null;
-    /** pg_current_wal_lsn() - confirmed_flush_lsn: changes the consumer has not confirmed. */
-    readonly unconfirmedBytes: number | null;
-  };
+  /**
+   * The configured slot as the slot watchdog reads it (retained WAL, safe WAL size, wal_status,
+   * time inactive): the same reader, so the doctor shows the watchdog's figures.
+   */
+  readonly slotHealth: SlotHealth;
   /** Write access of the replication user; undefined when the user does not exist. */
   readonly userWrites?: {
     readonly superuser: boolean;
@@ -123,20 +122,19 @@ export interface ServerFacts {
 }
 
 /**
- * One round trip. Everything here is readable without superuser: pg_settings rows for these
- * parameters, pg_stat_ssl for our own backend, pg_stat_activity's backend_type, privilege
- * functions. $1 slot, $2 user, $3 the published schemas, $4 the configured tables' keys
- * (configuredTableKey). With 10,000 tables it must stay well under a second (EXPLAIN ANALYZE it
- * with that many): no per-table subquery that a join can replace, no plan on a wrong estimate.
- * Partitions come from pg_partition_tree and generated columns from attgenerated (PostgreSQL 12+).
+ * One round trip (the slot's health is the watchdog's own, second, statement). Everything here
+ * is readable without superuser: pg_settings rows for these parameters, pg_stat_ssl for our own
+ * backend, pg_stat_activity's backend_type, privilege functions. $1 slot, $2 user, $3 the
+ * published schemas, $4 the configured tables' keys (configuredTableKey). With 10,000 tables it
+ * must stay well under a second (EXPLAIN ANALYZE it with that many): no per-table subquery that
+ * a join can replace, no plan on a wrong estimate. Partitions come from pg_partition_tree and
+ * generated columns from attgenerated (PostgreSQL 12+).
  */
 const FACTS_QUERY = `
 WITH
   settings AS (
     SELECT name, setting, pending_restart FROM pg_settings
     WHERE name IN ('wal_level', 'max_replication_slots', 'max_wal_senders')),
-  current_lsn AS (
-    SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END AS lsn),
   target_schema AS (
     SELECT n.oid, n.nspname, s.position FROM unnest($3::text[]) WITH ORDINALITY AS s(name, position)
     JOIN pg_namespace n ON n.nspname = s.name),
@@ -213,10 +211,6 @@ SELECT
   (SELECT json_build_object('ssl', ssl, 'version', version) FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS connection_ssl,
   current_setting('ssl') = 'on' AS server_ssl,
   (SELECT json_build_object(
-     'retainedBytes', pg_wal_lsn_diff((SELECT lsn FROM current_lsn), restart_lsn)::bigint,
-     'unconfirmedBytes', pg_wal_lsn_diff((SELECT lsn FROM current_lsn), confirmed_flush_lsn)::bigint)
-   FROM pg_replication_slots WHERE slot_name = $1) AS slot_wal,
-  (SELECT json_build_object(
      'superuser', r.rolsuper,
      'databaseCreate', has_database_privilege(r.oid, current_database(), 'CREATE'),
      'creatableSchemas', (
@@ -264,10 +258,6 @@ interface FactsRow {
   wal_senders_used: number;
   connection_ssl: { ssl: boolean; version: string | null } | null;
   server_ssl: boolean;
-  slot_wal: {
-    retainedBytes: number | string | null;
-    unconfirmedBytes: number | string | null;
-  } | null;
   user_writes: ServerFacts['userWrites'] | null;
   table_storage: {
     schema: string;
@@ -284,12 +274,9 @@ interface FactsRow {
 const configuredTableKey = (table: QualifiedTable): string =>
   `${[...table.schema].length}:${table.schema}${table.name}`;
 
-const toNumber = (value: number | string | null): number | null =>
-  value === null ? null : Number(value);
-
 /**
- * Read the server settings, TLS, slot WAL, the user's write access and the configured tables'
- * storage in one query.
+ * Read the server settings, TLS, the user's write access and the configured tables' storage in
+ * one query, then the slot's health with the watchdog's reader.
  */
 export async function readServerFacts(
   client: ClientBase,
@@ -305,6 +292,7 @@ export async function readServerFacts(
     target.tables.map(configuredTableKey),
   ]);
   const row = rows[0];
+  const slotHealth = await readSlotHealth(client, target.slotName);
   return {
     serverVersion: row.server_version,
     walLevel: row.settings.wal_level,
@@ -319,14 +307,7 @@ export async function readServerFacts(
     walSendersUsed: row.wal_senders_used,
     connectionSsl: row.connection_ssl ?? { ssl: false, version: null },
     serverSsl: row.server_ssl,
-    ...(row.slot_wal
-      ? {
-          slotWal: {
-            retainedBytes: toNumber(row.slot_wal.retainedBytes),
-            unconfirmedBytes: toNumber(row.slot_wal.unconfirmedBytes),
-          },
-        }
-      : {}),
+    slotHealth,
     ...(row.user_writes ? { userWrites: row.user_writes } : {}),
     tableStorage: row.table_storage.map((table) => ({
       schema: table.schema,

@@ -106,6 +106,10 @@ export function localAirbyteSource(
     ['Replication Slot', String(cdc.replication_slot)],
     ['Publication', String(cdc.publication)],
     ['LSN commit behaviour', String(cdc.lsn_commit_behaviour)],
+    // Under the form's advanced settings; without it a quiet database's slot never advances.
+    ...(typeof cdc.heartbeat_action_query === 'string' && cdc.heartbeat_action_query !== ''
+      ? [['Debezium heartbeat query (Advanced)', cdc.heartbeat_action_query] as [string, string]]
+      : []),
   ];
   return { form, configuration };
 }

@@ -126,8 +126,13 @@ describe('npm run doctor with explicit flags', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lines = checkLines(result.stdout);
-    expect(lines).toHaveLength(24);
-    expect(lines.filter((line) => line.startsWith('✅'))).toHaveLength(21);
+    expect(lines).toHaveLength(26);
+    expect(lines.filter((line) => line.startsWith('✅'))).toHaveLength(23);
+    expect(lines).toContainEqual(expect.stringMatching(/^✅ slot .* as the watchdog sees it/));
+    // The heartbeat table is on by default, so its check is among them.
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^✅ heartbeat table "datastore"\."airbyte_heartbeat" exists/),
+    );
     expect(lines.filter((line) => line.startsWith('➖')).join('\n')).toMatch(
       /rds.logical_replication.*\n.*connection uses TLS: plain TCP to 127.0.0.1/,
     );
@@ -140,7 +145,7 @@ describe('npm run doctor with explicit flags', () => {
     expect(result.stdout).toContain(
       '     ALTER TABLE "datastore"."data_tbl" REPLICA IDENTITY FULL;',
     );
-    expect(result.stdout).toContain('24 checks: 21 ✅  1 ⚠️  0 ❌  2 ➖');
+    expect(result.stdout).toContain('26 checks: 23 ✅  1 ⚠️  0 ❌  2 ➖');
   });
 
   it('as the master user over verified TLS (--ca-file), trying the replication login', async () => {
@@ -227,7 +232,7 @@ describe('npm run doctor with explicit flags', () => {
     const report = JSON.parse(result.stdout);
     expect(report).toMatchObject({
       ok: true,
-      summary: { pass: 21, warn: 1, fail: 0, skip: 2 },
+      summary: { pass: 23, warn: 1, fail: 0, skip: 2 },
       target: {
         host: '127.0.0.1',
         port: pg.server.port,

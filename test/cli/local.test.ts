@@ -146,9 +146,11 @@ describe('npm run local', () => {
     const expectedSteps = [
       /create schema "datastore"/,
       /create demo table "datastore"\."data_tbl"/,
+      /create heartbeat table "datastore"\."airbyte_heartbeat"/,
       /create login role "airbyte"/,
       /grant USAGE on schema "datastore"/,
       /grant SELECT on all tables/,
+      /grant INSERT, UPDATE on heartbeat table "datastore"\."airbyte_heartbeat" to "airbyte"/,
       /grant rds_replication to "airbyte"/,
       /create publication "airbyte_publication"/,
       /create logical replication slot "airbyte_slot" \(plugin pgoutput\)/,
@@ -208,6 +210,11 @@ describe('npm run local', () => {
     ]) {
       expect(stdout).toMatch(field);
     }
+    // The source the JSON describes writes the heartbeat table (on by default).
+    const sourceJson = JSON.parse(/^ {2}As JSON: (.*)$/m.exec(stdout)?.[1] ?? '{}');
+    expect(sourceJson.replication_method?.heartbeat_action_query).toMatch(
+      /^INSERT INTO "datastore"\."airbyte_heartbeat" /,
+    );
     // Without --keep the server's files are removed with it: no path to a password or the CA.
     expect(stdout).not.toMatch(/\.password\b|\.crt\b|contents of/);
 

@@ -10,6 +10,7 @@ import { commitStoredLsn, createProbeWorkspace, startDebezium, type ProbeWorkspa
 
 const pg = usePipelineServer();
 
+/** The heartbeat table every environment has unless it sets `"heartbeatTable": false`. */
 const HEARTBEAT_TABLE = 'airbyte_heartbeat';
 /** Airbyte's own heartbeat interval in its tests (production: 10 s). */
 const TEST_HEARTBEAT_INTERVAL_MS = '1000';
@@ -85,9 +86,10 @@ describe('the slot of an idle database while another database writes WAL', () =>
     await pipeline?.teardown();
   });
 
-  it('stays behind without a heartbeat table', async () => {
-    pipeline = await deployPipeline(pg);
+  it('stays behind without a heartbeat table (turned off: it is on by default)', async () => {
+    pipeline = await deployPipeline(pg, { replication: { heartbeatTable: false } });
     workspace = createProbeWorkspace();
+    expect(pipeline.desired.heartbeatTable).toBeUndefined();
     expect(pipeline.debeziumProperties(workspace)['heartbeat.action.query']).toBeUndefined();
     const { busyLsn, slotLsn, debezium } = await idleSync(pipeline, workspace);
     expect(slotLsn).toBeLessThan(busyLsn);
@@ -97,8 +99,10 @@ describe('the slot of an idle database while another database writes WAL', () =>
     expect(Math.max(...heartbeatLsns)).toBeLessThan(busyLsn);
   });
 
-  it("moves past it with the heartbeat table and Airbyte's heartbeat query", async () => {
-    pipeline = await deployPipeline(pg, { replication: { heartbeatTable: HEARTBEAT_TABLE } });
+  it("moves past it with the default heartbeat table and Airbyte's heartbeat query", async () => {
+    // dev's config as it is: the heartbeat needs no setting.
+    pipeline = await deployPipeline(pg);
+    expect(pipeline.desired.heartbeatTable).toBe(HEARTBEAT_TABLE);
     workspace = createProbeWorkspace();
     const properties = pipeline.debeziumProperties(workspace);
     expect(properties['heartbeat.action.query']).toContain(HEARTBEAT_TABLE);

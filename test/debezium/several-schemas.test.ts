@@ -4,6 +4,7 @@
  * in two partitions arrive under the parent's name, those in "crm" under their own schema, and
  * a table the config does not publish sends nothing.
  */
+import { ANALYTICS_TABLES_SQL } from '../support/analytics';
 import { CDK_JSON_ENVIRONMENTS } from '../support/stacks';
 import { usePipelineServer } from './pipeline';
 import { finishStreaming, streamingPipeline, type StreamingRun } from './streaming';
@@ -31,16 +32,7 @@ describe('several schemas, one of them whole', () => {
         schemas: { ...analytics.schemas, sales: ['data_tbl', ...sales] },
       },
       async (master) => {
-        await master.query(`CREATE SCHEMA sales; CREATE SCHEMA crm;
-          CREATE TABLE sales.orders (id bigint PRIMARY KEY, amount numeric);
-          CREATE TABLE sales.measurements (id bigint, region text, reading numeric, PRIMARY KEY (id, region))
-            PARTITION BY LIST (region);
-          CREATE TABLE sales.measurements_eu PARTITION OF sales.measurements FOR VALUES IN ('eu');
-          CREATE TABLE sales.measurements_us PARTITION OF sales.measurements FOR VALUES IN ('us');
-          CREATE TABLE sales.events (code text NOT NULL, payload text);
-          CREATE UNIQUE INDEX events_code_key ON sales.events (code);
-          CREATE TABLE sales.refunds (id bigint PRIMARY KEY);
-          CREATE TABLE crm.customers (id bigint PRIMARY KEY, name text);`);
+        await master.query(ANALYTICS_TABLES_SQL);
       },
     );
     const { pipeline, debezium } = run;

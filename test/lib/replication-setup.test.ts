@@ -21,6 +21,7 @@ describe('replication setup custom resource', () => {
       SlotName: 'airbyte_slot',
       PublicationName: 'airbyte_publication',
       CreateDemoTable: 'true',
+      HeartbeatTable: 'airbyte_heartbeat',
       RebootIfPending: 'true',
       RemovalPolicy: 'destroy',
       MasterSecretArn: { Ref: logicalId(stack.database.masterSecret) },

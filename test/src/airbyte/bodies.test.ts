@@ -42,9 +42,18 @@ describe('buildSourceConfiguration', () => {
         initial_waiting_seconds: 1200,
         lsn_commit_behaviour: 'After loading Data in the destination',
         invalid_cdc_cursor_position_behavior: 'Fail sync',
-        heartbeat_action_query: '',
+        heartbeat_action_query:
+          'INSERT INTO "datastore"."airbyte_heartbeat" (id, last_heartbeat) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET last_heartbeat = EXCLUDED.last_heartbeat',
       },
     });
+  });
+
+  it('sends an empty heartbeat query (the connector default, none) when the heartbeat is off', () => {
+    const configuration = buildSourceConfiguration(
+      targetFor('dev', { replication: { heartbeatTable: false } }),
+    );
+    expectValidSource(configuration);
+    expect(configuration.replication_method).toMatchObject({ heartbeat_action_query: '' });
   });
 
   it('carries every CDC option from config and verify-full with the CA bundle', () => {

@@ -1,5 +1,5 @@
 import { parseEnvironment } from '../../../src/config';
-import type { AirbyteTarget, S3Target } from '../../../src/airbyte/bodies';
+import type { AirbyteTarget, JsonObject, S3Target } from '../../../src/airbyte/bodies';
 import { streamedPublicationOf, resolveAirbyteSettings } from '../../../src/airbyte/settings';
 
 export const TEST_PASSWORD = 'replication-password-not-for-logs';
@@ -31,3 +31,14 @@ export const S3_TARGET: S3Target = {
   region: 'eu-west-1',
   accessKey: { accessKeyId: 'AKIAEXAMPLEEXAMPLE12', secretAccessKey: TEST_SECRET_ACCESS_KEY },
 };
+
+/** `replication_method.heartbeat_action_query` of a source configuration (empty: none). */
+export function heartbeatQueryOf(configuration: JsonObject): string {
+  const method = configuration.replication_method;
+  const query =
+    typeof method === 'object' && method !== null && !Array.isArray(method)
+      ? method.heartbeat_action_query
+      : undefined;
+  if (typeof query !== 'string') throw new Error('the source configuration has no heartbeat query');
+  return query;
+}

@@ -182,7 +182,16 @@ describe('heartbeat query', () => {
     );
   });
 
-  it('keeps an explicit query, and has none without a heartbeat table', () => {
+  it('writes the default heartbeat table in the first schema when the config names none', () => {
+    const settings = resolveAirbyteSettings(
+      parseEnvironment('dev', { replication: { schemas: { sales: ['orders'], crm: '*' } } }),
+    );
+    expect(settings.heartbeatActionQuery).toBe(
+      'INSERT INTO "sales"."airbyte_heartbeat" (id, last_heartbeat) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET last_heartbeat = EXCLUDED.last_heartbeat',
+    );
+  });
+
+  it('keeps an explicit query, and has none with the heartbeat table turned off', () => {
     const explicit = resolveAirbyteSettings(
       parseEnvironment('dev', {
         replication: { heartbeatTable: 'hb' },
@@ -191,7 +200,8 @@ describe('heartbeat query', () => {
     );
     expect(explicit.heartbeatActionQuery).toBe('SELECT 1');
     expect(
-      resolveAirbyteSettings(parseEnvironment('dev', {})).heartbeatActionQuery,
+      resolveAirbyteSettings(parseEnvironment('dev', { replication: { heartbeatTable: false } }))
+        .heartbeatActionQuery,
     ).toBeUndefined();
   });
 });

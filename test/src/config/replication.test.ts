@@ -156,3 +156,35 @@ describe('replication.schemas', () => {
     expect(message).toMatch(/replication\.schemas: lists 10000 tables/);
   });
 });
+
+describe('replication.heartbeatTable', () => {
+  const heartbeatTableOf = (replication: EnvironmentInput['replication']) =>
+    parseEnvironment('dev', { replication }).replication.heartbeatTable;
+
+  it('is airbyte_heartbeat when the section names none, and a given name otherwise', () => {
+    expect(heartbeatTableOf({})).toBe('airbyte_heartbeat');
+    expect(heartbeatTableOf({ heartbeatTable: 'Beat "1"' })).toBe('Beat "1"');
+  });
+
+  it('is off (undefined, as consumers read it) with false', () => {
+    const replication = parseEnvironment('dev', {
+      replication: { heartbeatTable: false },
+    }).replication;
+    expect(replication.heartbeatTable).toBeUndefined();
+  });
+
+  it('refuses true and anything but a name, and checks the name as an identifier', () => {
+    const heartbeat = (heartbeatTable: unknown): string =>
+      errorFor({ heartbeatTable } as unknown as EnvironmentInput['replication']);
+    expect(heartbeat(true)).toContain(
+      'replication.heartbeatTable: must be a table name or false (no heartbeat table); true names no table',
+    );
+    expect(heartbeat(1)).toContain(
+      'replication.heartbeatTable: must be a table name or false (no heartbeat table)',
+    );
+    expect(heartbeat('')).toContain('replication.heartbeatTable: must not be empty');
+    expect(heartbeat('x'.repeat(64))).toContain(
+      'replication.heartbeatTable: must be at most 63 bytes',
+    );
+  });
+});

@@ -11,6 +11,7 @@ import {
   type ServerFacts,
 } from '../../../src/doctor';
 import type { CatalogSnapshot } from '../../../src/replication';
+import type { SlotHealth, SlotReading } from '../../../src/watchdog';
 import { TUTORIAL_STATE } from '../replication/fixtures';
 
 const desired = TUTORIAL_STATE;
@@ -71,6 +72,33 @@ function healthyCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapsh
 
 const setting = (value: string, pendingRestart = false) => ({ value, pendingRestart });
 
+const GIB = 1024 ** 3;
+
+/** The healthy catalog's slot as the watchdog's reader reports it: 4 GiB keep size, 17+. */
+function healthySlotHealth(
+  slot: Partial<SlotReading> = {},
+  overrides: Partial<SlotHealth> = {},
+): SlotHealth {
+  return {
+    slotName: 'airbyte_slot',
+    serverVersion: 170006,
+    maxSlotWalKeepSizeBytes: 4 * GIB,
+    slot: {
+      active: false,
+      activePid: null,
+      walStatus: 'reserved',
+      safeWalSizeBytes: 4 * GIB - 1000,
+      confirmedLagBytes: 100,
+      retainedBytes: 1000,
+      inactiveSince: '2025-01-01T10:00:00+00:00',
+      inactiveSeconds: 600,
+      invalidationReason: null,
+      ...slot,
+    },
+    ...overrides,
+  };
+}
+
 function healthyFacts(overrides: Partial<ServerFacts> = {}): ServerFacts {
   return {
     serverVersion: '17.6',
@@ -84,7 +112,7 @@ function healthyFacts(overrides: Partial<ServerFacts> = {}): ServerFacts {
     walSendersUsed: 0,
     connectionSsl: { ssl: true, version: 'TLSv1.3' },
     serverSsl: true,
-    slotWal: { retainedBytes: 1000, unconfirmedBytes: 100 },
+    slotHealth: healthySlotHealth(),
     userWrites: {
       superuser: false,
       databaseCreate: false,
@@ -251,7 +279,14 @@ describe('evaluateChecks (pure)', () => {
     const slot = { ...healthyCatalog().slot!, walStatus: 'lost', plugin: 'test_decoding' };
     const checks = evaluate({
       catalog: { slot },
-      facts: { slotWal: { retainedBytes: null, unconfirmedBytes: null } },
+      facts: {
+        slotHealth: healthySlotHealth({
+          walStatus: 'lost',
+          retainedBytes: null,
+          safeWalSizeBytes: null,
+          invalidationReason: 'wal_removed',
+        }),
+      },
     });
     expect(find(checks, 'slot-plugin').fix?.sql.map((statement) => statement.sql)).toEqual([
       "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'airbyte_slot';",
@@ -383,6 +418,118 @@ describe('evaluateChecks (pure)', () => {
         sql: 'ALTER PUBLICATION "airbyte_publication" SET TABLES IN SCHEMA "crm", TABLE "datastore"."data_tbl";',
       },
     ]);
+  });
+});
+
+describe('slot-health: the watchdog figures and the verdicts its alarms would reach', () => {
+  const health = (slot: Partial<SlotReading> = {}, overrides: Partial<SlotHealth> = {}) =>
+    find(evaluate({ facts: { slotHealth: healthySlotHealth(slot, overrides) } }), 'slot-health');
+
+  it('a reserved slot between syncs: every figure, no alarm', () => {
+    expect(health()).toEqual({
+      id: 'slot-health',
+      title: 'slot "airbyte_slot" as the watchdog sees it',
+      status: 'pass',
+      detail:
+        'wal_status reserved (SlotWalStatus 0); safe WAL size 4.0 GiB (4294966296 bytes) of max_slot_wal_keep_size 4.0 GiB (4294967296 bytes); inactive for 10 min; 100 bytes not confirmed by the consumer; no watchdog alarm would fire',
+    });
+  });
+
+  it('wal_status extended: the status alarm, and a sync as the remedy', () => {
+    const extended = health({ walStatus: 'extended' });
+    expect(extended.status).toBe('warn');
+    expect(extended.detail).toMatch(/^wal_status extended \(SlotWalStatus 1\); /);
+    expect(extended.detail).toMatch(
+      /; the watchdog would alarm: wal_status is extended, not reserved$/,
+    );
+    expect(extended.fix?.notes).toEqual([expect.stringMatching(/^Run an Airbyte sync now/)]);
+  });
+
+  it('safe WAL size: below half of max_slot_wal_keep_size alarms, exactly half does not', () => {
+    const low = health({ safeWalSizeBytes: 2 * GIB - 1 });
+    expect(low.status).toBe('warn');
+    expect(low.detail).toMatch(
+      /the watchdog would alarm: safe WAL size below 50 % of max_slot_wal_keep_size \(2\.0 GiB \(2147483648 bytes\)\)$/,
+    );
+    expect(health({ safeWalSizeBytes: 2 * GIB }).status).toBe('pass');
+  });
+
+  it('an unreserved slot past max_slot_wal_keep_size: negative safe WAL size, both alarms', () => {
+    const unreserved = health({ walStatus: 'unreserved', safeWalSizeBytes: -16 * 1024 * 1024 });
+    expect(unreserved.detail).toContain(
+      'safe WAL size -16.0 MiB (16777216 bytes) of max_slot_wal_keep_size',
+    );
+    expect(unreserved.detail).toMatch(
+      /alarm: wal_status is unreserved, not reserved, safe WAL size below 50 %/,
+    );
+  });
+
+  it('inactive longer than the limit (three hours by default) alarms', () => {
+    const idle = health({ inactiveSeconds: 4 * 3600 + 5 * 60 });
+    expect(idle.status).toBe('warn');
+    expect(idle.detail).toContain('; inactive for 4 h 5 min; ');
+    expect(idle.detail).toMatch(/the watchdog would alarm: inactive for longer than 3 h$/);
+    expect(health({ inactiveSeconds: 3 * 3600 }).status).toBe('pass');
+  });
+
+  it('before PostgreSQL 17 the time inactive is unknown, not zero, and no alarm is claimed', () => {
+    const { inactiveSince, inactiveSeconds, invalidationReason, ...withoutThem } =
+      healthySlotHealth().slot!;
+    const checks = evaluate({
+      catalog: { serverVersion: 160004 },
+      facts: {
+        serverVersion: '16.4',
+        slotHealth: { ...healthySlotHealth(), serverVersion: 160004, slot: withoutThem },
+      },
+    });
+    const old = find(checks, 'slot-health');
+    expect(old.status).toBe('pass');
+    expect(old.detail).toContain(
+      '; inactive for an unknown time (PostgreSQL 16 does not record since when, 17+ does); ',
+    );
+  });
+
+  it('a streaming slot is active; an unlimited max_slot_wal_keep_size has no safe WAL size', () => {
+    const active = health(
+      {
+        active: true,
+        activePid: 42,
+        inactiveSince: null,
+        inactiveSeconds: null,
+        safeWalSizeBytes: null,
+      },
+      { maxSlotWalKeepSizeBytes: null },
+    );
+    expect(active.status).toBe('pass');
+    expect(active.detail).toBe(
+      'wal_status reserved (SlotWalStatus 0); safe WAL size unlimited (max_slot_wal_keep_size = -1); active; 100 bytes not confirmed by the consumer; no watchdog alarm would fire',
+    );
+  });
+
+  it('a lost slot: the status alarm, and re-creating it as the only remedy', () => {
+    const lost = health({
+      walStatus: 'lost',
+      safeWalSizeBytes: null,
+      retainedBytes: null,
+      invalidationReason: 'wal_removed',
+    });
+    expect(lost.status).toBe('warn');
+    expect(lost.detail).toMatch(
+      /^wal_status lost \(SlotWalStatus 3\); no safe WAL size \(the slot is lost\); /,
+    );
+    expect(lost.detail).toMatch(/alarm: wal_status is lost, not reserved$/);
+    expect(lost.fix?.notes).toEqual([
+      expect.stringMatching(/^The slot is lost: only re-creating it/),
+    ]);
+  });
+
+  it('no slot: skipped (slot-exists fails)', () => {
+    const checks = evaluate({
+      catalog: { slot: undefined },
+      facts: { slotHealth: healthySlotHealth({}, { slot: undefined }) },
+    });
+    expect(find(checks, 'slot-health')).toMatchObject({ status: 'skip', detail: 'no such slot' });
+    expect(find(checks, 'slot-exists').status).toBe('fail');
   });
 });
 

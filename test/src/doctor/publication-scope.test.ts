@@ -212,8 +212,8 @@ describe('the doctor on two schemas, one listed and one whole', () => {
     const wholeSchemaPublished = (await serverVersionOf(fixture.admin)) >= TABLES_IN_SCHEMA_VERSION;
     expect(check(report, 'publication-tables').detail).toBe(
       wholeSchemaPublished
-        ? 'every table in schema "crm" (FOR TABLES IN SCHEMA), "sales"."orders"'
-        : '"sales"."orders", "crm"."contacts"',
+        ? 'every table in schema "crm" (FOR TABLES IN SCHEMA), "sales"."orders", "sales"."airbyte_heartbeat"'
+        : '"sales"."orders", "crm"."contacts", "sales"."airbyte_heartbeat"',
     );
 
     await createTablesLater(fixture);

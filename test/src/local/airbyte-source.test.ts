@@ -28,6 +28,8 @@ describe('localAirbyteSource', () => {
       'Replication Slot': 'airbyte_slot',
       Publication: 'airbyte_publication',
       'LSN commit behaviour': 'After loading Data in the destination',
+      'Debezium heartbeat query (Advanced)':
+        'INSERT INTO "datastore"."airbyte_heartbeat" (id, last_heartbeat) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET last_heartbeat = EXCLUDED.last_heartbeat',
     });
   });
 
@@ -48,6 +50,13 @@ describe('localAirbyteSource', () => {
 
   it('is a configuration the API schema and both connector specs of the Postgres source accept', () => {
     expect(postgresSourceErrors(loadConnectorValidators(), source.configuration)).toEqual([]);
+  });
+
+  it("writes the environment's heartbeat table on each heartbeat, in the first schema", () => {
+    expect(source.configuration.replication_method).toMatchObject({
+      heartbeat_action_query:
+        'INSERT INTO "datastore"."airbyte_heartbeat" (id, last_heartbeat) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET last_heartbeat = EXCLUDED.last_heartbeat',
+    });
   });
 
   it('follows the environment: schema, slot and publication names', () => {

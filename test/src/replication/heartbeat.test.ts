@@ -1,6 +1,12 @@
-import { setupReplication } from '../../../src/replication';
+import { buildSourceConfiguration } from '../../../src/airbyte/bodies';
+import { parseEnvironment } from '../../../src/config';
+import { desiredStateFromConfig, setupReplication } from '../../../src/replication';
 import { heartbeatUpsertSql } from '../../../src/replication/heartbeat';
-import { usePostgres } from '../../support/postgres';
+import { qualifiedName } from '../../../src/replication/names';
+import { heartbeatQueryOf, targetFor } from '../airbyte/fixtures';
+import { ANALYTICS_TABLES_SQL } from '../../support/analytics';
+import { uniqueName, usePostgres } from '../../support/postgres';
+import { CDK_JSON_ENVIRONMENTS } from '../../support/stacks';
 import { streamSlot, tutorialState } from './fixtures';
 
 const pg = usePostgres();
@@ -32,4 +38,70 @@ describe('heartbeatUpsertSql on a real PostgreSQL', () => {
       await stream.stop();
     }
   });
+});
+
+/**
+ * Before the setup, as each cdk.json environment expects its database: the tables it lists that
+ * the setup does not create (dev's demo table it does).
+ */
+const APPLICATION_TABLES_SQL: Record<string, string> = {
+  dev: '',
+  staging: 'CREATE SCHEMA datastore; CREATE TABLE datastore.data_tbl (id bigint PRIMARY KEY)',
+  prod: 'CREATE SCHEMA datastore; CREATE TABLE datastore.data_tbl (id bigint PRIMARY KEY)',
+  analytics: ANALYTICS_TABLES_SQL,
+};
+
+describe('the heartbeat of every cdk.json environment, set up on a real PostgreSQL', () => {
+  it('covers every environment cdk.json defines', () => {
+    expect(Object.keys(APPLICATION_TABLES_SQL).sort()).toEqual(
+      Object.keys(CDK_JSON_ENVIRONMENTS).sort(),
+    );
+  });
+
+  it.each(Object.entries(APPLICATION_TABLES_SQL))(
+    '%s: the table exists, is published and is all the user may write; the source body writes it',
+    async (name, applicationTablesSql) => {
+      const database = await pg.createDatabase(name);
+      const admin = await pg.connect(database);
+      await admin.query(applicationTablesSql);
+      const raw = CDK_JSON_ENVIRONMENTS[name];
+      // Roles and slots are cluster-wide: names of this test's own.
+      const environment = {
+        ...raw,
+        database: { ...raw.database, databaseName: database },
+        replication: {
+          ...raw.replication,
+          user: uniqueName('airbyte'),
+          slotName: uniqueName('airbyte_slot'),
+        },
+      };
+      const { replication } = parseEnvironment(name, environment);
+      const desired = desiredStateFromConfig(replication, 'Heartbeat-Secret-1');
+      await setupReplication(admin, desired);
+      const heartbeat = `${replication.schema}.airbyte_heartbeat`;
+
+      const { rows: published } = await admin.query<{ name: string }>(
+        `SELECT schemaname || '.' || tablename AS name FROM pg_publication_tables WHERE pubname = $1`,
+        [replication.publicationName],
+      );
+      expect(published.map((row) => row.name)).toContain(heartbeat);
+      const { rows: writable } = await admin.query<{ name: string }>(
+        `SELECT n.nspname || '.' || c.relname AS name FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+            AND has_table_privilege($2, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')`,
+        [replication.schemas.map((schema) => schema.name), replication.user],
+      );
+      expect(writable.map((row) => row.name)).toEqual([heartbeat]);
+
+      const query = heartbeatQueryOf(buildSourceConfiguration(targetFor(name, environment)));
+      const user = await pg.connect(database, { user: desired.user, password: desired.password });
+      await user.query(query);
+      await user.query(query);
+      const { rows } = await admin.query<{ count: number }>(
+        `SELECT count(*)::int AS count FROM ${qualifiedName(replication.schema, 'airbyte_heartbeat')}`,
+      );
+      expect(rows[0].count).toBe(1);
+    },
+  );
 });

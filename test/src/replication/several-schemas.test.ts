@@ -15,6 +15,7 @@ import {
 import { runDoctor } from '../../../src/doctor';
 import { replicationConfig, superuserConnection } from '../../support/doctor';
 import { usePostgres } from '../../support/postgres';
+import { ANALYTICS_TABLES_SQL } from '../../support/analytics';
 import { createRdsLikeDatabase } from '../../support/rds-like';
 import { CDK_JSON_ENVIRONMENTS } from '../../support/stacks';
 import { serverVersionOf } from './fixtures';
@@ -25,21 +26,6 @@ const PASSWORD = 'Several-Schemas-1';
 /** The `analytics` environment's replication section, with cluster-unique user and slot. */
 const analytics = () =>
   replicationConfig({ ...CDK_JSON_ENVIRONMENTS.analytics.replication, createDemoTable: false });
-
-/** The application's tables the `analytics` environment publishes, and one it does not. */
-const APPLICATION_TABLES = `
-  CREATE SCHEMA sales;
-  CREATE SCHEMA crm;
-  CREATE TABLE sales.orders (id bigint PRIMARY KEY, amount numeric);
-  CREATE TABLE sales.measurements (id bigint, region text, reading numeric, PRIMARY KEY (id, region))
-    PARTITION BY LIST (region);
-  CREATE TABLE sales.measurements_eu PARTITION OF sales.measurements FOR VALUES IN ('eu');
-  CREATE TABLE sales.measurements_us PARTITION OF sales.measurements FOR VALUES IN ('us');
-  CREATE TABLE sales.events (code text NOT NULL, payload jsonb);
-  CREATE UNIQUE INDEX events_code_key ON sales.events (code);
-  CREATE TABLE sales.refunds (id bigint PRIMARY KEY);
-  CREATE TABLE crm.customers (id bigint PRIMARY KEY, name text);
-  CREATE TABLE crm.notes (id bigint PRIMARY KEY, body text);`;
 
 /** Exactly what the environment publishes: sales' listed tables and heartbeat, all of crm. */
 const EXPECTED_PUBLISHED = [
@@ -100,7 +86,7 @@ describe('several schemas, as the superuser', () => {
   beforeEach(async () => {
     database = await pg.createDatabase('schemas');
     admin = await pg.connect(database);
-    await admin.query(APPLICATION_TABLES);
+    await admin.query(ANALYTICS_TABLES_SQL);
     config = analytics();
     desired = desiredStateFromConfig(config, PASSWORD);
   });
@@ -163,6 +149,7 @@ describe('several schemas, as the superuser', () => {
     await admin.query('CREATE TABLE staging_area.batches (id bigint PRIMARY KEY)');
     await setupReplication(admin, fresh);
     expect(await published(admin, fresh.publicationName)).toEqual([
+      'sales.airbyte_heartbeat',
       'sales.orders',
       'staging_area.batches',
     ]);
@@ -225,7 +212,7 @@ describe('several schemas, as the superuser', () => {
 describe('several schemas, as an RDS-like master (no superuser)', () => {
   it('lists every table of the whole schema, and the default privileges reach its new tables', async () => {
     const rds = await createRdsLikeDatabase(pg);
-    await rds.client.query(APPLICATION_TABLES);
+    await rds.client.query(ANALYTICS_TABLES_SQL);
     const desired = desiredStateFromConfig(analytics(), PASSWORD);
     await setupReplication(rds.client, desired);
     expect(await published(rds.client, desired.publicationName)).toEqual(EXPECTED_PUBLISHED);
