@@ -1,12 +1,16 @@
 /**
- * How `npm run bench` prints its figures: the medians per table count, beside the psql -f
- * baseline when it ran, and the load the machine was under (other work on it skews them).
+ * How `npm run bench` prints its figures: the medians per case (a table count in a number of
+ * schemas), beside the psql -f baseline when it ran, and the load the machine was under (other
+ * work on it skews them).
  */
 import { cpus, loadavg } from 'os';
 
-/** The medians of one table count, in milliseconds. */
+/** The medians of one case, in milliseconds. */
 export interface SetupTimings {
+  /** Tables published, over all schemas. */
   readonly tables: number;
+  /** Schemas the tables are spread over. */
+  readonly schemas: number;
   /** Steps the full plan held. */
   readonly steps: number;
   readonly setup: number;
@@ -30,20 +34,27 @@ export function machineLoad(
   return `${cpuCount} CPUs, load average ${averages} over 1/5/15 min`;
 }
 
+/** A case as targets name it: `10000 tables`, or `10000 tables in 100 schemas`. */
+export function caseName(timing: Pick<SetupTimings, 'tables' | 'schemas'>): string {
+  const tables = `${timing.tables} ${timing.tables === 1 ? 'table' : 'tables'}`;
+  return timing.schemas === 1 ? tables : `${tables} in ${timing.schemas} schemas`;
+}
+
 /** `setup / psql`, as `1.23x`. */
 export const ratio = (setup: number, psql: number): string => `${(setup / psql).toFixed(2)}x`;
 
 /**
- * The figures as a table, one row per table count; the psql column, and the setup's ratio to
+ * The figures as a table, one row per case; the psql column, and the setup's ratio to
  * it, only when psql ran.
  */
 export function timingTable(timings: readonly SetupTimings[]): string[] {
   const withPsql = timings.some((timing) => timing.psql !== undefined);
-  const header = ['tables', 'steps', 'setup (full plan)', 'no-op re-run', 'teardown'];
+  const header = ['tables', 'schemas', 'steps', 'setup (full plan)', 'no-op re-run', 'teardown'];
   if (withPsql) header.push('psql -f baseline', 'setup / psql');
   const rows = timings.map((timing) => {
     const row = [
       String(timing.tables),
+      String(timing.schemas),
       String(timing.steps),
       ms(timing.setup),
       ms(timing.noop),

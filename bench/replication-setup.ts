@@ -2,8 +2,9 @@
  * npm run bench: how long the replication setup takes on a local PostgreSQL, against `psql -f`
  * of the equivalent hand-written SQL. Every table gets REPLICA IDENTITY FULL so the plan holds
  * one statement per table (the worst case). Targets: 500 tables <= 1 s, no-op re-run <= 100 ms;
- * 10,000 tables within 2x psql, no-op re-run <= 200 ms; a table-set change (one table added to
- * 10,000) is one publication statement, within 2x psql running the same statements.
+ * 10,000 tables, in one schema and in 100 tenant schemas of 100, within 2x psql, no-op re-run
+ * <= 200 ms; a table-set change (one table added to either) is one publication statement,
+ * within 2x psql running the same statements.
  * Without a psql (bench/psql.ts) the baseline is skipped, and says so.
  */
 import { execFileSync } from 'child_process';
@@ -19,9 +20,12 @@ import {
   printableSql,
   setupReplication,
   teardownReplication,
+  type QualifiedTable,
   type Step,
 } from '../src/replication';
+import { qualifiedName } from '../src/replication/names';
 import {
+  caseName,
   machineLoad,
   median,
   ratio,
@@ -32,56 +36,103 @@ import {
 } from './figures';
 import { locatePsql } from './psql';
 
-/** Table counts and how many runs each gets (a 10,000-table database takes seconds to make). */
-const CASES = [
-  { tables: 1, runs: 5 },
-  { tables: 100, runs: 5 },
-  { tables: 500, runs: 5 },
-  { tables: 10000, runs: 3 },
-];
-/** The count the scale targets are for, and the one the table-set change is measured on. */
+/** How a case's tables lie: each of `schemas` holds tables t0 .. t<tablesPerSchema - 1>. */
+interface Layout {
+  readonly schemas: readonly string[];
+  readonly tablesPerSchema: number;
+}
+
+const oneSchema = (tables: number): Layout => ({ schemas: ['datastore'], tablesPerSchema: tables });
+
+/** tenant_000 .. tenant_<count - 1>: the several-schemas pipeline of issue 13 item 1. */
+const tenantSchemas = (count: number, tablesPerSchema: number): Layout => ({
+  schemas: Array.from({ length: count }, (_, i) => `tenant_${String(i).padStart(3, '0')}`),
+  tablesPerSchema,
+});
+
+/** Every table of a layout, schema by schema. */
+const tablesOf = (layout: Layout): QualifiedTable[] =>
+  layout.schemas.flatMap((schema) =>
+    Array.from({ length: layout.tablesPerSchema }, (_, i) => ({ schema, name: `t${i}` })),
+  );
+
+/** The count the scale targets are for, in one schema and in tenant schemas. */
 const SCALE = 10000;
+
+interface BenchCase {
+  readonly layout: Layout;
+  /** How many runs it gets: a 10,000-table database takes seconds to make. */
+  readonly runs: number;
+  /**
+   * A table-set change measured after the setup: one more table, t<tablesPerSchema>, in
+   * `schema`, one of the layout's; `title` names it in the figures.
+   */
+  readonly tableAdded?: { readonly schema: string; readonly title: string };
+}
+
+const TENANTS = tenantSchemas(100, SCALE / 100);
+
+const CASES: readonly BenchCase[] = [
+  { layout: oneSchema(1), runs: 5 },
+  { layout: oneSchema(100), runs: 5 },
+  { layout: oneSchema(500), runs: 5 },
+  {
+    layout: oneSchema(SCALE),
+    runs: 3,
+    tableAdded: { schema: 'datastore', title: `1 table added to ${SCALE}` },
+  },
+  {
+    layout: TENANTS,
+    runs: 3,
+    tableAdded: {
+      schema: TENANTS.schemas[TENANTS.schemas.length - 1],
+      title: '1 table added in a tenant schema',
+    },
+  },
+];
 /** CREATE TABLEs per query: one implicit transaction of 10,000 overflows the lock table. */
 const DDL_CHUNK = 500;
 
 let sequence = 0;
 
-/** A fresh database holding `count` tables (id bigint primary key, val text) in `datastore`. */
+/** A fresh database holding the layout's schemas and tables. */
 async function prepareDatabase(
   server: RunningPostgres,
   admin: Client,
-  count: number,
+  layout: Layout,
 ): Promise<string> {
   sequence += 1;
   const database = `bench_${sequence}`;
   await admin.query(`CREATE DATABASE ${database}`);
   const client = new Client(server.connectionConfig(database));
   await client.connect();
-  await client.query('CREATE SCHEMA datastore');
-  await createTables(client, 0, count);
+  await client.query(
+    layout.schemas.map((schema) => `CREATE SCHEMA ${escapeIdentifier(schema)}`).join(';'),
+  );
+  await createTables(client, tablesOf(layout));
   await client.end();
   return database;
 }
 
-/** Tables t<from> .. t<to - 1> (id bigint primary key, val text) in `datastore`. */
-async function createTables(client: Client, from: number, to: number): Promise<void> {
-  for (let start = from; start < to; start += DDL_CHUNK) {
-    const ddl: string[] = [];
-    for (let i = start; i < Math.min(start + DDL_CHUNK, to); i++)
-      ddl.push(`CREATE TABLE datastore.t${i} (id bigint PRIMARY KEY, val text)`);
+/** The tables, each (id bigint primary key, val text), in schemas that exist. */
+async function createTables(client: Client, tables: readonly QualifiedTable[]): Promise<void> {
+  for (let start = 0; start < tables.length; start += DDL_CHUNK) {
+    const ddl = tables
+      .slice(start, start + DDL_CHUNK)
+      .map(
+        (table) =>
+          `CREATE TABLE ${qualifiedName(table.schema, table.name)} (id bigint PRIMARY KEY, val text)`,
+      );
     await client.query(ddl.join(';'));
   }
 }
 
-function desiredFor(count: number): DesiredReplicationState {
+/** Every table of the layout published with REPLICA IDENTITY FULL: one statement per table. */
+function desiredFor(layout: Layout): DesiredReplicationState {
   return {
-    schema: 'datastore',
-    schemas: [{ name: 'datastore' }],
-    tables: Array.from({ length: count }, (_, i) => ({
-      schema: 'datastore',
-      name: `t${i}`,
-      replicaIdentity: 'full' as const,
-    })),
+    schema: layout.schemas[0],
+    schemas: layout.schemas.map((name) => ({ name })),
+    tables: tablesOf(layout).map((table) => ({ ...table, replicaIdentity: 'full' as const })),
     user: `bench_user_${sequence}`,
     password: 'bench-Password-1',
     slotName: `bench_slot_${sequence}`,
@@ -90,17 +141,18 @@ function desiredFor(count: number): DesiredReplicationState {
   };
 }
 
-/** The SQL a person would type for the same end state. */
+/** The SQL a person would type for the same end state: each grant once, over all the schemas. */
 function handWrittenSql(desired: DesiredReplicationState): string {
-  const schema = escapeIdentifier(desired.schema);
+  const schemas = desired.schemas.map((schema) => escapeIdentifier(schema.name));
+  const schemaList = schemas.join(', ');
   const user = escapeIdentifier(desired.user);
-  const tables = desired.tables.map((table) => `${schema}.${escapeIdentifier(table.name)}`);
+  const tables = desired.tables.map((table) => qualifiedName(table.schema, table.name));
   return [
-    `CREATE SCHEMA IF NOT EXISTS ${schema};`,
+    ...schemas.map((schema) => `CREATE SCHEMA IF NOT EXISTS ${schema};`),
     `CREATE ROLE ${user} WITH LOGIN PASSWORD ${escapeLiteral(desired.password)};`,
-    `GRANT USAGE ON SCHEMA ${schema} TO ${user};`,
-    `GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO ${user};`,
-    `ALTER DEFAULT PRIVILEGES IN SCHEMA ${schema} GRANT SELECT ON TABLES TO ${user};`,
+    `GRANT USAGE ON SCHEMA ${schemaList} TO ${user};`,
+    `GRANT SELECT ON ALL TABLES IN SCHEMA ${schemaList} TO ${user};`,
+    `ALTER DEFAULT PRIVILEGES IN SCHEMA ${schemaList} GRANT SELECT ON TABLES TO ${user};`,
     `ALTER ROLE ${user} WITH REPLICATION;`,
     ...tables.map((table) => `ALTER TABLE ${table} REPLICA IDENTITY FULL;`),
     `CREATE PUBLICATION ${escapeIdentifier(desired.publicationName)} FOR TABLE ${tables.join(', ')};`,
@@ -139,12 +191,25 @@ async function bundleSize(): Promise<number> {
   return result.outputFiles[0].contents.byteLength;
 }
 
-/** The figures of adding one table to a SCALE-table pipeline. */
+/** The figures of adding one table to a case's pipeline. */
 interface ChangeTimings {
+  /** What the targets call it, e.g. `1 table added in a tenant schema`. */
+  readonly title: string;
+  /**
+   * Where the table went, e.g. ` (tenant_099, of 10000 tables in 100 schemas)`; empty with one
+   * schema, where the title says it.
+   */
+  readonly where: string;
   readonly steps: number;
   readonly publicationStatements: number;
   readonly setup: number;
   readonly psql?: number;
+}
+
+/** One case measured: the setup's medians, and the table-set change's when it has one. */
+interface CaseResult {
+  readonly timings: SetupTimings;
+  readonly change?: ChangeTimings;
 }
 
 async function main(): Promise<void> {
@@ -191,18 +256,22 @@ async function main(): Promise<void> {
     );
     return performance.now() - started;
   };
-  const timings: SetupTimings[] = [];
-  const change = { setup: [] as number[], psql: [] as number[], steps: 0, publication: 0 };
+  const results: CaseResult[] = [];
   try {
-    for (const { tables: count, runs } of CASES) {
+    for (const { layout, runs, tableAdded } of CASES) {
       const apply: number[] = [];
       const noop: number[] = [];
       const teardown: number[] = [];
       const psql: number[] = [];
+      const added: QualifiedTable | undefined =
+        tableAdded === undefined
+          ? undefined
+          : { schema: tableAdded.schema, name: `t${layout.tablesPerSchema}` };
+      const change = { setup: [] as number[], psql: [] as number[], steps: 0, publication: 0 };
       let steps = 0;
       for (let run = 0; run < runs; run++) {
-        const database = await prepareDatabase(server, admin, count);
-        let desired = desiredFor(count);
+        const database = await prepareDatabase(server, admin, layout);
+        let desired = desiredFor(layout);
         const client = new Client(server.connectionConfig(database));
         await client.connect();
         apply.push(
@@ -216,10 +285,13 @@ async function main(): Promise<void> {
           }),
         );
         let changeSteps: Step[] = [];
-        if (count === SCALE) {
+        if (added !== undefined) {
           // A table-set change: one more table in the database and in the config.
-          await createTables(client, count, count + 1);
-          desired = { ...desired, tables: desiredFor(count + 1).tables };
+          await createTables(client, [added]);
+          desired = {
+            ...desired,
+            tables: [...desired.tables, { ...added, replicaIdentity: 'full' }],
+          };
           change.setup.push(
             await time(async () => (changeSteps = await setupReplication(client, desired))),
           );
@@ -230,23 +302,39 @@ async function main(): Promise<void> {
         await client.end();
 
         if (psqlPath === undefined) continue;
-        const baselineDatabase = await prepareDatabase(server, admin, count);
-        psql.push(runPsql(psqlPath, baselineDatabase, handWrittenSql(desiredFor(count))));
-        if (count === SCALE) {
+        const baselineDatabase = await prepareDatabase(server, admin, layout);
+        psql.push(runPsql(psqlPath, baselineDatabase, handWrittenSql(desiredFor(layout))));
+        if (added !== undefined) {
           const baseline = new Client(server.connectionConfig(baselineDatabase));
           await baseline.connect();
-          await createTables(baseline, count, count + 1);
+          await createTables(baseline, [added]);
           await baseline.end();
           change.psql.push(runPsql(psqlPath, baselineDatabase, planAsSql(changeSteps)));
         }
       }
-      timings.push({
-        tables: count,
+      const timings: SetupTimings = {
+        tables: layout.schemas.length * layout.tablesPerSchema,
+        schemas: layout.schemas.length,
         steps,
         setup: median(apply),
         noop: median(noop),
         teardown: median(teardown),
         psql: psqlPath === undefined ? undefined : median(psql),
+      };
+      results.push({
+        timings,
+        change:
+          tableAdded === undefined
+            ? undefined
+            : {
+                title: tableAdded.title,
+                where:
+                  timings.schemas === 1 ? '' : ` (${tableAdded.schema}, of ${caseName(timings)})`,
+                steps: change.steps,
+                publicationStatements: change.publication,
+                setup: median(change.setup),
+                psql: psqlPath === undefined ? undefined : median(change.psql),
+              },
       });
     }
   } finally {
@@ -255,34 +343,71 @@ async function main(): Promise<void> {
     rmSync(scratch, { recursive: true, force: true });
   }
 
-  const runs = CASES.map((c) => `${c.runs} (${c.tables})`).join(', ');
+  const runs = results
+    .map(({ timings }, index) => `${CASES[index].runs} (${caseName(timings)})`)
+    .join(', ');
+  const where = [...new Set(CASES.map(({ layout }) => whereTablesAre(layout)))].join(', or ');
   console.log(
-    `Replication setup on a local PostgreSQL, median of ${runs} runs, all tables in one schema (tenant schemas come with several schemas, issue 13 item 1)${psqlPath === undefined ? '' : `, psql: ${psqlPath}`} (${machineLoad()})`,
+    `Replication setup on a local PostgreSQL, median of ${runs} runs; tables t0, t1, ... ${where}, each REPLICA IDENTITY FULL${psqlPath === undefined ? '' : `, psql: ${psqlPath}`} (${machineLoad()})`,
   );
-  timingTable(timings).forEach((line) => console.log(line));
-  const changed: ChangeTimings = {
-    steps: change.steps,
-    publicationStatements: change.publication,
-    setup: median(change.setup),
-    psql: psqlPath === undefined ? undefined : median(change.psql),
-  };
-  console.log(
-    `Table-set change, 1 table added to ${SCALE}: ${changed.steps} step(s), ${changed.publicationStatements} publication statement(s), setup ${changed.setup.toFixed(1)} ms${changed.psql === undefined ? '' : `, psql -f of the same statements ${changed.psql.toFixed(1)} ms (${ratio(changed.setup, changed.psql)})`}`,
-  );
+  timingTable(results.map(({ timings }) => timings)).forEach((line) => console.log(line));
+  const changes = results.flatMap(({ change }) => (change === undefined ? [] : [change]));
+  for (const changed of changes) {
+    console.log(
+      `Table-set change, ${changed.title}${changed.where}: ${changed.steps} step(s), ${changed.publicationStatements} publication statement(s), setup ${changed.setup.toFixed(1)} ms${changed.psql === undefined ? '' : `, psql -f of the same statements ${changed.psql.toFixed(1)} ms (${ratio(changed.setup, changed.psql)})`}`,
+    );
+  }
   console.log('Targets:');
-  targetLines(targetChecks(timings, changed)).forEach((line) => console.log(`  ${line}`));
+  targetLines(targetChecks(results)).forEach((line) => console.log(`  ${line}`));
   console.log(
     `src/replication + pg bundled and minified (esbuild): ${((await bundleSize()) / 1024).toFixed(1)} KiB`,
   );
 }
 
+/** `in datastore`, or `100 each in tenant_000 … tenant_099`. */
+function whereTablesAre(layout: Layout): string {
+  const { schemas } = layout;
+  return schemas.length === 1
+    ? `in ${schemas[0]}`
+    : `${layout.tablesPerSchema} each in ${schemas[0]} … ${schemas[schemas.length - 1]}`;
+}
+
 /** The targets against the figures. */
-function targetChecks(timings: readonly SetupTimings[], changed: ChangeTimings): TargetCheck[] {
-  const at = (tables: number): SetupTimings => timings.find((t) => t.tables === tables)!;
+function targetChecks(results: readonly CaseResult[]): TargetCheck[] {
+  const at = (tables: number, schemas: number): CaseResult =>
+    results.find(({ timings }) => timings.tables === tables && timings.schemas === schemas)!;
   const withinTwiceThePsql = (setup: number, psql: number | undefined): TargetCheck['met'] =>
     psql === undefined ? undefined : setup <= 2 * psql;
-  const small = at(500);
-  const scale = at(SCALE);
+  const atScale = ({ timings }: CaseResult): TargetCheck[] => [
+    {
+      target: `${caseName(timings)}: setup <= 2x psql -f`,
+      measured: timings.psql === undefined ? 'no psql' : ratio(timings.setup, timings.psql),
+      met: withinTwiceThePsql(timings.setup, timings.psql),
+    },
+    {
+      target: `${caseName(timings)}: no-op re-run <= 200 ms`,
+      measured: `${timings.noop.toFixed(1)} ms`,
+      met: timings.noop <= 200,
+    },
+  ];
+  const tableSetChange = ({ change }: CaseResult): TargetCheck[] =>
+    change === undefined
+      ? []
+      : [
+          {
+            target: `${change.title}: one publication statement`,
+            measured: `${change.publicationStatements}`,
+            met: change.publicationStatements === 1,
+          },
+          {
+            target: `${change.title}: setup <= 2x psql -f of the same statements`,
+            measured: change.psql === undefined ? 'no psql' : ratio(change.setup, change.psql),
+            met: withinTwiceThePsql(change.setup, change.psql),
+          },
+        ];
+  const small = at(500, 1).timings;
+  const scale = at(SCALE, 1);
+  const tenants = at(SCALE, TENANTS.schemas.length);
   return [
     {
       target: '500 tables: setup <= 1000 ms',
@@ -294,26 +419,10 @@ function targetChecks(timings: readonly SetupTimings[], changed: ChangeTimings):
       measured: `${small.noop.toFixed(1)} ms`,
       met: small.noop <= 100,
     },
-    {
-      target: `${SCALE} tables: setup <= 2x psql -f`,
-      measured: scale.psql === undefined ? 'no psql' : ratio(scale.setup, scale.psql),
-      met: withinTwiceThePsql(scale.setup, scale.psql),
-    },
-    {
-      target: `${SCALE} tables: no-op re-run <= 200 ms`,
-      measured: `${scale.noop.toFixed(1)} ms`,
-      met: scale.noop <= 200,
-    },
-    {
-      target: `1 table added to ${SCALE}: one publication statement`,
-      measured: `${changed.publicationStatements}`,
-      met: changed.publicationStatements === 1,
-    },
-    {
-      target: `1 table added to ${SCALE}: setup <= 2x psql -f of the same statements`,
-      measured: changed.psql === undefined ? 'no psql' : ratio(changed.setup, changed.psql),
-      met: withinTwiceThePsql(changed.setup, changed.psql),
-    },
+    ...atScale(scale),
+    ...tableSetChange(scale),
+    ...atScale(tenants),
+    ...tableSetChange(tenants),
   ];
 }
 
