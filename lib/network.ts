@@ -10,7 +10,7 @@ export interface CdcNetworkProps {
    * Manager and RDS (its own interface endpoints or a NAT gateway), and public subnets when
    * `publiclyAccessible` is set.
    *
-   * @default - a new VPC with isolated subnets and the Secrets Manager and RDS interface endpoints
+   * @default - a new VPC with isolated subnets and the Secrets Manager, RDS and CloudWatch interface endpoints
    */
   readonly existingVpc?: ec2.VpcAttributes;
   /**
@@ -81,8 +81,9 @@ export class CdcNetwork extends Construct {
         All: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup) },
       },
     });
-    // The setup Lambda runs in the isolated subnets and needs these two AWS APIs: the secrets to
-    // log in, and RDS to read the parameter group's status (and reboot when allowed).
+    // The Lambdas run in the isolated subnets and need these AWS APIs: the secrets to log in, RDS
+    // to read the parameter group's status (and reboot when allowed), and CloudWatch for the
+    // slot watchdog's metrics.
     // Closed by default: only the functions given to allowEndpointAccessFrom may use them.
     this.endpoints.push(
       vpc.addInterfaceEndpoint('SecretsManagerEndpoint', {
@@ -92,6 +93,11 @@ export class CdcNetwork extends Construct {
       }),
       vpc.addInterfaceEndpoint('RdsEndpoint', {
         service: ec2.InterfaceVpcEndpointAwsService.RDS,
+        subnets: isolated,
+        open: false,
+      }),
+      vpc.addInterfaceEndpoint('CloudWatchMonitoringEndpoint', {
+        service: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
         subnets: isolated,
         open: false,
       }),

@@ -1,17 +1,19 @@
-import { CfnOutput, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { AirbyteConnection } from './airbyte-connection';
-import { CdcDatabase } from './cdc-database';
+import { CdcDatabase, companionRemovalPolicy } from './cdc-database';
 import { CdcMonitoring } from './cdc-monitoring';
 import {
   airbyteConnectionProps,
   databaseProps,
+  databaseRemovalPolicy,
   monitoringProps,
   networkProps,
   replicationSetupProps,
 } from './environment-props';
 import { CdcNetwork } from './network';
 import { ReplicationSetup } from './replication-setup';
+import { SlotWatchdog, type SlotWatchdogProps } from './slot-watchdog';
 import type { EnvironmentConfig } from '../src/config';
 import { StackOutputs } from '../src/contract/outputs';
 
@@ -31,6 +33,10 @@ export class RdsAirbyteCdcStack extends Stack {
   public readonly network: CdcNetwork;
   /** The custom resource that runs the replication setup SQL. */
   public readonly replicationSetup: ReplicationSetup;
+  /** The alarms, topic and dashboard, unless `monitoring.enabled` is off. */
+  public readonly monitoring?: CdcMonitoring;
+  /** The slot watchdog, unless `monitoring.enabled` or `monitoring.watchdog` is off. */
+  public readonly slotWatchdog?: SlotWatchdog;
 
   constructor(scope: Construct, id: string, props: RdsAirbyteCdcStackProps) {
     const { config } = props;
@@ -80,7 +86,27 @@ export class RdsAirbyteCdcStack extends Stack {
     }
 
     if (config.monitoring.enabled) {
-      new CdcMonitoring(this, 'Monitoring', { ...monitoringProps(config), instance });
+      const monitoring = new CdcMonitoring(this, 'Monitoring', {
+        ...monitoringProps(config),
+        instance,
+      });
+      this.monitoring = monitoring;
+      if (config.monitoring.watchdog) {
+        // For now it logs in as the replication user; a separate monitoring role comes later.
+        const watchdog = new SlotWatchdog(this, 'SlotWatchdog', {
+          ...slotWatchdogProps(config),
+          instance,
+          loginSecret: replicationUserSecret,
+          vpc: this.network.vpc,
+          vpcSubnets: this.network.functionSubnets,
+          alarmTopic: monitoring.topic,
+          dashboard: monitoring.dashboard,
+        });
+        // Before the setup has created the slot, every run would report it missing.
+        watchdog.node.addDependency(this.replicationSetup.resource);
+        this.network.allowEndpointAccessFrom(watchdog.handler);
+        this.slotWatchdog = watchdog;
+      }
     }
 
     this.addOutputs(config);
@@ -124,4 +150,26 @@ export class RdsAirbyteCdcStack extends Stack {
       new CfnOutput(this, StackOutputs[key as keyof typeof StackOutputs], { value, description });
     }
   }
+}
+
+const GIB = 1024 ** 3;
+
+/** The watchdog's settings from the configuration; the thresholds are derived, never copied. */
+function slotWatchdogProps(
+  config: EnvironmentConfig,
+): Omit<
+  SlotWatchdogProps,
+  'instance' | 'loginSecret' | 'vpc' | 'vpcSubnets' | 'alarmTopic' | 'dashboard'
+> {
+  const { monitoring, replication } = config;
+  return {
+    databaseName: config.database.databaseName,
+    slotName: replication.slotName,
+    environmentName: config.name,
+    maxSlotWalKeepSizeBytes: replication.maxSlotWalKeepSizeGiB * GIB,
+    safeWalSizeFraction: monitoring.slotSafeWalSizeFraction,
+    maxInactive: Duration.minutes(monitoring.slotInactiveAlarmMinutes),
+    schedule: Duration.minutes(monitoring.watchdogScheduleMinutes),
+    logRemovalPolicy: companionRemovalPolicy(databaseRemovalPolicy(config)),
+  };
 }

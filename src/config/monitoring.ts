@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SLOT_THRESHOLDS } from '../watchdog/verdicts';
 
 const GIB = 1024 ** 3;
 
@@ -76,6 +77,35 @@ export const monitoringSchema = z
       .default(['failure', 'failover', 'low storage']),
     /** Create a CloudWatch dashboard with these metrics and alarms. Default: true. */
     dashboard: z.boolean().default(true),
+    /**
+     * Deploy the slot watchdog (docs/slot-watchdog.md): a scheduled function that reads
+     * `pg_replication_slots` and publishes how close the slot is to invalidation, with its alarms.
+     * Needs `enabled`: its alarms notify the same topic. Default: true.
+     */
+    watchdog: z.boolean().default(true),
+    /** Minutes between two watchdog runs, and the period of its alarms. Default: 1. */
+    watchdogScheduleMinutes: z.number().int().min(1).max(60).default(1),
+    /**
+     * Alarm when `SlotSafeWalSizeBytes` falls below this fraction of
+     * `replication.maxSlotWalKeepSizeGiB`: that much of the room before PostgreSQL invalidates
+     * the slot is used up. Default: 0.5.
+     */
+    slotSafeWalSizeFraction: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .default(DEFAULT_SLOT_THRESHOLDS.safeWalSizeFraction),
+    /**
+     * Alarm when no consumer has streamed the slot for longer than this many minutes
+     * (`SlotInactiveSeconds`, PostgreSQL 17+). Airbyte holds the slot only while it syncs, so set
+     * it above the longest gap between two syncs of `airbyte.schedule`, with room for a missed
+     * run. Default: 180 (three runs of the hourly default schedule).
+     */
+    slotInactiveAlarmMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .default(DEFAULT_SLOT_THRESHOLDS.maxInactiveSeconds / 60),
   })
   .superRefine((monitoring, ctx) => {
     if (monitoring.oldestReplicationSlotLagBytes > monitoring.replicationSlotDiskUsageBytes) {

@@ -95,7 +95,7 @@ describe.each(Object.entries(expectations))('environment %s', (name, expected) =
     ).toEqual({});
   });
 
-  it('puts the database in isolated subnets of a new VPC with Secrets Manager and RDS endpoints', () => {
+  it('puts the database in isolated subnets of a new VPC with Secrets Manager, RDS and CloudWatch endpoints', () => {
     template.resourceCountIs('AWS::EC2::VPC', 1);
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
     template.resourceCountIs('AWS::EC2::InternetGateway', 0);
@@ -103,6 +103,8 @@ describe.each(Object.entries(expectations))('environment %s', (name, expected) =
     const services = endpoints.map((endpoint) => JSON.stringify(endpoint.Properties.ServiceName));
     expect(services.some((service) => service.includes('secretsmanager'))).toBe(true);
     expect(services.some((service) => service.includes('.rds'))).toBe(true);
+    // The slot watchdog's PutMetricData from the isolated subnets.
+    expect(services.some((service) => service.includes('.monitoring'))).toBe(true);
   });
 
   it('outputs what the Airbyte source form asks for, and no secret value', () => {

@@ -65,6 +65,9 @@ describe('replication setup custom resource', () => {
         [{ 'Fn::GetAtt': [instanceId, 'Endpoint.Port'] }, securityGroupOf('PostgreSQL')],
         [443, securityGroupOf('SecretsManagerEndpoint')],
         [443, securityGroupOf('RdsEndpoint')],
+        // Every function in the VPC may reach every endpoint; its role decides what it may call
+        // there (the setup's has no cloudwatch:PutMetricData).
+        [443, securityGroupOf('CloudWatchMonitoringEndpoint')],
       ]
         .map((rule) => JSON.stringify(rule))
         .sort(),

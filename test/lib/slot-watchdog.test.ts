@@ -1,0 +1,220 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { parseEnvironments, type EnvironmentConfig, type EnvironmentInput } from '../../src/config';
+import {
+  CONNECTION_ALARM_RULE,
+  SLOT_ALARM_RULES,
+  WATCHDOG_NAMESPACE,
+  WATCHDOG_VARIABLES,
+} from '../../src/watchdog';
+import type { RdsAirbyteCdcStack } from '../../lib/rds-airbyte-cdc-stack';
+import { CDK_JSON_ENVIRONMENTS, synthesizeEnvironment } from '../support/stacks';
+
+const GIB = 1024 ** 3;
+
+function configOf(name: string, raw: EnvironmentInput): EnvironmentConfig {
+  return parseEnvironments({ [name]: raw }, name)[0];
+}
+
+function logicalId(stack: RdsAirbyteCdcStack, construct: { node: { defaultChild?: unknown } }) {
+  return stack.getLogicalId(
+    construct.node.defaultChild as Parameters<typeof stack.getLogicalId>[0],
+  );
+}
+
+/** The watchdog's alarms by metric name (the RDS alarms are in AWS/RDS). */
+function watchdogAlarms(template: Template): Record<string, Record<string, unknown>> {
+  const alarms = template.findResources('AWS::CloudWatch::Alarm', {
+    Properties: { Namespace: WATCHDOG_NAMESPACE },
+  });
+  return Object.fromEntries(
+    Object.values(alarms).map((alarm) => [alarm.Properties.MetricName, alarm.Properties]),
+  );
+}
+
+/**
+ * What each alarm's threshold must be, written out from the configuration (not through the
+ * rules' own threshold functions, so that a rule computing the wrong value fails here).
+ */
+function expectedThresholds(config: EnvironmentConfig): Record<string, number> {
+  const { monitoring, replication } = config;
+  return {
+    SlotExists: 1,
+    SlotWalStatus: 0,
+    SlotSafeWalSizeBytes: Math.floor(
+      replication.maxSlotWalKeepSizeGiB * GIB * monitoring.slotSafeWalSizeFraction,
+    ),
+    SlotInactiveSeconds: monitoring.slotInactiveAlarmMinutes * 60,
+    WatchdogConnectionFailed: 0,
+  };
+}
+
+describe.each(Object.keys(CDK_JSON_ENVIRONMENTS))('the slot watchdog in %s', (name) => {
+  const { stack, template } = synthesizeEnvironment(name);
+  const config = configOf(name, CDK_JSON_ENVIRONMENTS[name]);
+  // The template's JSON, untyped as CloudFormation's is: each test asserts the shape it reads.
+  const resources = template.toJSON().Resources;
+  const watchdog = stack.slotWatchdog!;
+  const functionId = logicalId(stack, watchdog.handler);
+  const fn = resources[functionId];
+
+  it('exists: monitoring and the watchdog are on in cdk.json', () => {
+    expect(config.monitoring.enabled && config.monitoring.watchdog).toBe(true);
+    expect(fn).toBeDefined();
+  });
+
+  it('runs on the configured schedule, without retries', () => {
+    const minutes = config.monitoring.watchdogScheduleMinutes;
+    template.resourceCountIs('AWS::Events::Rule', 1);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: `rate(${minutes} ${minutes === 1 ? 'minute' : 'minutes'})`,
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [functionId, 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 0 },
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: functionId },
+      MaximumRetryAttempts: 0,
+    });
+  });
+
+  it('runs in the replication setup function subnets, admitted to the database port', () => {
+    const setup = resources[logicalId(stack, stack.replicationSetup.handler)];
+    expect(fn.Properties.Timeout).toBe(30);
+    expect(fn.Properties.VpcConfig.SubnetIds).toEqual(setup.Properties.VpcConfig.SubnetIds);
+    expect(JSON.stringify(fn.Properties.VpcConfig.SubnetIds)).toMatch(/IsolatedSubnet/);
+    const [groupId] = fn.Properties.VpcConfig.SecurityGroupIds.map(
+      (ref: { 'Fn::GetAtt': [string] }) => ref['Fn::GetAtt'][0],
+    );
+    expect(groupId).not.toEqual(setup.Properties.VpcConfig.SecurityGroupIds[0]['Fn::GetAtt'][0]);
+    const databaseGroup = stack.database.instance.connections.securityGroups[0];
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: { 'Fn::GetAtt': [logicalId(stack, databaseGroup), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [groupId, 'GroupId'] },
+      FromPort: { 'Fn::GetAtt': [logicalId(stack, stack.database.instance), 'Endpoint.Port'] },
+    });
+  });
+
+  it('is told the slot, the environment and the replication user secret', () => {
+    const variables = fn.Properties.Environment.Variables;
+    expect(variables).toMatchObject({
+      [WATCHDOG_VARIABLES.slotName]: config.replication.slotName,
+      [WATCHDOG_VARIABLES.database]: config.database.databaseName,
+      [WATCHDOG_VARIABLES.environment]: name,
+      [WATCHDOG_VARIABLES.namespace]: WATCHDOG_NAMESPACE,
+      [WATCHDOG_VARIABLES.secretArn]: {
+        Ref: logicalId(stack, stack.database.replicationUserSecret),
+      },
+      NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+    });
+  });
+
+  it('may publish metrics to its namespace only, and read its login secret', () => {
+    const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+    const statements = Object.values(
+      template.findResources('AWS::IAM::Policy', {
+        Properties: { Roles: [{ Ref: roleId }] },
+      }),
+    ).flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+    const publish = statements.filter((statement) =>
+      [statement.Action].flat().includes('cloudwatch:PutMetricData'),
+    );
+    expect(publish).toEqual([
+      expect.objectContaining({
+        Resource: '*',
+        Condition: { StringEquals: { 'cloudwatch:namespace': WATCHDOG_NAMESPACE } },
+      }),
+    ]);
+    const read = statements.find((statement) =>
+      [statement.Action].flat().includes('secretsmanager:GetSecretValue'),
+    );
+    expect(read.Resource).toEqual({ Ref: logicalId(stack, stack.database.replicationUserSecret) });
+  });
+
+  it('has one alarm per rule, its threshold derived from the configuration', () => {
+    const alarms = watchdogAlarms(template);
+    const rules = [...SLOT_ALARM_RULES, CONNECTION_ALARM_RULE];
+    expect(Object.keys(alarms).sort()).toEqual(rules.map((rule) => rule.metric).sort());
+    const thresholds = expectedThresholds(config);
+    const topic = { Ref: logicalId(stack, stack.monitoring!.topic) };
+    for (const rule of rules) {
+      expect(alarms[rule.metric]).toMatchObject({
+        Threshold: thresholds[rule.metric],
+        ComparisonOperator: rule.comparison,
+        Statistic: rule.comparison === 'LessThanThreshold' ? 'Minimum' : 'Maximum',
+        Period: config.monitoring.watchdogScheduleMinutes * 60,
+        Dimensions: [{ Name: 'Environment', Value: name }],
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topic],
+        OKActions: [topic],
+      });
+    }
+  });
+
+  it('shows its metrics on the dashboard beside the RDS ones', () => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const metric of [
+      'SlotSafeWalSizeBytes',
+      'SlotInactiveSeconds',
+      'OldestReplicationSlotLag',
+    ]) {
+      expect(body).toContain(metric);
+    }
+    expect(body).toContain('Slot watchdog alarms');
+  });
+
+  it('raises no cdk-nag finding', () => {
+    const report = new AwsSolutionsChecks().validateScope(watchdog);
+    expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
+  });
+});
+
+describe('a slot watchdog with configured thresholds', () => {
+  const raw: EnvironmentInput = {
+    ...CDK_JSON_ENVIRONMENTS.prod,
+    monitoring: {
+      watchdogScheduleMinutes: 5,
+      slotInactiveAlarmMinutes: 600,
+      slotSafeWalSizeFraction: 0.25,
+    },
+    replication: { ...CDK_JSON_ENVIRONMENTS.prod.replication, maxSlotWalKeepSizeGiB: 8 },
+  };
+  const { template } = synthesizeEnvironment('prod', raw);
+
+  it('follows them', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    const alarms = watchdogAlarms(template);
+    expect(alarms.SlotSafeWalSizeBytes.Threshold).toBe(2 * GIB);
+    expect(alarms.SlotInactiveSeconds.Threshold).toBe(36000);
+    expect(alarms.SlotExists.Period).toBe(300);
+  });
+});
+
+describe.each([
+  ['monitoring.watchdog: false', { watchdog: false }],
+  ['monitoring.enabled: false', { enabled: false }],
+])('with %s', (_title, monitoring) => {
+  const { stack, template } = synthesizeEnvironment('dev', {
+    ...CDK_JSON_ENVIRONMENTS.dev,
+    monitoring,
+  });
+
+  it('has no watchdog function, schedule or alarm', () => {
+    expect(stack.slotWatchdog).toBeUndefined();
+    template.resourceCountIs('AWS::Events::Rule', 0);
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
+    expect(watchdogAlarms(template)).toEqual({});
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions.length).toBeGreaterThan(0);
+    for (const fn of functions) {
+      expect(JSON.stringify(fn.Properties.Environment ?? {})).not.toContain(
+        WATCHDOG_VARIABLES.slotName,
+      );
+    }
+  });
+});
