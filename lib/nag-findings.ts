@@ -22,6 +22,23 @@ export function managedPolicyFinding(scope: IConstruct, managedPolicyName: strin
 }
 
 /**
+ * Accept, on `scope`, the AWS-managed policies every function in a VPC has: write its own logs,
+ * and manage its network interfaces (which IAM cannot scope to resources).
+ */
+export function acknowledgeVpcFunctionManagedPolicies(scope: IConstruct): void {
+  for (const managedPolicy of [
+    'service-role/AWSLambdaBasicExecutionRole',
+    'service-role/AWSLambdaVPCAccessExecutionRole',
+  ]) {
+    acknowledgeFinding(
+      scope,
+      managedPolicyFinding(scope, managedPolicy),
+      'AWS-managed minimum for a Lambda function (write its own logs; in a VPC, manage its network interfaces, which IAM cannot scope to resources).',
+    );
+  }
+}
+
+/**
  * cdk-nag's id of the AwsSolutions-IAM5 finding for a wildcard in a policy statement's resource:
  * `resource` is the ARN exactly as the statement holds it, tokens included
  * (`` `${fn.functionArn}:*` ``, `` `${bucketArn}/prefix/*` ``, `'*'`).

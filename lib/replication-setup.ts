@@ -9,7 +9,11 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { HandlerFunction } from './handler-function';
-import { acknowledgeFinding, managedPolicyFinding, wildcardResourceFinding } from './nag-findings';
+import {
+  acknowledgeFinding,
+  acknowledgeVpcFunctionManagedPolicies,
+  wildcardResourceFinding,
+} from './nag-findings';
 import type { StreamedPublication } from '../src/airbyte/settings';
 import {
   type DATABASE_REMOVAL_POLICIES,
@@ -195,16 +199,7 @@ export class ReplicationSetup extends Construct {
     provider: cr.Provider,
     invokedFunctions: lambda.IFunction[],
   ): void {
-    for (const managedPolicy of [
-      'service-role/AWSLambdaBasicExecutionRole',
-      'service-role/AWSLambdaVPCAccessExecutionRole',
-    ]) {
-      acknowledgeFinding(
-        this,
-        managedPolicyFinding(this, managedPolicy),
-        'AWS-managed minimum for a Lambda function (write its own logs; in a VPC, manage its network interfaces, which IAM cannot scope to resources).',
-      );
-    }
+    acknowledgeVpcFunctionManagedPolicies(this);
     // The Provider framework invokes the handlers, and its state machine the framework functions,
     // by ARN with any version qualifier (`<arn>:*`); nothing else is granted.
     for (const fn of invokedFunctions) {

@@ -11,7 +11,11 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { constructError } from './construct-error';
 import { HandlerFunction } from './handler-function';
-import { acknowledgeFinding, managedPolicyFinding, wildcardResourceFinding } from './nag-findings';
+import {
+  acknowledgeFinding,
+  acknowledgeVpcFunctionManagedPolicies,
+  wildcardResourceFinding,
+} from './nag-findings';
 import {
   CONNECTION_ALARM_RULE,
   DEFAULT_SLOT_THRESHOLDS,
@@ -254,16 +258,7 @@ export class SlotWatchdog extends Construct {
   }
 
   private acknowledgeNagFindings(): void {
-    for (const managedPolicy of [
-      'service-role/AWSLambdaBasicExecutionRole',
-      'service-role/AWSLambdaVPCAccessExecutionRole',
-    ]) {
-      acknowledgeFinding(
-        this,
-        managedPolicyFinding(this, managedPolicy),
-        'AWS-managed minimum for a Lambda function (write its own logs; in a VPC, manage its network interfaces, which IAM cannot scope to resources).',
-      );
-    }
+    acknowledgeVpcFunctionManagedPolicies(this);
     acknowledgeFinding(
       this,
       wildcardResourceFinding(this, '*'),
