@@ -1,3 +1,4 @@
+import { GIB, slotHealth } from '../watchdog/fixtures';
 import {
   CHECK_IDS,
   evaluateChecks,
@@ -72,32 +73,21 @@ function healthyCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapsh
 
 const setting = (value: string, pendingRestart = false) => ({ value, pendingRestart });
 
-const GIB = 1024 ** 3;
-
 /** The healthy catalog's slot as the watchdog's reader reports it: 4 GiB keep size, 17+. */
-function healthySlotHealth(
+const healthySlotHealth = (
   slot: Partial<SlotReading> = {},
   overrides: Partial<SlotHealth> = {},
-): SlotHealth {
-  return {
-    slotName: 'airbyte_slot',
-    serverVersion: 170006,
-    maxSlotWalKeepSizeBytes: 4 * GIB,
-    slot: {
-      active: false,
-      activePid: null,
-      walStatus: 'reserved',
+): SlotHealth =>
+  slotHealth(
+    {
       safeWalSizeBytes: 4 * GIB - 1000,
       confirmedLagBytes: 100,
       retainedBytes: 1000,
-      inactiveSince: '2025-01-01T10:00:00+00:00',
       inactiveSeconds: 600,
-      invalidationReason: null,
       ...slot,
     },
-    ...overrides,
-  };
-}
+    overrides,
+  );
 
 function healthyFacts(overrides: Partial<ServerFacts> = {}): ServerFacts {
   return {
