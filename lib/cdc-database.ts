@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
-import { masterSecretNameFor, replicationUserSecretNameFor } from '../src/contract/aws-names';
+import { masterSecretNameFor, loginSecretNameFor } from '../src/contract/aws-names';
 import { MASTER_USERNAME } from '../src/contract/database';
 import { acknowledgeFinding } from './nag-findings';
 
@@ -88,6 +88,12 @@ export interface CdcDatabaseProps {
   readonly allowedCidrs?: string[];
   /** User name of the replication user whose secret this construct creates. */
   readonly replicationUsername: string;
+  /**
+   * Login role of the slot watchdog: gets a generated secret of its own, like the replication user.
+   *
+   * @default - no watchdog user and no secret for it
+   */
+  readonly monitoringUsername?: string;
 }
 
 /**
@@ -121,6 +127,8 @@ export class CdcDatabase extends Construct {
    * hold them. The replication setup gives this user the password it holds.
    */
   public readonly replicationUserSecret: rds.DatabaseSecret;
+  /** Username and password of the slot watchdog's role, when `monitoringUsername` is set. */
+  public readonly monitoringUserSecret?: rds.DatabaseSecret;
   /** The engine major, e.g. `17`. */
   public readonly engineMajorVersion: string;
 
@@ -204,17 +212,24 @@ export class CdcDatabase extends Construct {
     });
     for (const logGroup of logGroups) this.instance.node.addDependency(logGroup);
 
-    this.replicationUserSecret = new rds.DatabaseSecret(this, 'ReplicationUserSecret', {
-      username: props.replicationUsername,
-      // The user name may hold spaces, quotes or unicode, which a secret name cannot.
-      secretName: replicationUserSecretNameFor(props.instanceIdentifier, props.replicationUsername),
-      masterSecret: this.masterSecret,
-      // JDBC URLs and Airbyte's forms are happier without these.
-      excludeCharacters: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\',
-    });
-    this.replicationUserSecret.applyRemovalPolicy(companions);
-    // Fills in host, port, dbname and engine once the instance exists.
-    this.replicationUserSecret.attach(this.instance);
+    const loginSecret = (id: string, username: string): rds.DatabaseSecret => {
+      const secret = new rds.DatabaseSecret(this, id, {
+        username,
+        // The user name may hold spaces, quotes or unicode, which a secret name cannot.
+        secretName: loginSecretNameFor(props.instanceIdentifier, username),
+        masterSecret: this.masterSecret,
+        // JDBC URLs and Airbyte's forms are happier without these.
+        excludeCharacters: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\',
+      });
+      secret.applyRemovalPolicy(companions);
+      // Fills in host, port, dbname and engine once the instance exists.
+      secret.attach(this.instance);
+      return secret;
+    };
+    this.replicationUserSecret = loginSecret('ReplicationUserSecret', props.replicationUsername);
+    if (props.monitoringUsername !== undefined) {
+      this.monitoringUserSecret = loginSecret('MonitoringUserSecret', props.monitoringUsername);
+    }
 
     this.acknowledgeFindings({
       publiclyAccessible,
@@ -260,6 +275,13 @@ export class CdcDatabase extends Construct {
         secret,
         'AwsSolutions-SMG4',
         'Airbyte keeps a copy of the replication password in its source configuration, so scheduled rotation would silently stop CDC; passwords change by deploy, which updates the role (and the Airbyte source) together. The master secret is read fresh at every deploy.',
+      );
+    }
+    if (this.monitoringUserSecret) {
+      acknowledgeFinding(
+        this.monitoringUserSecret,
+        'AwsSolutions-SMG4',
+        "A rotation Lambda would change the watchdog role's password behind the replication setup, which sets it at every deploy from this secret; the role can read nothing but catalog views.",
       );
     }
   }

@@ -72,7 +72,13 @@ export function databaseProps(
     publiclyAccessible: network.publiclyAccessible,
     allowedCidrs: network.allowedCidrs,
     replicationUsername: replication.user,
+    ...(watchdogEnabled(config) ? { monitoringUsername: config.monitoring.watchdogUser } : {}),
   };
+}
+
+/** Whether the environment gets the slot watchdog (and so its login role). */
+export function watchdogEnabled(config: EnvironmentConfig): boolean {
+  return config.monitoring.enabled && config.monitoring.watchdog;
 }
 
 export function replicationSetupProps(

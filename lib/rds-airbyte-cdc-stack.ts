@@ -58,13 +58,21 @@ export class RdsAirbyteCdcStack extends Stack {
       vpc: this.network.vpc,
       vpcSubnets: this.network.databaseSubnets,
     });
-    const { instance, masterSecret, replicationUserSecret } = this.database;
+    const { instance, masterSecret, replicationUserSecret, monitoringUserSecret } = this.database;
 
     this.replicationSetup = new ReplicationSetup(this, 'ReplicationSetup', {
       ...replicationSetupProps(config),
       instance,
       masterSecret,
       replicationUserSecret,
+      ...(monitoringUserSecret
+        ? {
+            monitoringUser: {
+              username: config.monitoring.watchdogUser,
+              secret: monitoringUserSecret,
+            },
+          }
+        : {}),
       vpc: this.network.vpc,
       vpcSubnets: this.network.functionSubnets,
     });
@@ -91,12 +99,12 @@ export class RdsAirbyteCdcStack extends Stack {
         instance,
       });
       this.monitoring = monitoring;
-      if (config.monitoring.watchdog) {
-        // For now it logs in as the replication user; a separate monitoring role comes later.
+      if (monitoringUserSecret) {
         const watchdog = new SlotWatchdog(this, 'SlotWatchdog', {
           ...slotWatchdogProps(config),
           instance,
-          loginSecret: replicationUserSecret,
+          // Its own role, which the setup creates: a login with no privileges, read-only.
+          loginSecret: monitoringUserSecret,
           vpc: this.network.vpc,
           vpcSubnets: this.network.functionSubnets,
           alarmTopic: monitoring.topic,

@@ -39,6 +39,13 @@ export interface ReplicationSetupProps {
   readonly replicationUserSecret: secretsmanager.ISecret;
   /** The replication user to create, read-only with the replication right. */
   readonly replicationUsername: string;
+  /**
+   * The slot watchdog's login role and its secret: the setup creates the role (no privileges,
+   * read-only by default) with the secret's password, and drops it with the rest.
+   *
+   * @default - no watchdog role
+   */
+  readonly monitoringUser?: { readonly username: string; readonly secret: secretsmanager.ISecret };
   /** The schema, tables, publication and slot to create; Airbyte streams from them. */
   readonly replication: StreamedPublication;
   /**
@@ -133,6 +140,7 @@ export class ReplicationSetup extends Construct {
     for (const fn of [this.handler, isCompleteHandler]) {
       props.masterSecret.grantRead(fn);
       props.replicationUserSecret.grantRead(fn);
+      props.monitoringUser?.secret.grantRead(fn);
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['rds:DescribeDBInstances', 'rds:RebootDBInstance'],
@@ -175,6 +183,8 @@ export class ReplicationSetup extends Construct {
       PublicationName: props.replication.publicationName,
       CreateDemoTable: String(props.createDemoTable ?? false),
       HeartbeatTable: props.heartbeatTable,
+      MonitoringUser: props.monitoringUser?.username,
+      MonitoringUserSecretArn: props.monitoringUser?.secret.secretArn,
       RebootIfPending: String(props.rebootIfPending ?? false),
       RemovalPolicy: databaseRemovalPolicyProperty(props.databaseRemovalPolicy),
     };

@@ -55,18 +55,22 @@ const REBOOTING = 'rebooting';
 /** Teardown steps that concern each object, so a Delete can leave alone what is still in use. */
 const SLOT_STEPS: readonly StepKind[] = ['terminate-walsender', 'drop-slot'];
 const PUBLICATION_STEPS: readonly StepKind[] = ['drop-publication'];
+const MONITORING_ROLE_STEPS: readonly StepKind[] = ['drop-monitoring-role'];
 
 /** What a teardown should drop; the rest is kept. */
 interface TeardownSelection {
   readonly slot: boolean;
   readonly publication: boolean;
   readonly user: boolean;
+  /** The slot watchdog's role (the target's `monitoringUser`). */
+  readonly monitoringRole: boolean;
 }
 
 function selectSteps(steps: readonly Step[], selection: TeardownSelection): Step[] {
   return steps.filter((step) => {
     if (SLOT_STEPS.includes(step.kind)) return selection.slot;
     if (PUBLICATION_STEPS.includes(step.kind)) return selection.publication;
+    if (MONITORING_ROLE_STEPS.includes(step.kind)) return selection.monitoringRole;
     return selection.user;
   });
 }
@@ -77,6 +81,7 @@ function targetOf(request: ReplicationSetupRequest): ReplicationTarget {
     slotName: request.slotName,
     publicationName: request.publicationName,
     schema: request.schema,
+    ...(request.monitoringUser ? { monitoringUser: { name: request.monitoringUser.name } } : {}),
   };
 }
 
@@ -178,7 +183,21 @@ export class ReplicationSetupHandler {
         `The replication user secret holds username "${secret.username}" but the configuration says "${request.user}": they must match (the stack generates the secret for the configured user).`,
       );
     }
-    return desiredStateFromConfig(request, secret.password);
+    const monitoring = request.monitoringUser;
+    if (!monitoring) return desiredStateFromConfig(request, secret.password);
+    const login = await readDatabaseSecret(
+      this.dependencies.secretsManager,
+      monitoring.secretArn,
+      'watchdog user secret',
+    );
+    if (login.username !== monitoring.name) {
+      throw new Error(
+        `The watchdog user secret holds username "${login.username}" but the configuration says "${monitoring.name}": they must match (the stack generates the secret for monitoring.watchdogUser).`,
+      );
+    }
+    return desiredStateFromConfig(request, secret.password, {
+      monitoringUser: { name: monitoring.name, password: login.password },
+    });
   }
 
   /** Each step logged, then the test hook. */
@@ -240,6 +259,7 @@ export class ReplicationSetupHandler {
         }
         throw error;
       }
+      await this.dropStaleMonitoringRoles(client, request, owner);
       if (previous && previous.user !== request.user) {
         // Same resource, new user: the old one would otherwise keep its privileges forever.
         if (owners.get(previous.user)?.adopted) {
@@ -255,6 +275,7 @@ export class ReplicationSetupHandler {
             slot: false,
             publication: false,
             user: true,
+            monitoringRole: false,
           });
         }
       }
@@ -285,9 +306,10 @@ export class ReplicationSetupHandler {
       slot: committed.has('create-slot'),
       publication: committed.has('create-publication'),
       user: committed.has('create-role'),
+      monitoringRole: committed.has('create-monitoring-role'),
     };
     log(
-      `Create failed; removing what it created (slot: ${selection.slot}, publication: ${selection.publication}, user: ${selection.user})`,
+      `Create failed; removing what it created (slot: ${selection.slot}, publication: ${selection.publication}, user: ${selection.user}, watchdog role: ${selection.monitoringRole})`,
     );
     try {
       await this.teardown(client, targetOf(request), selection);
@@ -297,6 +319,35 @@ export class ReplicationSetupHandler {
       }
     } catch (cleanupError) {
       log(`Clean-up after the failed Create failed too: ${(cleanupError as Error).message}`);
+    }
+  }
+
+  /**
+   * Drop the watchdog roles the stack made that the configuration no longer names (renamed, or
+   * the watchdog turned off), and take them off the record. The record listed them when this
+   * run's setup committed, so a failure here leaves them findable by the next run.
+   */
+  private async dropStaleMonitoringRoles(
+    client: Client,
+    request: ReplicationSetupRequest,
+    owner: RoleOwner,
+  ): Promise<void> {
+    const stale = owner.createdRoles.filter((name) => name !== request.monitoringUser?.name);
+    if (stale.length === 0) return;
+    for (const name of stale) {
+      this.dependencies.log(`Dropping "${name}", the watchdog role of an earlier configuration`);
+      await this.teardown(
+        client,
+        { ...targetOf(request), monitoringUser: { name } },
+        { slot: false, publication: false, user: false, monitoringRole: true },
+      );
+    }
+    const record = (await readOwners(client, parsePhysicalId)).get(request.user);
+    if (record) {
+      await writeOwner(client, request.user, {
+        ...record,
+        createdRoles: record.createdRoles.filter((name) => !stale.includes(name)),
+      });
     }
   }
 
@@ -331,6 +382,10 @@ export class ReplicationSetupHandler {
               (record?.createdPublications.includes(request.publicationName) ?? false) &&
               !others.some((owner) => owner?.publicationName === request.publicationName),
             user: current && record !== undefined && !record.adopted,
+            monitoringRole:
+              current &&
+              request.monitoringUser !== undefined &&
+              (record?.createdRoles.includes(request.monitoringUser.name) ?? false),
           };
           if (!record) {
             this.dependencies.log(
@@ -342,10 +397,15 @@ export class ReplicationSetupHandler {
             this.dependencies.log(`Keeping role "${request.user}": it existed before this stack.`);
           }
           // Before dropping anything of a protected instance's pipeline, not only its slot.
-          if (current && (selection.slot || selection.publication || selection.user)) {
+          if (
+            current &&
+            (selection.slot || selection.publication || selection.user || selection.monitoringRole)
+          ) {
             await this.refuseIfInstanceProtected(request);
           }
           await this.teardown(client, targetOf(request), selection);
+          // Roles an earlier configuration made for the watchdog, should one have outlived it.
+          if (current) await this.dropStaleMonitoringRoles(client, request, record);
           if (!selection.user)
             await this.forgetDropped(client, request, record, selection, current);
         }),

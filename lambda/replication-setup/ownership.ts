@@ -9,7 +9,8 @@ import type { CatalogSnapshot } from '../../src/replication';
  * drops exactly what the stack made, and nothing the user had before:
  * - a role that existed before the stack first configured it is `adopted`: configured, never
  *   dropped;
- * - slots and publications are dropped only if they are listed as created by the stack.
+ * - slots, publications and the watchdog's role are dropped only if they are listed as created
+ *   by the stack.
  * CloudFormation replaces this resource when the slot or publication is renamed: it creates the
  * new one, then sends Delete for the old one, which must drop only what the new resource no
  * longer uses; `physicalId` says which resource manages the role now.
@@ -26,6 +27,8 @@ export interface RoleOwner {
   readonly createdSlots: readonly string[];
   /** Publications the stack created for this role, in the resource's database. */
   readonly createdPublications: readonly string[];
+  /** Other login roles the stack created beside this one: the slot watchdog's. */
+  readonly createdRoles: readonly string[];
 }
 
 /** The comment text that records `owner`. */
@@ -53,6 +56,8 @@ function parseOwner(comment: string, namesOf: NamesOf): RoleOwner | undefined {
       createdSlots: strings(owner.createdSlots) ?? (names ? [names.slotName] : []),
       createdPublications:
         strings(owner.createdPublications) ?? (names ? [names.publicationName] : []),
+      // Marks written before the watchdog had a role of its own: none.
+      createdRoles: strings(owner.createdRoles) ?? [],
     };
   } catch {
     // Someone else's comment that happens to start like ours: not a mark.
@@ -86,6 +91,8 @@ export interface OwnerTarget {
   readonly database: string;
   readonly slotName: string;
   readonly publicationName: string;
+  /** The slot watchdog's role, if the setup manages one. */
+  readonly monitoringUser?: { readonly name: string };
 }
 
 /**
@@ -96,7 +103,7 @@ export interface OwnerTarget {
  */
 export function nextOwner(
   owners: ReadonlyMap<string, RoleOwner>,
-  catalog: Pick<CatalogSnapshot, 'role' | 'slot' | 'publication'>,
+  catalog: Pick<CatalogSnapshot, 'role' | 'slot' | 'publication' | 'monitoringRole'>,
   target: OwnerTarget,
   namesOf: (physicalId: string) => { readonly database: string } | undefined,
 ): RoleOwner {
@@ -125,6 +132,18 @@ export function nextOwner(
         (owner) => owner.createdPublications,
       ),
     ),
+    createdRoles:
+      target.monitoringUser === undefined
+        ? [...(own?.createdRoles ?? [])]
+        : withName(
+            own?.createdRoles ?? [],
+            target.monitoringUser.name,
+            ours(
+              target.monitoringUser.name,
+              catalog.monitoringRole !== undefined,
+              (owner) => owner.createdRoles,
+            ),
+          ),
   };
 }
 

@@ -23,6 +23,8 @@ export interface ReplicationSetupRequest extends ReplicationObjectsConfig {
   readonly database: string;
   readonly masterSecretArn: string;
   readonly replicationUserSecretArn: string;
+  /** The slot watchdog's role and the ARN of its secret; undefined without a watchdog. */
+  readonly monitoringUser?: { readonly name: string; readonly secretArn: string };
   readonly rebootIfPending: boolean;
   readonly removalPolicy: (typeof DATABASE_REMOVAL_POLICIES)[number];
 }
@@ -62,6 +64,11 @@ export function parseProperties(raw: Record<string, unknown>): ReplicationSetupR
       `${RESOURCE} custom resource property RemovalPolicy must be ${DATABASE_REMOVAL_POLICIES.join(', ')}, not ${properties.RemovalPolicy}`,
     );
   }
+  if (!properties.MonitoringUser !== !properties.MonitoringUserSecretArn) {
+    throw new ResourcePropertiesError(
+      `${RESOURCE} custom resource properties MonitoringUser and MonitoringUserSecretArn must be given together, not ${properties.MonitoringUser ? 'MonitoringUser' : 'MonitoringUserSecretArn'} alone`,
+    );
+  }
   return {
     instanceIdentifier: properties.DbInstanceIdentifier,
     host: properties.Host,
@@ -76,6 +83,14 @@ export function parseProperties(raw: Record<string, unknown>): ReplicationSetupR
     publicationName: properties.PublicationName,
     createDemoTable: properties.CreateDemoTable === 'true',
     ...(properties.HeartbeatTable ? { heartbeatTable: properties.HeartbeatTable } : {}),
+    ...(properties.MonitoringUser && properties.MonitoringUserSecretArn
+      ? {
+          monitoringUser: {
+            name: properties.MonitoringUser,
+            secretArn: properties.MonitoringUserSecretArn,
+          },
+        }
+      : {}),
     rebootIfPending: properties.RebootIfPending === 'true',
     removalPolicy: properties.RemovalPolicy,
   };

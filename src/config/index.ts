@@ -92,6 +92,13 @@ export const environmentSchema = z
           'must be verify-full when network.publiclyAccessible is true: across the internet, require encrypts but lets anyone on the path pose as the database and read the replicated rows. Save the RDS CA bundle for your region (https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem) in the project and set airbyte.caCertificateFile to it',
       });
     }
+    if (env.monitoring.watchdog && env.monitoring.watchdogUser === env.replication.user) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['monitoring', 'watchdogUser'],
+        message: `must differ from replication.user ("${env.replication.user}"): the watchdog logs in as a role of its own with no data access`,
+      });
+    }
     if (env.database.maxWalSenders < env.database.maxReplicationSlots) {
       ctx.addIssue({
         code: 'custom',

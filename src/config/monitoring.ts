@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { MASTER_USERNAME } from '../contract/database';
+import { roleName } from './identifiers';
 import { DEFAULT_SLOT_THRESHOLDS } from '../watchdog/verdicts';
 
 const GIB = 1024 ** 3;
@@ -83,6 +85,17 @@ export const monitoringSchema = z
      * Needs `enabled`: its alarms notify the same topic. Default: true.
      */
     watchdog: z.boolean().default(true),
+    /**
+     * Login role the slot watchdog reads the slot as: created by the replication setup with its
+     * own generated secret, read-only by default, granted nothing (the slot's figures are in
+     * catalog views any role may read). Must differ from `replication.user`. Default:
+     * `airbyte_watchdog`.
+     */
+    watchdogUser: roleName
+      .refine((name) => name !== MASTER_USERNAME, {
+        message: `must not be the master user "${MASTER_USERNAME}": the watchdog logs in with no privileges`,
+      })
+      .default('airbyte_watchdog'),
     /** Minutes between two watchdog runs, and the period of its alarms. Default: 1. */
     watchdogScheduleMinutes: z.number().int().min(1).max(60).default(1),
     /**

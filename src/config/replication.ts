@@ -238,6 +238,13 @@ export const replicationSchema = z
      * instance during deploy instead of failing with the command to run. Default: false.
      */
     rebootIfPending: z.boolean().default(false),
+    /**
+     * Acknowledge that a major engine upgrade may drop the slot (from PostgreSQL before 17, or
+     * from 17 on when it holds changes Airbyte has not confirmed): the pre-upgrade step drops it,
+     * the setup recreates it, and Airbyte resyncs, copying every published table again. Without
+     * it such an upgrade fails before anything changes. Default: false.
+     */
+    allowSlotRecreation: z.boolean().default(false),
   })
   .superRefine((replication, ctx) => {
     if (replication.schemas === undefined) {

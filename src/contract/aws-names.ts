@@ -7,7 +7,7 @@
  *   {@link ENVIRONMENT_NAME_PATTERN} refuses at synth any name that would make one of the
  *   derived names invalid, so these names are the environment's name unchanged;
  * - a PostgreSQL role name (`replication.user`), which may hold anything PostgreSQL accepts once
- *   quoted (spaces, quotes, unicode): {@link replicationUserSecretNameFor} turns it into a valid
+ *   quoted (spaces, quotes, unicode): {@link loginSecretNameFor} turns it into a valid
  *   secret name.
  */
 
@@ -59,7 +59,7 @@ export function masterSecretNameFor(instanceIdentifier: string): string {
 }
 
 /**
- * The name of the replication user's secret: `<instance>/<user>` when the user name can be a
+ * The name of a login role's secret (the replication user's, the watchdog's): `<instance>/<user>` when the user name can be a
  * segment of a secret name (`rds-airbyte-cdc-dev/airbyte`), so that the secret of a deployed
  * user is never renamed (which would replace it, and its password). Otherwise accents are
  * dropped, every run of other characters becomes `-`, and `_` with a hash of the exact user name
@@ -71,7 +71,7 @@ export function masterSecretNameFor(instanceIdentifier: string): string {
  * (a partial-ARN lookup takes them for the suffix of the ARN); a name the user chose may, and is
  * kept: the stack and the tools find the secret by its complete ARN, from the stack's outputs.
  */
-export function replicationUserSecretNameFor(instanceIdentifier: string, username: string): string {
+export function loginSecretNameFor(instanceIdentifier: string, username: string): string {
   const prefix = `${instanceIdentifier}/`;
   const withoutAccents = username.normalize('NFKD').replace(/\p{M}/gu, '');
   const readable =

@@ -55,6 +55,10 @@ export const replicationSetupPropertiesSchema = z.object({
   CreateDemoTable: requiredText,
   /** Debezium heartbeat table; absent when none is configured. */
   HeartbeatTable: optionalText,
+  /** The slot watchdog's login role; absent when there is no watchdog. */
+  MonitoringUser: optionalText,
+  /** Secrets Manager ARN of the watchdog role's secret; given exactly when `MonitoringUser` is. */
+  MonitoringUserSecretArn: optionalText,
   /** `"true"` to reboot an instance whose parameter group is `pending-reboot`. */
   RebootIfPending: requiredText,
   /** The database's removal policy: one of DATABASE_REMOVAL_POLICIES. */

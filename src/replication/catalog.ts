@@ -7,6 +7,7 @@ import type {
   DesiredReplicationState,
   PublicationState,
   IndexState,
+  MonitoringRoleState,
   PartitionState,
   PublicSchemaState,
   QualifiedTable,
@@ -41,7 +42,8 @@ export const REPLICA_IDENTITIES: Readonly<Record<string, ReplicaIdentityState>> 
  * $1 the published schemas (the first holds the heartbeat table), $2 and $11 the tables' schemas
  * and names, $3 user, $4 publication, $5 slot, $6 rds_replication, $7, $8 and $12 the schemas
  * and tables whose replica identity names an index and those indexes, $9 the heartbeat table
- * (null for none), $10 the schemas whose every table is read as well. With 10,000 tables it must
+ * (null for none), $10 the schemas whose every table is read as well, $13 the monitoring user
+ * (null for none). With 10,000 tables it must
  * stay well inside a no-op run's 200 ms: no per-table subquery that a join can replace (EXPLAIN
  * ANALYZE it with that many tables).
  * Partitions come from pg_partition_tree and pg_partition_ancestors (PostgreSQL 12+).
@@ -206,7 +208,14 @@ SELECT
      'createGrantedToPublic', EXISTS (
         SELECT 1 FROM aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
         WHERE a.grantee = 0 AND a.privilege_type = 'CREATE'))
-   FROM pg_namespace n WHERE n.nspname = 'public') AS public_schema
+   FROM pg_namespace n WHERE n.nspname = 'public') AS public_schema,
+  (SELECT json_build_object(
+     'canLogin', r.rolcanlogin, 'superuser', r.rolsuper, 'replication', r.rolreplication,
+     'memberOf', (SELECT coalesce(json_agg(g.rolname ORDER BY g.rolname), '[]')
+        FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid),
+     -- rolconfig: the role's settings in every database (ALTER ROLE ... SET).
+     'readOnlyByDefault', 'default_transaction_read_only=on' = ANY (coalesce(r.rolconfig, '{}')))
+   FROM pg_roles r WHERE r.rolname = $13) AS monitoring_role
 `;
 
 interface CatalogRow {
@@ -266,6 +275,7 @@ interface CatalogRow {
   publication: PublicationState | null;
   slot: (SlotState & { hasInactiveSince: boolean }) | null;
   public_schema: PublicSchemaState | null;
+  monitoring_role: Omit<MonitoringRoleState, 'passwordCurrent'> | null;
 }
 
 /** The slot as the planners see it: the 17+ columns only where the server has them. */
@@ -391,6 +401,7 @@ export async function readCatalog(
     : [];
   const interesting = desired ? tablesOfInterest(desired) : [];
   const indexed = desired ? identityIndexesOf(desired) : [];
+  const monitoringUser = target.monitoringUser?.name;
   const { rows } = await client.query<CatalogRow>(CATALOG_QUERY, [
     schemas,
     interesting.map((table) => table.schema),
@@ -404,6 +415,7 @@ export async function readCatalog(
     wholeSchemas,
     interesting.map((table) => table.name),
     indexed.map((entry) => entry.index),
+    monitoringUser ?? null,
   ]);
   const row = rows[0];
   const tables: Record<string, Record<string, TableState>> = {};
@@ -456,6 +468,18 @@ export async function readCatalog(
     };
   }
 
+  let monitoringRole: MonitoringRoleState | undefined;
+  if (row.monitoring_role) {
+    const wanted = desired?.monitoringUser;
+    const check = options.checkPassword ?? loginProbe(client);
+    monitoringRole = {
+      ...row.monitoring_role,
+      ...(wanted && row.monitoring_role.canLogin
+        ? { passwordCurrent: await check(wanted.name, wanted.password) }
+        : {}),
+    };
+  }
+
   return {
     serverVersion: row.server_version,
     walLevel: row.wal_level,
@@ -467,6 +491,7 @@ export async function readCatalog(
     ...(schemaTables === undefined ? {} : { schemaTables }),
     ...(indexed.length > 0 ? { identityIndexes } : {}),
     role,
+    ...(monitoringRole ? { monitoringRole } : {}),
     rdsReplicationRoleExists: row.rds_replication_exists,
     publication: row.publication
       ? {

@@ -3,11 +3,18 @@ import { isWholeSchema } from '../contract/replication-setup';
 import { ReplicationSetupError } from './errors';
 import { DEMO_TABLE_NAME } from './demo-table';
 import { TableSet } from './lookup';
-import type { CatalogSnapshot, DesiredReplicationState, DesiredTable } from './types';
+import type {
+  CatalogSnapshot,
+  DesiredMonitoringUser,
+  DesiredReplicationState,
+  DesiredTable,
+} from './types';
 
 export interface DesiredStateExtras {
   /** Debezium heartbeat table to create, publish and let the user write. Default: the config's. */
   readonly heartbeatTable?: string;
+  /** The slot watchdog's login role and its password. Default: none. */
+  readonly monitoringUser?: DesiredMonitoringUser;
 }
 
 /** The parts of the `replication` config that say which objects exist in the database. */
@@ -29,10 +36,19 @@ export function desiredStateFromConfig(
   extras: DesiredStateExtras = {},
 ): DesiredReplicationState {
   const heartbeatTable = extras.heartbeatTable ?? replication.heartbeatTable;
-  if (password.length === 0) {
-    throw new ReplicationSetupError(
-      `The password for replication user "${replication.user}" is empty: check its Secrets Manager secret.`,
-    );
+  const logins: [string, string][] = [[`replication user "${replication.user}"`, password]];
+  if (extras.monitoringUser) {
+    logins.push([
+      `monitoring user "${extras.monitoringUser.name}"`,
+      extras.monitoringUser.password,
+    ]);
+  }
+  for (const [who, secret] of logins) {
+    if (secret.length === 0) {
+      throw new ReplicationSetupError(
+        `The password for ${who} is empty: check its Secrets Manager secret.`,
+      );
+    }
   }
   return {
     schema: replication.schema,
@@ -59,6 +75,7 @@ export function desiredStateFromConfig(
     publicationName: replication.publicationName,
     createDemoTable: replication.createDemoTable,
     ...(heartbeatTable === undefined ? {} : { heartbeatTable }),
+    ...(extras.monitoringUser ? { monitoringUser: extras.monitoringUser } : {}),
   };
 }
 

@@ -11,6 +11,11 @@ import {
 import { DEMO_TABLE_NAME } from './demo-table';
 import { withSchemaTables } from './desired-state';
 import { createHeartbeatTableSql } from './heartbeat';
+import {
+  checkMonitoringRole,
+  monitoringRoleSteps,
+  monitoringRoleTeardownSteps,
+} from './monitoring-role';
 import { displayName as display, qualifiedName, schemasNamed } from './names';
 import { tableIn, TableSet } from './lookup';
 import { checkIdentityIndexes, replicaIdentitySteps } from './replica-identity';
@@ -289,6 +294,7 @@ export function planReplicationSetup(
   const desired = withSchemaTables(configured, catalog);
   assertLogicalWalLevel(catalog);
   checkRole(catalog, desired);
+  checkMonitoringRole(catalog, desired);
   checkSlot(catalog, desired);
   const created = createdTables(catalog, desired);
   const published = publishedTables(desired);
@@ -363,6 +369,8 @@ export function planReplicationSetup(
       ...(attributeNeedsSuperuser && role.replication ? { requiresSuperuser: true } : {}),
     });
   }
+
+  steps.push(...monitoringRoleSteps(catalog, desired));
 
   // One statement each for every schema that needs it, in config order.
   const inOrder = (needed: Iterable<string>): string[] => {
@@ -577,7 +585,10 @@ export function planReplicationTeardown(
     });
   }
   const role = catalog.role;
-  if (!role || options.keepUser) return steps;
+  if (options.keepUser) return steps;
+  // The watchdog's role first: it holds no privilege and owns nothing, whatever the user does.
+  steps.push(...monitoringRoleTeardownSteps(catalog, target));
+  if (!role) return steps;
   const user = quote(target.user);
   // Our own entries are revoked explicitly; DROP OWNED below removes those of other grantors.
   for (const entry of role.defaultPrivilegeGrantors.filter(

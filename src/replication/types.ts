@@ -22,6 +22,18 @@ export interface DesiredSchema {
   readonly wholeSchema?: { readonly replicaIdentity: ReplicaIdentityMode };
 }
 
+/**
+ * The slot watchdog's login role: LOGIN and a password, read-only by default, a member of no
+ * role and granted nothing. Its one statement (src/watchdog/slot-health.ts) reads catalog views
+ * and functions every role may use, so it needs no more: not pg_monitor either, which would let
+ * it see every session's queries.
+ */
+export interface DesiredMonitoringUser {
+  readonly name: string;
+  /** From its Secrets Manager secret. Never printed. */
+  readonly password: string;
+}
+
 /** What the database must look like for Airbyte CDC: built from the environment's config. */
 export interface DesiredReplicationState {
   /** The first published schema: it holds the demo and heartbeat tables. */
@@ -56,6 +68,8 @@ export interface DesiredReplicationState {
    * comment is left as it is.
    */
   readonly roleComment?: string;
+  /** The slot watchdog's login role. Default: none (no watchdog). */
+  readonly monitoringUser?: DesiredMonitoringUser;
 }
 
 /** The names teardown needs: everything setup creates except schemas and data. */
@@ -65,6 +79,8 @@ export interface ReplicationTarget {
   readonly publicationName: string;
   /** The first published schema. */
   readonly schema: string;
+  /** The slot watchdog's login role, dropped with the rest. Default: none. */
+  readonly monitoringUser?: { readonly name: string };
 }
 
 /** pg_class.relreplident, spelled out. */
@@ -168,6 +184,20 @@ export interface RoleState {
   readonly comment?: string;
 }
 
+/** The slot watchdog's role as the catalog shows it: what would make it more than a login. */
+export interface MonitoringRoleState {
+  readonly canLogin: boolean;
+  readonly superuser: boolean;
+  /** The REPLICATION attribute: it could open a replication connection and move the slot. */
+  readonly replication: boolean;
+  /** Roles it is a member of (each could give it data access). */
+  readonly memberOf: readonly string[];
+  /** `ALTER ROLE ... SET default_transaction_read_only = on` is in place. */
+  readonly readOnlyByDefault: boolean;
+  /** Whether a login with the desired password succeeds; undefined when not probed. */
+  readonly passwordCurrent?: boolean;
+}
+
 /** One pg_default_acl entry that names the user as grantee. */
 export interface DefaultPrivilegeEntry {
   readonly grantor: string;
@@ -247,6 +277,8 @@ export interface CatalogSnapshot {
   readonly identityIndexes?: Readonly<Record<string, Readonly<Record<string, IndexState>>>>;
   /** undefined when the user does not exist. */
   readonly role?: RoleState;
+  /** The monitoring user's role; undefined when it does not exist or none is wanted. */
+  readonly monitoringRole?: MonitoringRoleState;
   /** A role named `rds_replication` exists (RDS, Aurora): grant it instead of REPLICATION. */
   readonly rdsReplicationRoleExists: boolean;
   /** undefined when the publication does not exist. */
@@ -276,6 +308,9 @@ export type SetupStepKind =
   | 'set-publication-partition-root'
   | 'revoke-public-create'
   | 'comment-role'
+  | 'create-monitoring-role'
+  | 'update-monitoring-role'
+  | 'set-monitoring-role-read-only'
   | 'create-slot';
 
 export type TeardownStepKind =
@@ -286,7 +321,8 @@ export type TeardownStepKind =
   | 'grant-role-to-current-user'
   | 'reassign-owned'
   | 'drop-owned'
-  | 'drop-role';
+  | 'drop-role'
+  | 'drop-monitoring-role';
 
 export type StepKind = SetupStepKind | TeardownStepKind;
 

@@ -61,25 +61,24 @@ describe.each(Object.entries(expectations))('environment %s', (name, expected) =
     });
   });
 
-  it('generates the master and replication user secrets, the latter holding the connection', () => {
+  it("generates the master, replication user and watchdog secrets, the logins' holding the connection", () => {
     const generated = template.findResources('AWS::SecretsManager::Secret', {
       Properties: { GenerateSecretString: Match.anyValue() },
     });
-    expect(Object.keys(generated)).toHaveLength(2);
-    template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: `rds-airbyte-cdc-${name}/${config.replication.user}`,
-      GenerateSecretString: Match.objectLike({
-        SecretStringTemplate: {
-          'Fn::Join': [
-            '',
-            Match.arrayWith([Match.stringLikeRegexp(`"username":"${config.replication.user}"`)]),
-          ],
-        },
-        GenerateStringKey: 'password',
-      }),
-    });
+    expect(Object.keys(generated)).toHaveLength(3);
+    for (const user of [config.replication.user, config.monitoring.watchdogUser]) {
+      template.hasResourceProperties('AWS::SecretsManager::Secret', {
+        Name: `rds-airbyte-cdc-${name}/${user}`,
+        GenerateSecretString: Match.objectLike({
+          SecretStringTemplate: {
+            'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(`"username":"${user}"`)])],
+          },
+          GenerateStringKey: 'password',
+        }),
+      });
+    }
     // The attachment is what fills in host, port and dbname, as RDS-managed secrets hold them.
-    template.resourceCountIs('AWS::SecretsManager::SecretTargetAttachment', 2);
+    template.resourceCountIs('AWS::SecretsManager::SecretTargetAttachment', 3);
   });
 
   it('admits nobody to the database port by default', () => {

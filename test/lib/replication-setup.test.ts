@@ -78,7 +78,7 @@ describe('replication setup custom resource', () => {
     });
   });
 
-  it('may read exactly the two secrets and describe or reboot only its instance', () => {
+  it("may read exactly the master's, the replication user's and the watchdog's secrets, and describe or reboot only its instance", () => {
     const roleId = logicalId(stack.replicationSetup.handler.role as never);
     const policies = Object.values(
       template.findResources('AWS::IAM::Policy', {
@@ -94,9 +94,10 @@ describe('replication setup custom resource', () => {
       expect.arrayContaining([
         { Ref: logicalId(stack.database.masterSecret) },
         { Ref: logicalId(stack.database.replicationUserSecret) },
+        { Ref: logicalId(stack.database.monitoringUserSecret!) },
       ]),
     );
-    expect(secretResources).toHaveLength(2);
+    expect(secretResources).toHaveLength(3);
     const rdsStatement = statements.find((statement) =>
       [statement.Action].flat().includes('rds:RebootDBInstance'),
     );

@@ -230,6 +230,7 @@ describe('a stack whose replication user name no AWS name can hold', () => {
     expect(secretNames).toEqual([
       'rds-airbyte-cdc-eu-live-2/master',
       expect.stringMatching(/^rds-airbyte-cdc-eu-live-2\/cdc-reader-Unic-de-y_[0-9a-f]{8}$/),
+      'rds-airbyte-cdc-eu-live-2/airbyte_watchdog',
     ]);
   });
 });

@@ -99,7 +99,7 @@ describe.each(Object.keys(CDK_JSON_ENVIRONMENTS))('the slot watchdog in %s', (na
     });
   });
 
-  it('is told the slot, the environment and the replication user secret', () => {
+  it('is told the slot, the environment and the secret of its own role', () => {
     const variables = fn.Properties.Environment.Variables;
     expect(variables).toMatchObject({
       [WATCHDOG_VARIABLES.slotName]: config.replication.slotName,
@@ -107,7 +107,7 @@ describe.each(Object.keys(CDK_JSON_ENVIRONMENTS))('the slot watchdog in %s', (na
       [WATCHDOG_VARIABLES.environment]: name,
       [WATCHDOG_VARIABLES.namespace]: WATCHDOG_NAMESPACE,
       [WATCHDOG_VARIABLES.secretArn]: {
-        Ref: logicalId(stack, stack.database.replicationUserSecret),
+        Ref: logicalId(stack, stack.database.monitoringUserSecret!),
       },
       NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
     });
@@ -132,7 +132,8 @@ describe.each(Object.keys(CDK_JSON_ENVIRONMENTS))('the slot watchdog in %s', (na
     const read = statements.find((statement) =>
       [statement.Action].flat().includes('secretsmanager:GetSecretValue'),
     );
-    expect(read.Resource).toEqual({ Ref: logicalId(stack, stack.database.replicationUserSecret) });
+    // Its own secret only: never the replication user's, which can read every published row.
+    expect(read.Resource).toEqual({ Ref: logicalId(stack, stack.database.monitoringUserSecret!) });
   });
 
   it('has one alarm per rule, its threshold derived from the configuration', () => {

@@ -95,3 +95,14 @@ export function rdsSays(
     ],
   });
 }
+
+export const WATCHDOG_SECRET_ARN =
+  'arn:aws:secretsmanager:eu-west-1:123456789012:secret:airbyte_watchdog-AbCdEf';
+export const WATCHDOG_PASSWORD = 'Watchdog-Password-1';
+
+/** Secrets Manager also answers for the slot watchdog's role (after serveSecrets). */
+export function serveWatchdogSecret(username: string, password = WATCHDOG_PASSWORD): void {
+  secretsManager
+    .on(GetSecretValueCommand, { SecretId: WATCHDOG_SECRET_ARN })
+    .resolves({ SecretString: JSON.stringify({ username, password }) });
+}

@@ -2,7 +2,7 @@ import { ConfigError, parseEnvironments } from '../../../src/config';
 import {
   instanceIdentifierFor,
   masterSecretNameFor,
-  replicationUserSecretNameFor,
+  loginSecretNameFor,
   stackNameFor,
 } from '../../../src/contract/aws-names';
 
@@ -56,18 +56,18 @@ const HOSTILE_USER_NAMES = [
   'reader-abcdef',
 ];
 
-describe('replicationUserSecretNameFor', () => {
+describe('loginSecretNameFor', () => {
   const instance = instanceIdentifierFor('dev');
-  const derived = HOSTILE_USER_NAMES.map((user) => replicationUserSecretNameFor(instance, user));
+  const derived = HOSTILE_USER_NAMES.map((user) => loginSecretNameFor(instance, user));
 
   it.each(HOSTILE_USER_NAMES)('gives %j a valid secret name of its own', (user) => {
-    const name = replicationUserSecretNameFor(instance, user);
+    const name = loginSecretNameFor(instance, user);
     expect(AWS_RULES.secretName(name)).toBe(true);
     // One segment under the instance's prefix, never the master user's secret.
     expect(name.startsWith(`${instance}/`)).toBe(true);
     expect(name.slice(instance.length + 1)).not.toContain('/');
     expect(name.toLowerCase()).not.toBe(masterSecretNameFor(instance).toLowerCase());
-    expect(replicationUserSecretNameFor(instance, user)).toBe(name);
+    expect(loginSecretNameFor(instance, user)).toBe(name);
   });
 
   it('never gives two users one secret', () => {
@@ -75,17 +75,15 @@ describe('replicationUserSecretNameFor', () => {
   });
 
   it('keeps a name that is valid as it is, so that a deployed secret is not replaced', () => {
-    expect(replicationUserSecretNameFor(instance, 'airbyte')).toBe('rds-airbyte-cdc-dev/airbyte');
-    expect(replicationUserSecretNameFor(instance, 'cdc-reader')).toBe(
-      'rds-airbyte-cdc-dev/cdc-reader',
-    );
+    expect(loginSecretNameFor(instance, 'airbyte')).toBe('rds-airbyte-cdc-dev/airbyte');
+    expect(loginSecretNameFor(instance, 'cdc-reader')).toBe('rds-airbyte-cdc-dev/cdc-reader');
   });
 
   it('keeps what it can of an invalid name, readable, with a hash', () => {
-    expect(replicationUserSecretNameFor(instance, 'cdc reader')).toMatch(
+    expect(loginSecretNameFor(instance, 'cdc reader')).toMatch(
       /^rds-airbyte-cdc-dev\/cdc-reader_[0-9a-f]{8}$/,
     );
-    expect(replicationUserSecretNameFor(instance, 'Ünïcødé')).toMatch(
+    expect(loginSecretNameFor(instance, 'Ünïcødé')).toMatch(
       /^rds-airbyte-cdc-dev\/Unic-de_[0-9a-f]{8}$/,
     );
   });
@@ -93,7 +91,7 @@ describe('replicationUserSecretNameFor', () => {
   it('stays within the length limit under any prefix', () => {
     const longPrefix = 'p'.repeat(400);
     for (const user of ['x'.repeat(1000), 'é'.repeat(1000), 'x'.repeat(111)]) {
-      expect(AWS_RULES.secretName(replicationUserSecretNameFor(longPrefix, user))).toBe(true);
+      expect(AWS_RULES.secretName(loginSecretNameFor(longPrefix, user))).toBe(true);
     }
   });
 });
