@@ -56,4 +56,4 @@ export { invalidationCause, isInvalidated } from './slot-invalidation';
 export { assertLogicalReplicationEnabled, setupReplication, type SetupOptions } from './setup';
 export { teardownReplication } from './teardown';
 export { identityIndexIn, sameTable, tableIn, TableSet } from './lookup';
-export { MONITORING_ROLE_CONNECTION_LIMIT } from './monitoring-role';
+export { MONITORING_ROLE_CONNECTION_LIMIT, monitoringRoleSteps } from './monitoring-role';

@@ -41,8 +41,8 @@ export function checkMonitoringRole(
 
 /** The statements that make the monitoring role a read-only login with the current password. */
 export function monitoringRoleSteps(
-  catalog: CatalogSnapshot,
-  desired: DesiredReplicationState,
+  catalog: Pick<CatalogSnapshot, 'monitoringRole'>,
+  desired: Pick<DesiredReplicationState, 'monitoringUser'>,
 ): Step[] {
   const wanted = desired.monitoringUser;
   if (!wanted) return [];

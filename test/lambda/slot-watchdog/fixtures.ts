@@ -13,7 +13,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Client } from 'pg';
 import { SlotWatchdog, type SlotWatchdogDependencies } from '../../../lambda/slot-watchdog/handler';
-import { connect } from '../../../src/replication';
+import { connect, monitoringRoleSteps } from '../../../src/replication';
 import type { WatchdogSettings } from '../../../src/watchdog';
 import { uniqueName, type TestPostgres } from '../../support/postgres';
 
@@ -122,11 +122,18 @@ export async function runAgainstView(
 
 export const MONITORING_PASSWORD = 'Watchdog-Secret-1';
 
-/** The watchdog's login: LOGIN and nothing else (no grant, no pg_monitor). */
+/**
+ * The watchdog's login exactly as the replication setup makes it (monitoringRoleSteps): LOGIN,
+ * read-only by default, no membership, no grant.
+ */
 export async function createMonitoringRole(pg: TestPostgres): Promise<string> {
   const user = uniqueName('watchdog');
   const admin = await pg.connect();
-  await admin.query(`CREATE ROLE ${user} LOGIN PASSWORD '${MONITORING_PASSWORD}'`);
+  const steps = monitoringRoleSteps(
+    {},
+    { monitoringUser: { name: user, password: MONITORING_PASSWORD } },
+  );
+  for (const step of steps) await admin.query(step.sql);
   return user;
 }
 
