@@ -131,6 +131,10 @@ export class CdcDatabase extends Construct {
   public readonly monitoringUserSecret?: rds.DatabaseSecret;
   /** The engine major, e.g. `17`. */
   public readonly engineMajorVersion: string;
+  /** The instance's security group. */
+  public readonly securityGroup: ec2.SecurityGroup;
+  /** The port the instance listens on, as a number known at synth. */
+  public readonly port: number;
 
   constructor(scope: Construct, id: string, props: CdcDatabaseProps) {
     super(scope, id);
@@ -138,6 +142,7 @@ export class CdcDatabase extends Construct {
     this.engineMajorVersion = engineVersion.postgresMajorVersion;
     const engine = rds.DatabaseInstanceEngine.postgres({ version: engineVersion });
     const port = props.port ?? POSTGRES_PORT;
+    this.port = port;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
     const deletionProtection = props.deletionProtection ?? true;
     const publiclyAccessible = props.publiclyAccessible ?? false;
@@ -159,6 +164,7 @@ export class CdcDatabase extends Construct {
       description: `PostgreSQL ${props.instanceIdentifier}: only the replication setup and allowed CIDRs`,
       allowAllOutbound: false,
     });
+    this.securityGroup = securityGroup;
     for (const cidr of props.allowedCidrs ?? []) {
       securityGroup.addIngressRule(
         ec2.Peer.ipv4(cidr),
@@ -208,6 +214,9 @@ export class CdcDatabase extends Construct {
       cloudwatchLogsExports: [...EXPORTED_LOG_TYPES],
       iamAuthentication: true,
       autoMinorVersionUpgrade: true,
+      // A new major in the configuration is an upgrade, not a failed deploy: the pre-upgrade
+      // check (lib/pre-upgrade-check.ts) runs first and decides about the replication slot.
+      allowMajorVersionUpgrade: true,
       copyTagsToSnapshot: true,
     });
     for (const logGroup of logGroups) this.instance.node.addDependency(logGroup);

@@ -5,6 +5,7 @@ import type { AirbyteConnectionProps } from './airbyte-connection';
 import { type CdcDatabaseProps, companionRemovalPolicy } from './cdc-database';
 import type { CdcMonitoringProps } from './cdc-monitoring';
 import type { CdcNetworkProps } from './network';
+import type { PreUpgradeCheckProps } from './pre-upgrade-check';
 import type { ReplicationSetupProps } from './replication-setup';
 import { streamedPublicationOf, resolveAirbyteSettings } from '../src/airbyte/settings';
 import { ConfigError, type EnvironmentConfig, type LifecycleConfig } from '../src/config';
@@ -79,6 +80,21 @@ export function databaseProps(
 /** Whether the environment gets the slot watchdog (and so its login role). */
 export function watchdogEnabled(config: EnvironmentConfig): boolean {
   return config.monitoring.enabled && config.monitoring.watchdog;
+}
+
+export function preUpgradeCheckProps(
+  config: EnvironmentConfig,
+): Omit<PreUpgradeCheckProps, 'masterSecret' | 'vpc' | 'vpcSubnets'> {
+  const { database, replication } = config;
+  return {
+    instanceIdentifier: instanceIdentifierFor(config.name),
+    databaseName: database.databaseName,
+    slotName: replication.slotName,
+    publicationName: replication.publicationName,
+    engineVersion: database.engineVersion,
+    allowSlotRecreation: replication.allowSlotRecreation,
+    logRemovalPolicy: companionRemovalPolicy(databaseRemovalPolicy(config)),
+  };
 }
 
 export function replicationSetupProps(

@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { AirbyteConnection } from './airbyte-connection';
 import { CdcDatabase, companionRemovalPolicy } from './cdc-database';
@@ -9,9 +10,11 @@ import {
   databaseRemovalPolicy,
   monitoringProps,
   networkProps,
+  preUpgradeCheckProps,
   replicationSetupProps,
 } from './environment-props';
 import { CdcNetwork } from './network';
+import { PreUpgradeCheck } from './pre-upgrade-check';
 import { ReplicationSetup } from './replication-setup';
 import { SlotWatchdog, type SlotWatchdogProps } from './slot-watchdog';
 import type { EnvironmentConfig } from '../src/config';
@@ -31,6 +34,8 @@ export class RdsAirbyteCdcStack extends Stack {
   public readonly database: CdcDatabase;
   /** The VPC and subnets. */
   public readonly network: CdcNetwork;
+  /** The step before an engine upgrade that decides about the replication slot. */
+  public readonly preUpgradeCheck: PreUpgradeCheck;
   /** The custom resource that runs the replication setup SQL. */
   public readonly replicationSetup: ReplicationSetup;
   /** The alarms, topic and dashboard, unless `monitoring.enabled` is off. */
@@ -60,6 +65,23 @@ export class RdsAirbyteCdcStack extends Stack {
     });
     const { instance, masterSecret, replicationUserSecret, monitoringUserSecret } = this.database;
 
+    // Before CloudFormation modifies the instance (a new engine version above all), the check
+    // decides what the upgrade does to the slot. It may not reference the instance (a cycle), so
+    // it is admitted on the port number rather than through the instance's connections.
+    this.preUpgradeCheck = new PreUpgradeCheck(this, 'PreUpgradeCheck', {
+      ...preUpgradeCheckProps(config),
+      masterSecret,
+      vpc: this.network.vpc,
+      vpcSubnets: this.network.functionSubnets,
+    });
+    instance.node.addDependency(this.preUpgradeCheck.resource);
+    this.database.securityGroup.connections.allowFrom(
+      this.preUpgradeCheck,
+      ec2.Port.tcp(this.database.port),
+      'Pre-upgrade check function',
+    );
+    this.network.allowEndpointAccessFrom(this.preUpgradeCheck);
+
     this.replicationSetup = new ReplicationSetup(this, 'ReplicationSetup', {
       ...replicationSetupProps(config),
       instance,
@@ -73,6 +95,8 @@ export class RdsAirbyteCdcStack extends Stack {
             },
           }
         : {}),
+      // A slot dropped for an upgrade is recreated by the setup's run after it.
+      slotGeneration: this.preUpgradeCheck.slotGeneration,
       vpc: this.network.vpc,
       vpcSubnets: this.network.functionSubnets,
     });

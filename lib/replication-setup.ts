@@ -46,6 +46,13 @@ export interface ReplicationSetupProps {
    * @default - no watchdog role
    */
   readonly monitoringUser?: { readonly username: string; readonly secret: secretsmanager.ISecret };
+  /**
+   * Changes when the slot was dropped before an engine upgrade (PreUpgradeCheck.slotGeneration):
+   * the setup then runs again after the upgrade and recreates it.
+   *
+   * @default - the setup runs only when its own properties change
+   */
+  readonly slotGeneration?: string;
   /** The schema, tables, publication and slot to create; Airbyte streams from them. */
   readonly replication: StreamedPublication;
   /**
@@ -185,6 +192,7 @@ export class ReplicationSetup extends Construct {
       HeartbeatTable: props.heartbeatTable,
       MonitoringUser: props.monitoringUser?.username,
       MonitoringUserSecretArn: props.monitoringUser?.secret.secretArn,
+      SlotGeneration: props.slotGeneration,
       RebootIfPending: String(props.rebootIfPending ?? false),
       RemovalPolicy: databaseRemovalPolicyProperty(props.databaseRemovalPolicy),
     };

@@ -14,6 +14,10 @@ export interface InstanceStatus {
   readonly parameterApplyStatus: string;
   /** RDS refuses to delete the instance while this is on. */
   readonly deletionProtection: boolean;
+  /** The engine version it runs, e.g. `16.4`; undefined if RDS did not say. */
+  readonly engineVersion?: string;
+  /** Where it listens; undefined while it has no endpoint yet (being created). */
+  readonly endpoint?: { readonly address: string; readonly port: number };
 }
 
 /** Describe the instance; undefined when it does not exist (any more). */
@@ -38,6 +42,11 @@ export async function describeInstance(
     parameterGroupName: group?.DBParameterGroupName ?? 'unknown',
     parameterApplyStatus: group?.ParameterApplyStatus ?? 'unknown',
     deletionProtection: instance.DeletionProtection ?? false,
+    engineVersion: instance.EngineVersion,
+    endpoint:
+      instance.Endpoint?.Address && instance.Endpoint.Port
+        ? { address: instance.Endpoint.Address, port: instance.Endpoint.Port }
+        : undefined,
   };
 }
 

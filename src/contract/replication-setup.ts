@@ -59,6 +59,11 @@ export const replicationSetupPropertiesSchema = z.object({
   MonitoringUser: optionalText,
   /** Secrets Manager ARN of the watchdog role's secret; given exactly when `MonitoringUser` is. */
   MonitoringUserSecretArn: optionalText,
+  /**
+   * The pre-upgrade check's slot generation: it changes exactly when that check dropped the slot
+   * for an engine upgrade, which makes this an Update that recreates it. Absent without the check.
+   */
+  SlotGeneration: optionalText,
   /** `"true"` to reboot an instance whose parameter group is `pending-reboot`. */
   RebootIfPending: requiredText,
   /** The database's removal policy: one of DATABASE_REMOVAL_POLICIES. */
