@@ -1,6 +1,7 @@
 import { Client, ClientBase, ClientConfig } from 'pg';
 import { RDS_REPLICATION_ROLE, TABLES_IN_SCHEMA_VERSION, tablesOfInterest } from './planner';
 import { identityIndexesOf } from './replica-identity';
+import { CURRENT_WAL_POSITION, slotJsonSql, slotStateOf, type SlotJson } from './slot-row';
 import type {
   CatalogSnapshot,
   DefaultPrivilegeEntry,
@@ -13,7 +14,6 @@ import type {
   QualifiedTable,
   ReplicaIdentityState,
   ReplicationTarget,
-  SlotState,
   TableState,
 } from './types';
 
@@ -196,13 +196,8 @@ SELECT
           FROM pg_publication_rel pr JOIN pg_class c ON c.oid = pr.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE pr.prpubid = p.oid) t)
    ) FROM pub p) AS publication,
-  -- to_jsonb of the whole row: columns that only newer majors have (17: inactive_since,
-  -- invalidation_reason) appear where the server has them, and the query runs on every major.
-  (SELECT json_build_object(
-     'plugin', s.plugin, 'slotType', s.slot_type, 'database', s.database, 'active', s.active,
-     'activePid', s.active_pid, 'confirmedFlushLsn', s.confirmed_flush_lsn::text, 'walStatus', s.wal_status,
-     'inactiveSince', to_jsonb(s) -> 'inactive_since', 'invalidationReason', to_jsonb(s) -> 'invalidation_reason',
-     'hasInactiveSince', to_jsonb(s) ? 'inactive_since')
+  -- The slot as the watchdog reads it too (slot-row.ts).
+  (SELECT ${slotJsonSql(CURRENT_WAL_POSITION)}
    FROM pg_replication_slots s WHERE s.slot_name = $5) AS slot,
   (SELECT json_build_object(
      'createGrantedToPublic', EXISTS (
@@ -273,19 +268,9 @@ interface CatalogRow {
     comment: string | null;
   } | null;
   publication: PublicationState | null;
-  slot: (SlotState & { hasInactiveSince: boolean }) | null;
+  slot: SlotJson | null;
   public_schema: PublicSchemaState | null;
   monitoring_role: Omit<MonitoringRoleState, 'passwordCurrent'> | null;
-}
-
-/** The slot as the planners see it: the 17+ columns only where the server has them. */
-function slotState({
-  hasInactiveSince,
-  inactiveSince,
-  invalidationReason,
-  ...slot
-}: SlotState & { hasInactiveSince: boolean }): SlotState {
-  return hasInactiveSince ? { ...slot, inactiveSince, invalidationReason } : slot;
 }
 
 /** A table row of the query as the planners see it. */
@@ -499,7 +484,7 @@ export async function readCatalog(
           schemas: await publishedSchemas(client, row.server_version, target.publicationName),
         }
       : undefined,
-    slot: row.slot ? slotState(row.slot) : undefined,
+    slot: row.slot ? slotStateOf(row.slot) : undefined,
     publicSchema: row.public_schema ?? undefined,
   };
 }

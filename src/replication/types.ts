@@ -241,6 +241,22 @@ export interface SlotState {
    * `wal_level_insufficient`; 18: `idle_timeout`), null while it is valid; undefined before 17.
    */
   readonly invalidationReason?: string | null;
+  /**
+   * `safe_wal_size`: bytes of WAL that can still be written before the slot is in danger of
+   * `lost`. Null when the slot is lost or max_slot_wal_keep_size is -1 (unlimited); may be
+   * negative once the slot is `unreserved`.
+   */
+  readonly safeWalSizeBytes: number | null;
+  /** Current WAL position minus `confirmed_flush_lsn`: changes the consumer has not confirmed. */
+  readonly confirmedLagBytes: number | null;
+  /** Current WAL position minus `restart_lsn`: WAL the server keeps on disk for the slot. */
+  readonly retainedBytes: number | null;
+  /**
+   * PostgreSQL 17+: whole seconds since `inactive_since`, by the server's clock at the read; null
+   * while a consumer streams the slot. Undefined before 17, which does not record when a slot
+   * became inactive (unknown, not zero).
+   */
+  readonly inactiveSeconds?: number | null;
 }
 
 /** Who may create objects in the database's `public` schema (PostgreSQL < 15 lets everyone). */

@@ -66,6 +66,9 @@ function healthyCatalog(overrides: Partial<CatalogSnapshot> = {}): CatalogSnapsh
       activePid: null,
       confirmedFlushLsn: '0/1000',
       walStatus: 'reserved',
+      safeWalSizeBytes: null,
+      confirmedLagBytes: 0,
+      retainedBytes: 0,
     },
     ...overrides,
   };

@@ -17,6 +17,9 @@ export const SET_UP_SLOT: SlotState = {
   activePid: null,
   confirmedFlushLsn: '0/1',
   walStatus: 'reserved',
+  safeWalSizeBytes: null,
+  confirmedLagBytes: 0,
+  retainedBytes: 0,
 };
 
 /** The replication user as a completed setup leaves it. */

@@ -12,6 +12,10 @@ export function slotHealth(
     serverVersion: 170006,
     maxSlotWalKeepSizeBytes: 4 * GIB,
     slot: {
+      plugin: 'pgoutput',
+      slotType: 'logical',
+      database: 'app',
+      confirmedFlushLsn: '0/3000000',
       active: false,
       activePid: null,
       walStatus: 'reserved',
