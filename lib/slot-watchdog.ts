@@ -20,16 +20,26 @@ import {
   CONNECTION_ALARM_RULE,
   DEFAULT_SLOT_THRESHOLDS,
   ENVIRONMENT_DIMENSION,
+  NOT_REPORTING_ALARM_RULE,
   SLOT_ALARM_RULES,
   WATCHDOG_NAMESPACE,
   WATCHDOG_VARIABLES,
   type AlarmComparison,
+  type AlarmMissingData,
+  type AlarmStatistic,
   type SlotThresholds,
   type WatchdogAlarmRule,
 } from '../src/watchdog';
 
-/** Every alarm the watchdog can have: the slot rules and the one on its own connection. */
-const WATCHDOG_ALARM_RULES = [...SLOT_ALARM_RULES, CONNECTION_ALARM_RULE] as const;
+/**
+ * Every alarm the watchdog can have: the slot rules, the one on its own connection and the one
+ * on its silence.
+ */
+const WATCHDOG_ALARM_RULES = [
+  ...SLOT_ALARM_RULES,
+  CONNECTION_ALARM_RULE,
+  NOT_REPORTING_ALARM_RULE,
+] as const;
 
 /** The id of one of the watchdog's alarms, e.g. `safe-wal-size-low`. */
 export type WatchdogAlarmId = (typeof WATCHDOG_ALARM_RULES)[number]['id'];
@@ -114,7 +124,8 @@ export interface SlotWatchdogProps {
  * The slot watchdog (docs/slot-watchdog.md): a function run on a schedule in the database's
  * subnets that reads the slot's `pg_replication_slots` row and publishes how close it is to
  * invalidation, and the alarms on those metrics, built from the same rules as the doctor's
- * verdicts (SLOT_ALARM_RULES, CONNECTION_ALARM_RULE).
+ * verdicts (SLOT_ALARM_RULES), with those on the watchdog itself (CONNECTION_ALARM_RULE,
+ * NOT_REPORTING_ALARM_RULE).
  */
 export class SlotWatchdog extends Construct {
   /** The function that reads the slot and publishes the metrics. */
@@ -211,13 +222,13 @@ export class SlotWatchdog extends Construct {
     for (const rule of WATCHDOG_ALARM_RULES as readonly WatchdogAlarmRule<WatchdogAlarmId>[]) {
       const threshold = rule.threshold(thresholds);
       if (threshold === undefined) continue;
+      const statistic = rule.statistic ?? WORST_STATISTIC_OF[rule.comparison];
       const alarm = new cloudwatch.Alarm(this, `${pascalCase(rule.id)}Alarm`, {
         metric: new cloudwatch.Metric({
           namespace,
           metricName: rule.metric,
           dimensionsMap: { [ENVIRONMENT_DIMENSION]: props.environmentName },
-          // The worst value of the period: the lowest for a lower bound, the highest otherwise.
-          statistic: STATISTIC_OF[rule.comparison],
+          statistic,
           period,
         }),
         threshold,
@@ -225,10 +236,11 @@ export class SlotWatchdog extends Construct {
         evaluationPeriods,
         datapointsToAlarm: evaluationPeriods,
         // The watchdog leaves a metric out exactly when its question has no answer (no slot, an
-        // unlimited keep size, before PostgreSQL 17); a function that does not run at all is its
-        // own Lambda Errors, and an unreachable database is WatchdogConnectionFailed.
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: `Slot watchdog (${rule.id}): ${rule.metric} ${rule.comparison === 'LessThanThreshold' ? '<' : '>'} ${threshold} for ${evaluationPeriods} runs. See docs/slot-watchdog.md.`,
+        // unlimited keep size, before PostgreSQL 17), so missing data is no breach; except for
+        // the rule on the watchdog's silence, where it is the breach, and an unreachable
+        // database is WatchdogConnectionFailed.
+        treatMissingData: TREAT_MISSING_DATA_OF[rule.treatMissingData ?? 'notBreaching'],
+        alarmDescription: `Slot watchdog (${rule.id}): ${statistic} of ${rule.metric} ${rule.comparison === 'LessThanThreshold' ? '<' : '>'} ${threshold} for ${evaluationPeriods} runs${rule.treatMissingData === 'breaching' ? ', no data counting as a breach' : ''}. See docs/slot-watchdog.md.`,
       });
       if (action) {
         alarm.addAlarmAction(action);
@@ -248,7 +260,8 @@ export class SlotWatchdog extends Construct {
       ...alarms.map(
         (alarm) =>
           new cloudwatch.GraphWidget({
-            title: (alarm.metric as cloudwatch.Metric).metricName,
+            // Two alarms watch WatchdogConnectionFailed: the statistic tells their graphs apart.
+            title: `${(alarm.metric as cloudwatch.Metric).metricName} (${(alarm.metric as cloudwatch.Metric).statistic})`,
             left: [alarm.metric],
             leftAnnotations: [alarm.toAnnotation()],
             width: 8,
@@ -267,9 +280,15 @@ export class SlotWatchdog extends Construct {
   }
 }
 
-const STATISTIC_OF: Record<AlarmComparison, string> = {
-  LessThanThreshold: cloudwatch.Stats.MINIMUM,
-  GreaterThanThreshold: cloudwatch.Stats.MAXIMUM,
+/** The worst value of a period, unless a rule names its statistic: the lowest for a lower bound. */
+const WORST_STATISTIC_OF: Record<AlarmComparison, AlarmStatistic> = {
+  LessThanThreshold: 'Minimum',
+  GreaterThanThreshold: 'Maximum',
+};
+
+const TREAT_MISSING_DATA_OF: Record<AlarmMissingData, cloudwatch.TreatMissingData> = {
+  notBreaching: cloudwatch.TreatMissingData.NOT_BREACHING,
+  breaching: cloudwatch.TreatMissingData.BREACHING,
 };
 
 const COMPARISON_OPERATOR_OF: Record<AlarmComparison, cloudwatch.ComparisonOperator> = {

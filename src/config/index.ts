@@ -4,7 +4,11 @@ import { z } from 'zod';
 import { ENVIRONMENT_NAME_PATTERN, ENVIRONMENT_NAME_RULE } from '../contract/aws-names';
 import { airbyteSchema } from './airbyte';
 import { databaseSchema, lifecycleSchema } from './database';
-import { monitoringSchema } from './monitoring';
+import {
+  monitoringSchema,
+  resolveSlotInactiveAlarmMinutes,
+  type MonitoringConfig,
+} from './monitoring';
 import { formatIssues } from './issues';
 import { networkSchema } from './network';
 import { replicationSchema } from './replication';
@@ -106,6 +110,23 @@ export const environmentSchema = z
         message: `must be at least maxReplicationSlots (${env.database.maxReplicationSlots}): each active slot streams through one WAL sender`,
       });
     }
+  })
+  .transform((env, ctx) => {
+    // The inactivity limit in force, given or derived from the schedule: one name for every caller.
+    const limit = resolveSlotInactiveAlarmMinutes(env.monitoring, env.airbyte.schedule);
+    if ('unsupported' in limit) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['monitoring', 'slotInactiveAlarmMinutes'],
+        message: `cannot be derived from airbyte.schedule "${env.airbyte.schedule}" (${limit.unsupported}): set monitoring.slotInactiveAlarmMinutes to the minutes without a consumer that should alarm, above the longest gap between two syncs`,
+      });
+      return z.NEVER;
+    }
+    const monitoring: MonitoringConfig = {
+      ...env.monitoring,
+      slotInactiveAlarmMinutes: limit.minutes,
+    };
+    return { ...env, monitoring };
   });
 
 export type EnvironmentInput = z.input<typeof environmentSchema>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MASTER_USERNAME } from '../contract/database';
 import { roleName } from './identifiers';
+import { longestGapSeconds } from './quartz-cron';
 import { DEFAULT_SLOT_THRESHOLDS } from '../watchdog/verdicts';
 
 const GIB = 1024 ** 3;
@@ -110,15 +111,17 @@ export const monitoringSchema = z
       .default(DEFAULT_SLOT_THRESHOLDS.safeWalSizeFraction),
     /**
      * Alarm when no consumer has streamed the slot for longer than this many minutes
-     * (`SlotInactiveSeconds`, PostgreSQL 17+). Airbyte holds the slot only while it syncs, so set
-     * it above the longest gap between two syncs of `airbyte.schedule`, with room for a missed
-     * run. Default: 180 (three runs of the hourly default schedule).
+     * (`SlotInactiveSeconds`, PostgreSQL 17+). Airbyte holds the slot only while it syncs, so the
+     * limit must be above the longest gap between two syncs of `airbyte.schedule`. Default:
+     * derived from `airbyte.schedule`: `slotInactiveMissedSyncs` times its longest gap (180 for
+     * the hourly default); 180 for a `manual` schedule.
      */
-    slotInactiveAlarmMinutes: z
-      .number()
-      .int()
-      .min(1)
-      .default(DEFAULT_SLOT_THRESHOLDS.maxInactiveSeconds / 60),
+    slotInactiveAlarmMinutes: z.number().int().min(1).optional(),
+    /**
+     * How many syncs in a row may be missed before the inactivity alarm fires, when
+     * `slotInactiveAlarmMinutes` is derived from `airbyte.schedule`. Default: 3.
+     */
+    slotInactiveMissedSyncs: z.number().int().min(1).max(1000).default(3),
   })
   .superRefine((monitoring, ctx) => {
     if (monitoring.oldestReplicationSlotLagBytes > monitoring.replicationSlotDiskUsageBytes) {
@@ -132,4 +135,32 @@ export const monitoringSchema = z
   })
   .prefault({});
 
-export type MonitoringConfig = z.infer<typeof monitoringSchema>;
+/** The monitoring settings as written, `slotInactiveAlarmMinutes` possibly unset. */
+export type MonitoringSettings = z.output<typeof monitoringSchema>;
+
+/**
+ * The monitoring settings of a parsed environment: `slotInactiveAlarmMinutes` is always the
+ * limit in force, given or derived (resolveSlotInactiveAlarmMinutes); every caller reads it there.
+ */
+export type MonitoringConfig = Omit<MonitoringSettings, 'slotInactiveAlarmMinutes'> & {
+  readonly slotInactiveAlarmMinutes: number;
+};
+
+/**
+ * The inactivity limit in minutes: the explicit `slotInactiveAlarmMinutes`; else, for a cron
+ * schedule, `slotInactiveMissedSyncs` times its longest gap between two syncs, rounded up; else
+ * (`manual`: no gap to derive from) the default of three hourly syncs. An expression whose gap
+ * cannot be computed gives the reason instead.
+ */
+export function resolveSlotInactiveAlarmMinutes(
+  monitoring: Pick<MonitoringSettings, 'slotInactiveAlarmMinutes' | 'slotInactiveMissedSyncs'>,
+  schedule: string,
+): { readonly minutes: number } | { readonly unsupported: string } {
+  if (monitoring.slotInactiveAlarmMinutes !== undefined) {
+    return { minutes: monitoring.slotInactiveAlarmMinutes };
+  }
+  if (schedule === 'manual') return { minutes: DEFAULT_SLOT_THRESHOLDS.maxInactiveSeconds / 60 };
+  const gap = longestGapSeconds(schedule);
+  if ('unsupported' in gap) return gap;
+  return { minutes: Math.ceil((monitoring.slotInactiveMissedSyncs * gap.seconds) / 60) };
+}

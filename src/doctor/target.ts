@@ -2,6 +2,7 @@ import type { EnvironmentConfig } from '../config';
 import { readCaCertificateFile } from '../config/ca-certificate';
 import { DeployedStack, environmentRegion } from '../aws/deployed-stack';
 import { InputError } from '../input-error';
+import { slotThresholdsFrom } from '../watchdog';
 import type { ConnectOptions, TlsOptions } from '../replication';
 import { isLoopbackHost, rdsInstanceIdentifierFromHost, type DoctorOptions } from '.';
 
@@ -34,6 +35,8 @@ export interface DoctorRequest {
   readonly requireTls: boolean;
   /** Warn above this much retained WAL. Default: monitoring.oldestReplicationSlotLagBytes. */
   readonly lagWarnBytes?: number;
+  /** Also explain what upgrading the engine to this version does to the slot (checked by the CLI). */
+  readonly upgradeTo?: string;
 }
 
 /** The process around the doctor. */
@@ -63,6 +66,19 @@ export async function doctorOptionsFor(
     requireTls: request.requireTls,
     slotLagWarnBytes: request.lagWarnBytes ?? config.monitoring.oldestReplicationSlotLagBytes,
     rdsInstanceIdentifier: rdsInstanceIdentifierFromHost(target.connection.host),
+    slotThresholds: slotThresholdsFrom(config),
+    ...(request.upgradeTo === undefined
+      ? {}
+      : {
+          upgrade: {
+            targetVersion: request.upgradeTo,
+            environment: config.name,
+            slotName: target.replication.slotName,
+            publicationName: target.replication.publicationName,
+            allowSlotRecreation: config.replication.allowSlotRecreation,
+            airbyteManaged: config.airbyte.apiUrl !== undefined,
+          },
+        }),
   };
 }
 

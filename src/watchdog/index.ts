@@ -19,13 +19,17 @@ export {
 export {
   CONNECTION_ALARM_RULE,
   DEFAULT_SLOT_THRESHOLDS,
+  NOT_REPORTING_ALARM_RULE,
   SLOT_ALARM_RULES,
   slotVerdicts,
   verdictsOf,
   type AlarmComparison,
+  type AlarmMissingData,
+  type AlarmStatistic,
   type SlotAlarmId,
   type SlotThresholds,
   type SlotVerdict,
   type WatchdogAlarmRule,
 } from './verdicts';
 export { WATCHDOG_VARIABLES, watchdogSettingsFrom, type WatchdogSettings } from './settings';
+export { slotThresholdsFrom } from './thresholds';

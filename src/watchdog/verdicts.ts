@@ -26,9 +26,9 @@ export interface SlotThresholds {
 }
 
 /**
- * Thresholds for callers with no configuration of their own yet (the doctor): alarm with half of
- * max_slot_wal_keep_size used up, and after three hours without a consumer (three missed runs
- * of the default hourly Airbyte schedule).
+ * The defaults: alarm with half of max_slot_wal_keep_size used up, and after three hours without
+ * a consumer (three missed runs of the default hourly Airbyte schedule). The configuration's
+ * defaults, and what the doctor judges by when it is given no thresholds (slotThresholdsFrom).
  */
 export const DEFAULT_SLOT_THRESHOLDS: Omit<SlotThresholds, 'maxSlotWalKeepSizeBytes'> = {
   safeWalSizeFraction: 0.5,
@@ -38,6 +38,12 @@ export const DEFAULT_SLOT_THRESHOLDS: Omit<SlotThresholds, 'maxSlotWalKeepSizeBy
 /** CloudWatch's names for the comparisons the alarms make. */
 export type AlarmComparison = 'LessThanThreshold' | 'GreaterThanThreshold';
 
+/** CloudWatch's names for the statistics of one period the alarms compare. */
+export type AlarmStatistic = 'Minimum' | 'Maximum' | 'SampleCount';
+
+/** CloudWatch's names for what a period without data counts as. */
+export type AlarmMissingData = 'notBreaching' | 'breaching';
+
 /** One alarm of the watchdog: the metric it watches and how it decides. */
 export interface WatchdogAlarmRule<Id extends string = string> {
   readonly id: Id;
@@ -45,6 +51,19 @@ export interface WatchdogAlarmRule<Id extends string = string> {
   readonly comparison: AlarmComparison;
   /** The threshold for these thresholds; undefined when the alarm cannot apply (no limit). */
   readonly threshold: (thresholds: SlotThresholds) => number | undefined;
+  /**
+   * The statistic of each period that is compared.
+   *
+   * @default - the worst value of the period: `Minimum` for a lower bound, `Maximum` for an upper
+   */
+  readonly statistic?: AlarmStatistic;
+  /**
+   * What a period without data counts as.
+   *
+   * @default - `notBreaching`: the watchdog leaves a metric out exactly when its question has no
+   * answer, which is not a breach
+   */
+  readonly treatMissingData?: AlarmMissingData;
 }
 
 /**
@@ -88,6 +107,22 @@ export const CONNECTION_ALARM_RULE = {
   metric: CONNECTION_FAILED_METRIC,
   comparison: 'GreaterThanThreshold',
   threshold: () => 0,
+} as const satisfies WatchdogAlarmRule;
+
+/**
+ * The alarm on the watchdog not reporting at all: every run that gets as far as publishing sends
+ * `WatchdogConnectionFailed` (0 or 1), so a period with no sample of it means the function was
+ * not invoked, was throttled, crashed or could not publish. The other alarms treat missing data
+ * as no breach; this one exists so that silence is not mistaken for health. It is not a slot
+ * verdict: the doctor reads the slot itself and has no run to miss.
+ */
+export const NOT_REPORTING_ALARM_RULE = {
+  id: 'watchdog-not-reporting',
+  metric: CONNECTION_FAILED_METRIC,
+  comparison: 'LessThanThreshold',
+  statistic: 'SampleCount',
+  treatMissingData: 'breaching',
+  threshold: () => 1,
 } as const satisfies WatchdogAlarmRule;
 
 export type SlotAlarmId = (typeof SLOT_ALARM_RULES)[number]['id'];

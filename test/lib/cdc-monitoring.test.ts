@@ -38,7 +38,13 @@ function synthesize(config: EnvironmentConfig) {
 
 function withMonitoring(name: string, monitoring: Record<string, unknown>): EnvironmentConfig {
   const base = loadEnvironmentFromCdkJson(name);
-  return { ...base, monitoring: monitoringSchema.parse(monitoring) };
+  return {
+    ...base,
+    monitoring: {
+      slotInactiveAlarmMinutes: base.monitoring.slotInactiveAlarmMinutes,
+      ...monitoringSchema.parse(monitoring),
+    },
+  };
 }
 
 /** The alarm on one RDS metric, by metric name. */

@@ -1,13 +1,9 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseEnvironments, type EnvironmentConfig, type EnvironmentInput } from '../../src/config';
-import {
-  CONNECTION_ALARM_RULE,
-  SLOT_ALARM_RULES,
-  WATCHDOG_NAMESPACE,
-  WATCHDOG_VARIABLES,
-} from '../../src/watchdog';
+import { WATCHDOG_NAMESPACE, WATCHDOG_VARIABLES } from '../../src/watchdog';
 import type { RdsAirbyteCdcStack } from '../../lib/rds-airbyte-cdc-stack';
+import type { WatchdogAlarmId } from '../../lib/slot-watchdog';
 import { CDK_JSON_ENVIRONMENTS, synthesizeEnvironment } from '../support/stacks';
 
 const GIB = 1024 ** 3;
@@ -22,30 +18,84 @@ function logicalId(stack: RdsAirbyteCdcStack, construct: { node: { defaultChild?
   );
 }
 
-/** The watchdog's alarms by metric name (the RDS alarms are in AWS/RDS). */
-function watchdogAlarms(template: Template): Record<string, Record<string, unknown>> {
-  const alarms = template.findResources('AWS::CloudWatch::Alarm', {
+/** The alarms in the watchdog's namespace (the RDS alarms are in AWS/RDS). */
+function namespaceAlarms(template: Template) {
+  return template.findResources('AWS::CloudWatch::Alarm', {
     Properties: { Namespace: WATCHDOG_NAMESPACE },
   });
+}
+
+/** The watchdog's alarms in the template by rule id (two of them watch one metric). */
+function watchdogAlarms(
+  stack: RdsAirbyteCdcStack,
+  template: Template,
+): Partial<Record<WatchdogAlarmId, Record<string, unknown>>> {
+  const resources = namespaceAlarms(template);
   return Object.fromEntries(
-    Object.values(alarms).map((alarm) => [alarm.Properties.MetricName, alarm.Properties]),
+    Object.entries(stack.slotWatchdog?.alarms ?? {}).map(([id, alarm]) => [
+      id,
+      resources[logicalId(stack, alarm)].Properties,
+    ]),
   );
 }
 
 /**
- * What each alarm's threshold must be, written out from the configuration (not through the
- * rules' own threshold functions, so that a rule computing the wrong value fails here).
+ * What each alarm must be, written out from the configuration (not through the rules' own
+ * fields and threshold functions, so that a rule deciding the wrong way fails here).
  */
-function expectedThresholds(config: EnvironmentConfig): Record<string, number> {
+function expectedAlarms(
+  config: EnvironmentConfig,
+  inactiveSeconds: number,
+): Record<WatchdogAlarmId, Record<string, unknown>> {
   const { monitoring, replication } = config;
+  const quietWhenMissing = { TreatMissingData: 'notBreaching' };
   return {
-    SlotExists: 1,
-    SlotWalStatus: 0,
-    SlotSafeWalSizeBytes: Math.floor(
-      replication.maxSlotWalKeepSizeGiB * GIB * monitoring.slotSafeWalSizeFraction,
-    ),
-    SlotInactiveSeconds: monitoring.slotInactiveAlarmMinutes * 60,
-    WatchdogConnectionFailed: 0,
+    'slot-missing': {
+      MetricName: 'SlotExists',
+      Statistic: 'Minimum',
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      ...quietWhenMissing,
+    },
+    'wal-status-not-reserved': {
+      MetricName: 'SlotWalStatus',
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      ...quietWhenMissing,
+    },
+    'safe-wal-size-low': {
+      MetricName: 'SlotSafeWalSizeBytes',
+      Statistic: 'Minimum',
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: Math.floor(
+        replication.maxSlotWalKeepSizeGiB * GIB * monitoring.slotSafeWalSizeFraction,
+      ),
+      ...quietWhenMissing,
+    },
+    'inactive-too-long': {
+      MetricName: 'SlotInactiveSeconds',
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: inactiveSeconds,
+      ...quietWhenMissing,
+    },
+    'watchdog-connection-failed': {
+      MetricName: 'WatchdogConnectionFailed',
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      ...quietWhenMissing,
+    },
+    // Every run that publishes sends WatchdogConnectionFailed: a period without a sample of it
+    // is a watchdog that did not run, crashed or could not publish.
+    'watchdog-not-reporting': {
+      MetricName: 'WatchdogConnectionFailed',
+      Statistic: 'SampleCount',
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      TreatMissingData: 'breaching',
+    },
   };
 }
 
@@ -137,19 +187,21 @@ describe.each(Object.keys(CDK_JSON_ENVIRONMENTS))('the slot watchdog in %s', (na
   });
 
   it('has one alarm per rule, its threshold derived from the configuration', () => {
-    const alarms = watchdogAlarms(template);
-    const rules = [...SLOT_ALARM_RULES, CONNECTION_ALARM_RULE];
-    expect(Object.keys(alarms).sort()).toEqual(rules.map((rule) => rule.metric).sort());
-    const thresholds = expectedThresholds(config);
+    const alarms = watchdogAlarms(stack, template);
+    // cdk.json keeps the hourly default schedule: three missed syncs of an hour.
+    expect(config.airbyte.schedule).toBe('0 0 * * * ?');
+    const expected = expectedAlarms(config, 3 * 3600);
+    expect(Object.keys(alarms).sort()).toEqual(Object.keys(expected).sort());
+    expect(Object.keys(namespaceAlarms(template))).toHaveLength(Object.keys(expected).length);
     const topic = { Ref: logicalId(stack, stack.monitoring!.topic) };
-    for (const rule of rules) {
-      expect(alarms[rule.metric]).toMatchObject({
-        Threshold: thresholds[rule.metric],
-        ComparisonOperator: rule.comparison,
-        Statistic: rule.comparison === 'LessThanThreshold' ? 'Minimum' : 'Maximum',
+    const evaluationPeriods = 3;
+    for (const [id, properties] of Object.entries(expected)) {
+      expect(alarms[id as WatchdogAlarmId]).toMatchObject({
+        ...properties,
         Period: config.monitoring.watchdogScheduleMinutes * 60,
+        EvaluationPeriods: evaluationPeriods,
+        DatapointsToAlarm: evaluationPeriods,
         Dimensions: [{ Name: 'Environment', Value: name }],
-        TreatMissingData: 'notBreaching',
         AlarmActions: [topic],
         OKActions: [topic],
       });
@@ -185,14 +237,36 @@ describe('a slot watchdog with configured thresholds', () => {
     },
     replication: { ...CDK_JSON_ENVIRONMENTS.prod.replication, maxSlotWalKeepSizeGiB: 8 },
   };
-  const { template } = synthesizeEnvironment('prod', raw);
+  const { stack, template } = synthesizeEnvironment('prod', raw);
 
   it('follows them', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
-    const alarms = watchdogAlarms(template);
-    expect(alarms.SlotSafeWalSizeBytes.Threshold).toBe(2 * GIB);
-    expect(alarms.SlotInactiveSeconds.Threshold).toBe(36000);
-    expect(alarms.SlotExists.Period).toBe(300);
+    const alarms = watchdogAlarms(stack, template);
+    expect(alarms['safe-wal-size-low']?.Threshold).toBe(2 * GIB);
+    expect(alarms['inactive-too-long']?.Threshold).toBe(36000);
+    expect(alarms['slot-missing']?.Period).toBe(300);
+    expect(alarms['watchdog-not-reporting']?.Period).toBe(300);
+  });
+});
+
+describe('the inactivity alarm of an environment that syncs daily', () => {
+  const daily = (monitoring: EnvironmentInput['monitoring']): EnvironmentInput => ({
+    ...CDK_JSON_ENVIRONMENTS.staging,
+    airbyte: { schedule: '0 0 2 * * ?' },
+    monitoring,
+  });
+
+  it('fires after three missed syncs: 3 x 86400 s', () => {
+    const { stack, template } = synthesizeEnvironment('staging', daily({}));
+    expect(watchdogAlarms(stack, template)['inactive-too-long']?.Threshold).toBe(3 * 86400);
+  });
+
+  it('takes an explicit slotInactiveAlarmMinutes over the schedule', () => {
+    const { stack, template } = synthesizeEnvironment(
+      'staging',
+      daily({ slotInactiveAlarmMinutes: 600 }),
+    );
+    expect(watchdogAlarms(stack, template)['inactive-too-long']?.Threshold).toBe(600 * 60);
   });
 });
 
@@ -209,7 +283,7 @@ describe.each([
     expect(stack.slotWatchdog).toBeUndefined();
     template.resourceCountIs('AWS::Events::Rule', 0);
     template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
-    expect(watchdogAlarms(template)).toEqual({});
+    expect(namespaceAlarms(template)).toEqual({});
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     expect(functions.length).toBeGreaterThan(0);
     for (const fn of functions) {

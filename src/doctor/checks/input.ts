@@ -1,4 +1,5 @@
 import type { CatalogSnapshot, DesiredReplicationState, Step } from '../../replication';
+import type { SlotThresholds } from '../../watchdog';
 import type { ServerFacts } from '../facts';
 
 /** How the login as the replication user went. */
@@ -27,6 +28,12 @@ export interface DoctorInput {
   readonly slotLagWarnBytes: number;
   /** RDS instance identifier for reboot commands; a placeholder is printed when unknown. */
   readonly rdsInstanceIdentifier?: string;
+  /**
+   * The watchdog's safe WAL fraction and inactivity limit (the keep size is the server's).
+   *
+   * @default - DEFAULT_SLOT_THRESHOLDS
+   */
+  readonly slotThresholds?: Omit<SlotThresholds, 'maxSlotWalKeepSizeBytes'>;
 }
 
 /**

@@ -142,12 +142,14 @@ const signedBytes = (bytes: number): string =>
   bytes < 0 ? `-${formatBytes(-bytes)}` : formatBytes(bytes);
 
 /**
- * The thresholds the doctor judges by until its configuration carries the watchdog's: the
- * default fraction and inactivity limit, against the max_slot_wal_keep_size the server runs with
- * (what the parameter group sets from replication.maxSlotWalKeepSizeGiB).
+ * The thresholds the doctor judges by: the environment's fraction and inactivity limit, as its
+ * alarms have them (the defaults without a configuration), against the max_slot_wal_keep_size
+ * the server runs with (on RDS, what the parameter group sets from
+ * replication.maxSlotWalKeepSizeGiB, which is what the alarm compares with).
  */
-const thresholdsFor = (health: SlotHealth): SlotThresholds => ({
-  ...DEFAULT_SLOT_THRESHOLDS,
+const thresholdsFor = (health: SlotHealth, { slotThresholds }: CheckContext): SlotThresholds => ({
+  safeWalSizeFraction: (slotThresholds ?? DEFAULT_SLOT_THRESHOLDS).safeWalSizeFraction,
+  maxInactiveSeconds: (slotThresholds ?? DEFAULT_SLOT_THRESHOLDS).maxInactiveSeconds,
   maxSlotWalKeepSizeBytes: health.maxSlotWalKeepSizeBytes,
 });
 
@@ -208,12 +210,12 @@ function breachedAlarm(
  * The slot watchdog's figures and the verdicts its alarms would reach, from the watchdog's own
  * code: a warning names each alarm that would fire.
  */
-const slotHealthCheck = ofSlot((_slot, { facts }) => {
-  const health = facts.slotHealth;
+const slotHealthCheck = ofSlot((_slot, input) => {
+  const health = input.facts.slotHealth;
   const { slot } = health;
   // The catalog saw the slot, the health read a moment later did not: it was just dropped.
   if (!slot) return skip('no such slot');
-  const thresholds = thresholdsFor(health);
+  const thresholds = thresholdsFor(health, input);
   const metrics = slotMetrics(health);
   const figures = healthFigures(health, slot, metrics).join('; ');
   const breached = verdictsOf(metrics, thresholds).filter(

@@ -326,3 +326,71 @@ describe('invalid configuration fails with the environment and the field', () =>
     expect(message).toContain('replication.user');
   });
 });
+
+describe('the slot inactivity limit (monitoring.slotInactiveAlarmMinutes)', () => {
+  const minutesFor = (raw: EnvironmentInput): number =>
+    parseEnvironment('dev', raw).monitoring.slotInactiveAlarmMinutes;
+
+  it('is three runs of the hourly default schedule by default', () => {
+    expect(minutesFor({})).toBe(3 * 60);
+    for (const env of parseEnvironments(CDK_JSON_ENVIRONMENTS)) {
+      expect(env.monitoring.slotInactiveAlarmMinutes).toBe(3 * 60);
+    }
+  });
+
+  it('is derived from a cron schedule: slotInactiveMissedSyncs times its longest gap', () => {
+    expect(minutesFor({ airbyte: { schedule: '0 0 2 * * ?' } })).toBe(3 * 24 * 60);
+    expect(
+      minutesFor({
+        airbyte: { schedule: '0 0 2 * * ?' },
+        monitoring: { slotInactiveMissedSyncs: 2 },
+      }),
+    ).toBe(2 * 24 * 60);
+    // Friday 17:00 to Monday 09:00 is the longest wait: 64 hours.
+    expect(minutesFor({ airbyte: { schedule: '0 0 9-17 ? * MON-FRI' } })).toBe(3 * 64 * 60);
+  });
+
+  it('rounds a gap of seconds up to whole minutes', () => {
+    expect(
+      minutesFor({
+        airbyte: { schedule: '*/20 * * * * ?' },
+        monitoring: { slotInactiveMissedSyncs: 1 },
+      }),
+    ).toBe(1);
+    expect(minutesFor({ airbyte: { schedule: '*/50 * * * * ?' } })).toBe(Math.ceil((3 * 50) / 60));
+  });
+
+  it('is 180 for a manual schedule, which has no gap to derive from', () => {
+    expect(minutesFor({ airbyte: { schedule: 'manual' } })).toBe(180);
+  });
+
+  it('is the explicit value when one is given, whatever the schedule', () => {
+    expect(
+      minutesFor({
+        airbyte: { schedule: '0 0 2 * * ?' },
+        monitoring: { slotInactiveAlarmMinutes: 90 },
+      }),
+    ).toBe(90);
+    expect(
+      minutesFor({
+        airbyte: { schedule: '0 0 0 L * ?' },
+        monitoring: { slotInactiveAlarmMinutes: 90 },
+      }),
+    ).toBe(90);
+  });
+
+  it('fails for a schedule it cannot derive from, naming the field to set', () => {
+    const message = errorFor({ airbyte: { schedule: '0 0 0 L * ?' } }, 'staging');
+    expect(message).toContain('environment "staging"');
+    expect(message).toContain(
+      'monitoring.slotInactiveAlarmMinutes: cannot be derived from airbyte.schedule "0 0 0 L * ?" (the day-of-month field "L" uses L, W or #',
+    );
+    expect(message).toContain('set monitoring.slotInactiveAlarmMinutes');
+  });
+
+  it('refuses a missed-sync count below 1', () => {
+    expect(errorFor({ monitoring: { slotInactiveMissedSyncs: 0 } })).toContain(
+      'monitoring.slotInactiveMissedSyncs',
+    );
+  });
+});

@@ -465,6 +465,26 @@ describe('slot-health: the watchdog figures and the verdicts its alarms would re
     expect(health({ inactiveSeconds: 3 * 3600 }).status).toBe('pass');
   });
 
+  it('judges by the configured fraction and inactivity limit when given', () => {
+    const configured = (slot: Partial<SlotReading>) =>
+      find(
+        evaluate({
+          facts: { slotHealth: healthySlotHealth(slot) },
+          slotThresholds: { safeWalSizeFraction: 0.75, maxInactiveSeconds: 3 * 86400 },
+        }),
+        'slot-health',
+      );
+    // Four hours inactive alarms by default, not with a daily schedule's three days.
+    expect(configured({ inactiveSeconds: 4 * 3600 }).status).toBe('pass');
+    const idle = configured({ inactiveSeconds: 3 * 86400 + 1 });
+    expect(idle.detail).toMatch(/the watchdog would alarm: inactive for longer than 3 d$/);
+    // 2.5 GiB of 4 GiB left passes at half, not at three quarters.
+    expect(health({ safeWalSizeBytes: 2.5 * GIB }).status).toBe('pass');
+    expect(configured({ safeWalSizeBytes: 2.5 * GIB }).detail).toMatch(
+      /alarm: safe WAL size below 75 % of max_slot_wal_keep_size \(3\.0 GiB \(3221225472 bytes\)\)$/,
+    );
+  });
+
   it('before PostgreSQL 17 the time inactive is unknown, not zero, and no alarm is claimed', () => {
     const { inactiveSince, inactiveSeconds, invalidationReason, ...withoutThem } =
       healthySlotHealth().slot!;

@@ -135,3 +135,69 @@ describe('the doctor shows the figures and verdicts the watchdog publishes', () 
     );
   });
 });
+
+describe("the doctor judges the slot by the environment's thresholds", () => {
+  // 64 MiB = 4 segments of 16 MiB: PostgreSQL invalidates the slot 5 segments past the one it
+  // starts in, so two segments on, the safe WAL size is 3 segments (48 MiB, 75 % of 64 MiB)
+  // less the few bytes written since the last switch: still reserved (below max_wal_size).
+  const KEEP = 64 * MIB;
+  const pg = usePostgres({
+    ssl: true,
+    settings: { max_slot_wal_keep_size: '64MB', max_wal_size: '1GB', checkpoint_timeout: '1d' },
+  });
+
+  beforeEach(acceptMetrics);
+
+  it('a configured slotSafeWalSizeFraction above what is left warns, the default does not', async () => {
+    serveLogin(await createMonitoringRole(pg));
+    const database = await pg.createDatabase('doctor_thresholds');
+    const admin = await pg.connect(database);
+    const replication = replicationConfig();
+    await setupReplication(admin, desiredStateFromConfig(replication, PASSWORD));
+    await advanceWal(admin, 2);
+    const { host, port, user, password } = pg.server;
+    const doctor = (slotThresholds?: { safeWalSizeFraction: number; maxInactiveSeconds: number }) =>
+      runDoctor({
+        connection: {
+          host,
+          port,
+          user,
+          password,
+          database,
+          tls: { mode: 'verify-full', ca: pg.server.certificateAuthority!.certPem },
+        },
+        replication,
+        replicationPassword: PASSWORD,
+        slotLagWarnBytes: 1024 ** 3,
+        ...(slotThresholds ? { slotThresholds } : {}),
+      });
+    const configured = { safeWalSizeFraction: 0.8, maxInactiveSeconds: 30 * 86400 };
+    const { watchdog } = watchdogFor(pg, settingsFor(pg, database, replication.slotName));
+    const reports: DoctorReport[] = [];
+    const { input } = await runAgainstView(admin, replication.slotName, async () => {
+      reports.length = 0;
+      reports.push(await doctor(), await doctor(configured));
+      await watchdog.run();
+    });
+    const [byDefault, byConfig] = reports.map((report) =>
+      report.checks.find((check) => check.id === 'slot-health'),
+    );
+
+    const safe = valueOf(input, 'SlotSafeWalSizeBytes')!;
+    expect(safe).toBeGreaterThan(0.5 * KEEP);
+    expect(safe).toBeLessThan(0.8 * KEEP);
+    expect(byDefault?.status).toBe('pass');
+    expect(byConfig?.status).toBe('warn');
+    expect(byConfig?.detail).toMatch(
+      new RegExp(
+        `the watchdog would alarm: ${escaped(`safe WAL size below 80 % of max_slot_wal_keep_size (${formatBytes(Math.floor(0.8 * KEEP))})`)}$`,
+      ),
+    );
+    // The alarm's rule on the watchdog's own metrics, with the same thresholds, says the same.
+    const breached = verdictsOf(slotMetricsOf(input), {
+      ...configured,
+      maxSlotWalKeepSizeBytes: KEEP,
+    }).filter((verdict) => verdict.state === 'breached');
+    expect(breached.map((verdict) => verdict.alarm)).toEqual(['safe-wal-size-low']);
+  });
+});

@@ -67,6 +67,22 @@ describe('doctorOptionsFor --host', () => {
     expect(remote.slotLagWarnBytes).toBe(7);
   });
 
+  it("judges the slot by the environment's watchdog thresholds", async () => {
+    const options = await doctorOptionsFor(
+      request({ host: '127.0.0.1', passwordEnv: 'P' }),
+      config({
+        airbyte: { schedule: '0 0 2 * * ?' },
+        monitoring: { slotSafeWalSizeFraction: 0.3 },
+      }),
+      { env: { P: 'secret' }, projectRoot },
+    );
+    expect(options.slotThresholds).toMatchObject({
+      safeWalSizeFraction: 0.3,
+      // Three missed syncs of a daily schedule.
+      maxInactiveSeconds: 3 * 86400,
+    });
+  });
+
   it.each([
     [request({ host: 'h', passwordEnv: 'UNSET' }), /Environment variable UNSET \(--password-env\)/],
     [

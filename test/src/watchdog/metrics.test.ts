@@ -1,5 +1,6 @@
 import {
   CONNECTION_ALARM_RULE,
+  NOT_REPORTING_ALARM_RULE,
   SLOT_ALARM_RULES,
   slotMetrics,
   slotVerdicts,
@@ -147,6 +148,20 @@ describe('slotVerdicts: what each alarm would say', () => {
       comparison: 'GreaterThanThreshold',
     });
     expect(CONNECTION_ALARM_RULE.threshold()).toBe(0);
+  });
+
+  it('the not-reporting alarm counts the samples of the metric every run sends: none breaches', () => {
+    expect(NOT_REPORTING_ALARM_RULE).toMatchObject({
+      metric: 'WatchdogConnectionFailed',
+      comparison: 'LessThanThreshold',
+      statistic: 'SampleCount',
+      treatMissingData: 'breaching',
+    });
+    expect(NOT_REPORTING_ALARM_RULE.threshold()).toBe(1);
+    // It judges the watchdog, not the slot: the doctor has no run to miss.
+    expect(
+      slotVerdicts(health(), THRESHOLDS).map((verdict) => verdict.alarm as string),
+    ).not.toContain(NOT_REPORTING_ALARM_RULE.id);
   });
 });
 
