@@ -3,7 +3,13 @@
  * --database D`: is this PostgreSQL ready for Airbyte CDC, and if not, exactly what to run.
  */
 import { loadEnvironmentFromCdkJson } from '../src/config';
-import { exitCodeOf, formatReport, reportJson, runDoctor } from '../src/doctor';
+import {
+  exitCodeOf,
+  formatReport,
+  reportJson,
+  runDoctor,
+  upgradeTargetProblem,
+} from '../src/doctor';
 import { doctorOptionsFor, type DoctorRequest } from '../src/doctor/target';
 import { InputError } from '../src/input-error';
 import {
@@ -44,6 +50,9 @@ outputs, the master user's secret to connect, the replication user's secret to t
                               trust store and NODE_EXTRA_CA_CERTS)
   --lag-warn-bytes N          warn when the slot retains more WAL (default:
                               monitoring.oldestReplicationSlotLagBytes)
+  --upgrade-to VERSION        after the checks, what upgrading the engine to VERSION (18, 17.6)
+                              does to the slot, from the server's version and the slot's state,
+                              and the steps (docs/upgrading.md)
   --json                      print the report as JSON
   --fail-on-warning           exit 1 on ⚠️ too
 
@@ -69,6 +78,7 @@ function parseCli(argv: string[]): CliOptions {
       'ca-file': { type: 'string' },
       'require-tls': { type: 'boolean', default: false },
       'lag-warn-bytes': { type: 'string' },
+      'upgrade-to': { type: 'string' },
       json: { type: 'boolean', default: false },
       'fail-on-warning': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -78,6 +88,9 @@ function parseCli(argv: string[]): CliOptions {
   if (ssl !== undefined && ssl !== 'verify-full' && ssl !== 'disable') {
     throw new UsageError(`--ssl must be verify-full or disable, got "${ssl}"`);
   }
+  const upgradeTo = values['upgrade-to'];
+  const upgradeProblem = upgradeTo === undefined ? undefined : upgradeTargetProblem(upgradeTo);
+  if (upgradeProblem) throw new UsageError(`--upgrade-to ${upgradeProblem}`);
   const hostOnly = [
     'port',
     'database',

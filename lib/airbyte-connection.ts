@@ -16,11 +16,13 @@ import { Construct, type IDependable } from 'constructs';
 import { constructError } from './construct-error';
 import { HandlerFunction } from './handler-function';
 import { acknowledgeFinding, managedPolicyFinding, wildcardResourceFinding } from './nag-findings';
+import { AIRBYTE_UI_RESYNC } from '../src/airbyte/resync';
 import type { AirbyteSettings, StreamedPublication } from '../src/airbyte/settings';
 import {
   AIRBYTE_RESOURCE_TYPE,
   airbyteReplicationProperty,
   type AirbyteResourceProperties,
+  SLOT_GENERATION_OUTPUT,
 } from '../src/contract/airbyte-connection';
 import { AirbyteStackOutputs } from '../src/contract/outputs';
 
@@ -67,6 +69,15 @@ export interface AirbyteConnectionProps {
    * @default - none: the source trusts the certificate without checking it against a bundle
    */
   readonly caCertificate?: string;
+  /**
+   * The replication slot's generation (PreUpgradeCheck.slotGeneration), which changes when a
+   * deploy recreated the slot. With `apiUrl` the function then starts a resync of the
+   * connection; without it the stack outputs it (`ReplicationSlotGeneration`), saying what to
+   * click in Airbyte when it changes.
+   *
+   * @default - no resync is ever started, and no output
+   */
+  readonly slotGeneration?: string;
   /**
    * What must exist before Airbyte is told about the database, typically the replication setup
    * custom resource (user, publication and slot).
@@ -182,6 +193,12 @@ export class AirbyteConnection extends Construct {
       );
       this.resource = resource;
       this.handler = handler;
+    } else if (props.slotGeneration !== undefined) {
+      // Nothing here can start the resync: the output tells the person who deploys.
+      new CfnOutput(stack, SLOT_GENERATION_OUTPUT, {
+        value: props.slotGeneration,
+        description: `Replication slot generation. When a deploy changes it, the slot was recreated (a major engine upgrade) and the Airbyte connection must resync, a full copy of every published table: ${AIRBYTE_UI_RESYNC}.`,
+      });
     }
   }
 
@@ -358,6 +375,7 @@ export class AirbyteConnection extends Construct {
         : {}),
       ...(this.accessKeySecret ? { S3AccessKeySecretArn: this.accessKeySecret.secretArn } : {}),
       ...(props.caCertificate ? { CaCertificate: props.caCertificate } : {}),
+      ...(props.slotGeneration !== undefined ? { SlotGeneration: props.slotGeneration } : {}),
     };
     const resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,

@@ -18,6 +18,7 @@ import { PreUpgradeCheck } from './pre-upgrade-check';
 import { ReplicationSetup } from './replication-setup';
 import { SlotWatchdog, type SlotWatchdogProps } from './slot-watchdog';
 import type { EnvironmentConfig } from '../src/config';
+import { slotThresholdsFrom } from '../src/watchdog';
 import { StackOutputs } from '../src/contract/outputs';
 
 export interface RdsAirbyteCdcStackProps extends StackProps {
@@ -110,6 +111,8 @@ export class RdsAirbyteCdcStack extends Stack {
       port: instance.dbInstanceEndpointPort,
       replicationUserSecret,
       dependsOn: [this.replicationSetup.resource],
+      // A slot recreated after an upgrade holds none of the old position: Airbyte must resync.
+      slotGeneration: this.preUpgradeCheck.slotGeneration,
       vpc: this.network.vpc,
       vpcSubnets: this.network.functionSubnets,
     });
@@ -184,8 +187,6 @@ export class RdsAirbyteCdcStack extends Stack {
   }
 }
 
-const GIB = 1024 ** 3;
-
 /** The watchdog's settings from the configuration; the thresholds are derived, never copied. */
 function slotWatchdogProps(
   config: EnvironmentConfig,
@@ -194,13 +195,15 @@ function slotWatchdogProps(
   'instance' | 'loginSecret' | 'vpc' | 'vpcSubnets' | 'alarmTopic' | 'dashboard'
 > {
   const { monitoring, replication } = config;
+  // The doctor judges by the same thresholds (src/doctor/target.ts).
+  const thresholds = slotThresholdsFrom(config);
   return {
     databaseName: config.database.databaseName,
     slotName: replication.slotName,
     environmentName: config.name,
-    maxSlotWalKeepSizeBytes: replication.maxSlotWalKeepSizeGiB * GIB,
-    safeWalSizeFraction: monitoring.slotSafeWalSizeFraction,
-    maxInactive: Duration.minutes(monitoring.slotInactiveAlarmMinutes),
+    maxSlotWalKeepSizeBytes: thresholds.maxSlotWalKeepSizeBytes ?? undefined,
+    safeWalSizeFraction: thresholds.safeWalSizeFraction,
+    maxInactive: Duration.seconds(thresholds.maxInactiveSeconds),
     schedule: Duration.minutes(monitoring.watchdogScheduleMinutes),
     logRemovalPolicy: companionRemovalPolicy(databaseRemovalPolicy(config)),
   };

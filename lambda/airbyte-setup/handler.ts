@@ -4,6 +4,7 @@ import { AirbyteApplyError, applyAirbyte, destroyAirbyte } from '../../src/airby
 import type { AirbyteTarget } from '../../src/airbyte/bodies';
 import { AirbyteClient, type ResourceKind } from '../../src/airbyte/client';
 import { readAirbyteCredentialsSecret } from '../../src/airbyte/credentials';
+import { slotWasRecreated, startResync } from '../../src/airbyte/resync';
 import { readReplicationCredentials, readS3AccessKey } from '../../src/airbyte/secrets';
 import type { AirbyteSettings } from '../../src/airbyte/settings';
 import type { AirbyteResourceProperties } from '../../src/contract/airbyte-connection';
@@ -75,9 +76,18 @@ async function clientFor(properties: AirbyteResourceProperties, dependencies: Ha
   });
 }
 
+/** The `SlotGeneration` an Update's old properties carried, if any. */
+function previousSlotGeneration(event: CdkCustomResourceEvent): string | undefined {
+  if (event.RequestType !== 'Update') return undefined;
+  const previous = event.OldResourceProperties.SlotGeneration;
+  return typeof previous === 'string' ? previous : undefined;
+}
+
 /**
  * Create/Update: apply (upsert by name). Update also re-sends secrets (a rotated password is
- * invisible to comparison) and removes resources whose names changed. Delete: destroy by name.
+ * invisible to comparison) and removes resources whose names changed, and when the slot's
+ * generation changed (the slot was recreated, an engine upgrade) starts the connection's
+ * resync last, once everything else succeeded. Delete: destroy by name.
  */
 export async function handleAirbyteEvent(
   event: CdkCustomResourceEvent,
@@ -127,12 +137,16 @@ export async function handleAirbyteEvent(
   if (event.RequestType === 'Update' && physicalId === event.PhysicalResourceId) {
     await removeRenamed(event.OldResourceProperties, properties, settings, client, log);
   }
+  const resync = slotWasRecreated(previousSlotGeneration(event), properties.SlotGeneration)
+    ? await startResync(client, result.connection.id, log)
+    : undefined;
   return {
     PhysicalResourceId: physicalId,
     Data: {
       SourceId: result.source.id,
       DestinationId: result.destination.id,
       ConnectionId: result.connection.id,
+      ...(resync ? { ResyncJobId: String(resync.jobId) } : {}),
     },
   };
 }

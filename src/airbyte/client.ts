@@ -80,6 +80,25 @@ export interface AirbyteResource {
   readonly [key: string]: unknown;
 }
 
+/**
+ * The job that re-reads every stream of a connection from scratch. The public API's POST /jobs
+ * offers `sync`, `reset` (which `clear` is an alias of) and `refresh`, but refuses `refresh`
+ * ("Refreshes are not supported in the public API", airbytehq/airbyte-platform JobsController):
+ * `reset` clears the streams' state and data, and the next sync reads every table again.
+ */
+export const RESYNC_JOB_TYPE = 'reset';
+
+/** A job as POST /jobs and GET /jobs return it (JobResponse; only the fields this project reads). */
+export interface AirbyteJob {
+  readonly jobId: number;
+  readonly status: string;
+  readonly jobType: string;
+  readonly connectionId?: string;
+}
+
+/** Job statuses before the job has ended. */
+const UNFINISHED_JOB_STATUSES: ReadonlySet<string> = new Set(['pending', 'running']);
+
 interface RequestOptions {
   readonly resource: string;
   readonly body?: unknown;
@@ -222,6 +241,31 @@ export class AirbyteClient {
           ]
         : [],
     );
+  }
+
+  /**
+   * Start a job of the connection (POST /jobs). A retried start first looks for an unfinished
+   * job of that type of the connection, so that an attempt that succeeded on Airbyte's side but
+   * failed on the way back does not start a second one.
+   */
+  async startJob(connectionId: string, jobType: typeof RESYNC_JOB_TYPE): Promise<AirbyteJob> {
+    return (await this.request('POST', '/jobs', {
+      resource: `start a ${jobType} job of connection ${connectionId}`,
+      body: { connectionId, jobType },
+      recover: () => this.unfinishedJob(connectionId, jobType),
+    })) as AirbyteJob;
+  }
+
+  /** The newest job of this type of the connection that has not ended, if any. */
+  private async unfinishedJob(
+    connectionId: string,
+    jobType: string,
+  ): Promise<AirbyteJob | undefined> {
+    const page = (await this.request('GET', '/jobs', {
+      resource: `list the ${jobType} jobs of connection ${connectionId}`,
+      query: { connectionId, jobType, orderBy: 'createdAt|DESC', limit: '10' },
+    })) as { data?: AirbyteJob[] };
+    return (page.data ?? []).find((job) => UNFINISHED_JOB_STATUSES.has(job.status));
   }
 
   /** The workspaces the credentials can see (used to pick the only one when none is configured). */

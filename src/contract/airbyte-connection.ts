@@ -15,6 +15,12 @@ import {
 /** CloudFormation type of the resource, so that diffs and consoles name it for what it is. */
 export const AIRBYTE_RESOURCE_TYPE = 'Custom::AirbyteConnection';
 
+/**
+ * Stack output, where the stack does not manage Airbyte, holding the replication slot's
+ * generation: when a deploy changes it, the slot was recreated and the connection must resync.
+ */
+export const SLOT_GENERATION_OUTPUT = 'ReplicationSlotGeneration';
+
 /** The properties the stack writes; CloudFormation passes every value as a string. */
 export const airbyteResourcePropertiesSchema = z.object({
   /** Airbyte public API base URL. */
@@ -43,6 +49,12 @@ export const airbyteResourcePropertiesSchema = z.object({
   S3AccessKeySecretArn: optionalText,
   /** PEM CA bundle for sslMode verify-full (public, not a secret). */
   CaCertificate: optionalText,
+  /**
+   * The replication slot's generation (the pre-upgrade check's SlotGeneration): when an Update
+   * changes it from a value that was set, the slot was recreated, so the function starts a
+   * resync of the connection after applying it.
+   */
+  SlotGeneration: optionalText,
 });
 
 /** The properties as the construct writes them. */

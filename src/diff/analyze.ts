@@ -7,6 +7,7 @@ import {
   type TemplateDiff,
 } from '@aws-cdk/cloudformation-diff';
 import { REPLICATION_SETUP_RESOURCE_TYPE } from '../contract/replication-setup';
+import { dropsSlot, engineUpgrades, type EngineUpgrade } from './engine-upgrade';
 
 /** A CloudFormation resource as it appears in a synthesized template. */
 export interface CloudFormationResource {
@@ -119,6 +120,8 @@ export interface StackDiff {
   /** Resources that differ only in asset hashes (rebuilt Lambda bundles, files). */
   readonly assetOnly: readonly ResourceRef[];
   readonly destructive: readonly DestructiveChange[];
+  /** Engine version changes of a database instance, with what they do to the slot. */
+  readonly engineUpgrades: readonly EngineUpgrade[];
   readonly iamStatements?: Table;
   readonly iamManagedPolicies?: Table;
   readonly securityGroupRules?: Table;
@@ -300,6 +303,7 @@ export function diffStack(
     resources,
     assetOnly,
     destructive,
+    engineUpgrades: engineUpgrades(base, head, resourceRef),
     iamStatements: table(diff.iamChanges.summarizeStatements()),
     iamManagedPolicies: table(diff.iamChanges.summarizeManagedPolicies()),
     securityGroupRules,
@@ -320,7 +324,15 @@ export function diffStacks(
   return names.map((name) => diffStack(name, base.get(name)?.template, head.get(name)?.template));
 }
 
+/**
+ * How many changes of the stack lose data or force a CDC resync: the destructive resource
+ * changes and the engine upgrades that drop the replication slot.
+ */
+export function destructiveCount(diff: StackDiff): number {
+  return diff.destructive.length + diff.engineUpgrades.filter(dropsSlot).length;
+}
+
 /** Whether any stack holds a change that loses data or forces a CDC resync. */
 export function isDestructive(diffs: readonly StackDiff[]): boolean {
-  return diffs.some((diff) => diff.destructive.length > 0);
+  return diffs.some((diff) => destructiveCount(diff) > 0);
 }

@@ -1,5 +1,13 @@
 import { ResourceImpact } from '@aws-cdk/cloudformation-diff';
-import type { DestructiveChange, ResourceChange, ResourceRef, StackDiff, Table } from './analyze';
+import {
+  destructiveCount,
+  type DestructiveChange,
+  type ResourceChange,
+  type ResourceRef,
+  type StackDiff,
+  type Table,
+} from './analyze';
+import { dropsSlot, engineUpgradeLines } from './engine-upgrade';
 
 /** Longest rendering of one property value before it is cut. */
 const MAX_VALUE_LENGTH = 120;
@@ -122,6 +130,11 @@ export function renderStackDiff(diff: StackDiff): string {
     lines.push('No changes.', '');
     return lines.join('\n');
   }
+  lines.push(
+    ...diff.engineUpgrades.flatMap((upgrade) =>
+      engineUpgradeLines(upgrade, resourceName(upgrade), diff.stackName),
+    ),
+  );
   lines.push(...diff.destructive.flatMap(destructiveWarning));
   lines.push(`${diff.status === 'new' ? 'New stack: ' : ''}${countSummary(diff)}.`, '');
   lines.push(...securitySection(diff));
@@ -163,17 +176,21 @@ export interface ReportHeading {
 
 /** The whole report: a summary table, then one section per stack. */
 export function renderReport(diffs: readonly StackDiff[], heading: ReportHeading): string {
-  const destructive = diffs.flatMap((diff) =>
-    diff.destructive.map((change) => ({ stack: diff.stackName, change })),
-  );
+  const destructive = diffs.flatMap((diff) => [
+    ...diff.engineUpgrades
+      .filter(dropsSlot)
+      .map(
+        (upgrade) =>
+          `${diff.stackName}: replication slot dropped and recreated by the engine upgrade ${upgrade.from} → ${upgrade.to}, Airbyte resync`,
+      ),
+    ...diff.destructive.map((change) => `${diff.stackName}: ${change.what} ${change.action}`),
+  ]);
   const lines = ['# CDK synth diff', '', `Base: ${heading.base} · Head: ${heading.head}`, ''];
   if (destructive.length > 0) {
     lines.push(
       '> [!CAUTION]',
       `> **${destructive.length} destructive change${destructive.length === 1 ? '' : 's'}:** ` +
-        destructive
-          .map(({ stack, change }) => `${stack}: ${change.what} ${change.action}`)
-          .join('; ') +
+        destructive.join('; ') +
         '. See the stacks below.',
       '',
     );
@@ -187,7 +204,7 @@ export function renderReport(diffs: readonly StackDiff[], heading: ReportHeading
     ].filter(Boolean);
     lines.push(
       `| ${diff.stackName} | ${countSummary(diff)} | ` +
-        `${diff.destructive.length > 0 ? `**${diff.destructive.length}**` : 'none'} | ${security.join(', ') || 'none'} |`,
+        `${destructiveCount(diff) > 0 ? `**${destructiveCount(diff)}**` : 'none'} | ${security.join(', ') || 'none'} |`,
     );
   }
   lines.push('');

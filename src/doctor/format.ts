@@ -1,5 +1,6 @@
 import { CONNECTION_CHECK } from './checks/connection';
 import type { CheckResult, CheckStatus, DoctorReport } from './types';
+import { formatUpgradePlan } from './upgrade';
 
 const SYMBOLS: Readonly<Record<CheckStatus, string>> = {
   pass: '✅',
@@ -103,6 +104,7 @@ export function formatReport(report: DoctorReport): string {
   );
   const next = nextStep(report);
   if (next !== undefined) lines.push(next);
+  if (report.upgrade) lines.push('', ...formatUpgradePlan(report.upgrade));
   return lines.join('\n');
 }
 

@@ -32,3 +32,14 @@ export {
   type Summary,
 } from './format';
 export { runDoctor, type DoctorOptions } from './run';
+export {
+  formatUpgradePlan,
+  planUpgrade,
+  readUpgradeFacts,
+  serverVersionOf,
+  upgradeTargetProblem,
+  type PendingChanges,
+  type UpgradeFacts,
+  type UpgradePlan,
+  type UpgradeQuestion,
+} from './upgrade';

@@ -10,6 +10,8 @@ import {
 import { connectionResult, evaluateChecks, type LoginOutcome } from './checks';
 import { readServerFacts } from './facts';
 import type { DoctorReport } from './types';
+import type { SlotThresholds } from '../watchdog';
+import { planUpgrade, readUpgradeFacts, type UpgradeQuestion } from './upgrade';
 
 export interface DoctorOptions {
   /**
@@ -32,6 +34,15 @@ export interface DoctorOptions {
   readonly requireTls?: boolean;
   /** RDS instance identifier for printed reboot commands. */
   readonly rdsInstanceIdentifier?: string;
+  /**
+   * What the `slot-health` check judges by, as the environment's watchdog alarms do
+   * (slotThresholdsFrom); the safe WAL fraction applies to the server's max_slot_wal_keep_size.
+   *
+   * @default - DEFAULT_SLOT_THRESHOLDS (half of the keep size, three hours inactive)
+   */
+  readonly slotThresholds?: Omit<SlotThresholds, 'maxSlotWalKeepSizeBytes'>;
+  /** `--upgrade-to`: also explain what that engine upgrade does to the slot. Default: not asked. */
+  readonly upgrade?: UpgradeQuestion;
 }
 
 /**
@@ -101,10 +112,15 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       login,
       slotLagWarnBytes: options.slotLagWarnBytes,
       rdsInstanceIdentifier: options.rdsInstanceIdentifier,
+      slotThresholds: options.slotThresholds,
     });
+    const upgrade = options.upgrade
+      ? planUpgrade(await readUpgradeFacts(client, options.upgrade), options.upgrade)
+      : undefined;
     return {
       target,
       checks: [connectionResult({ target }), ...checks],
+      ...(upgrade ? { upgrade } : {}),
     };
   } finally {
     await client.end().catch(() => undefined);

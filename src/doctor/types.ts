@@ -1,3 +1,5 @@
+import type { UpgradePlan } from './upgrade';
+
 /**
  * `pass` ✅, `warn` ⚠️ (works now, but look at it; does not fail the run unless asked),
  * `fail` ❌ (CDC does not work or will break), `skip` ➖ (not applicable here, e.g. RDS-only).
@@ -46,4 +48,6 @@ export interface DoctorReport {
     readonly user: string;
   };
   readonly checks: readonly CheckResult[];
+  /** With `--upgrade-to`: what that upgrade does to the slot, and the steps. */
+  readonly upgrade?: UpgradePlan;
 }

@@ -285,6 +285,8 @@ describe('npm run doctor with explicit flags', () => {
       /--ssl must be verify-full or disable/,
     ],
     [['--lag-warn-bytes', 'lots'], /--lag-warn-bytes must be a whole number/],
+    [['--upgrade-to', 'latest'], /--upgrade-to must be a PostgreSQL version such as "18"/],
+    [['--upgrade-to', '12'], /--upgrade-to must name a major RDS supports here/],
     [['--bogus'], /Unknown option '--bogus'/],
   ])('usage error %j: exit 2 with the reason and the usage', async (argv, message) => {
     const setup = await configuredDatabase();
@@ -381,5 +383,48 @@ describe('npm run doctor --env (the deployed stack)', () => {
     const result = await run(setup, ['--env', 'dev']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/has no output MasterUserSecretArn: redeploy it/);
+  });
+});
+
+describe('npm run doctor --upgrade-to', () => {
+  it('after the checks, says what the next major does to the slot, from the server, and the steps', async () => {
+    const setup = await configuredDatabase();
+    const admin = await pg.connect(setup.database);
+    const { rows } = await admin.query<{ version: string }>(
+      "SELECT current_setting('server_version_num') AS version",
+    );
+    const major = Math.floor(Number(rows[0].version) / 10000);
+    const argv = [...flags(setup, pg.server.user), '--upgrade-to', String(major + 1)];
+
+    const result = await run(setup, argv, { DOCTOR_PASSWORD: pg.server.password });
+
+    expect(result.stderr).toBe('');
+    // The plan informs; the checks decide the exit code.
+    expect(result.code).toBe(0);
+    const plan = result.stdout.slice(result.stdout.indexOf('\nUpgrade from ') + 1).split('\n');
+    expect(plan[0]).toMatch(
+      new RegExp(
+        `^Upgrade from ${major}\\.\\d+ \\(the server's version\\) to ${major + 1}: a major upgrade`,
+      ),
+    );
+    expect(plan[1]).toContain(`Now: slot "${setup.slotName}" exists, inactive`);
+    expect(plan).toContainEqual(
+      expect.stringMatching(/^ {5}\d\. Deploy: `npx cdk deploy RdsAirbyteCdc-dev`\.$/),
+    );
+
+    const json = await run(setup, [...argv, '--json'], { DOCTOR_PASSWORD: pg.server.password });
+    expect(JSON.parse(json.stdout).upgrade).toMatchObject({
+      from: expect.stringMatching(new RegExp(`^${major}\\.`)),
+      to: String(major + 1),
+      fate: major < 17 ? 'dropped' : 'kept-if-consumed',
+    });
+  });
+
+  it('prints nothing about upgrades without the flag', async () => {
+    const setup = await configuredDatabase();
+    const result = await run(setup, flags(setup, pg.server.user), {
+      DOCTOR_PASSWORD: pg.server.password,
+    });
+    expect(result.stdout).not.toContain('Upgrade from');
   });
 });

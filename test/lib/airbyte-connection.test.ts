@@ -10,7 +10,9 @@ import { AirbyteConnection, type AirbyteConnectionProps } from '../../lib/airbyt
 import { ConstructValidationError } from '../../lib/construct-error';
 import { airbyteConnectionProps } from '../../lib/environment-props';
 import { parseEnvironment } from '../../src/config';
+import { AIRBYTE_UI_RESYNC } from '../../src/airbyte/resync';
 import { resolveAirbyteSettings } from '../../src/airbyte/settings';
+import { SLOT_GENERATION_OUTPUT } from '../../src/contract/airbyte-connection';
 import {
   appWithoutValidation,
   CDK_JSON_ENVIRONMENTS,
@@ -432,5 +434,36 @@ describe('AirbyteConnection in the environment stack', () => {
           .map((constructPath) => `${violation.ruleName} at ${constructPath}`),
       ),
     ).toEqual([]);
+  });
+});
+
+describe('AirbyteConnection slotGeneration', () => {
+  const GENERATION = 'dropped-for-17';
+
+  it('passes the generation to the custom resource when the stack manages Airbyte, with no output', () => {
+    const { template } = synthesize('dev', { airbyte: MANAGED }, { slotGeneration: GENERATION });
+    template.hasResourceProperties('Custom::AirbyteConnection', { SlotGeneration: GENERATION });
+    expect(Object.keys(template.findOutputs(SLOT_GENERATION_OUTPUT))).toEqual([]);
+  });
+
+  it('outputs the generation with what to click in Airbyte when the stack does not manage it', () => {
+    const { template } = synthesize('dev', {}, { slotGeneration: GENERATION });
+    template.resourceCountIs('Custom::AirbyteConnection', 0);
+    template.hasOutput(SLOT_GENERATION_OUTPUT, {
+      Value: GENERATION,
+      Description: Match.stringLikeRegexp('the Airbyte connection must resync'),
+    });
+    const [output] = Object.values(template.findOutputs(SLOT_GENERATION_OUTPUT));
+    expect(output.Description).toContain(AIRBYTE_UI_RESYNC);
+    // CloudFormation's limit on an output's description.
+    expect((output.Description as string).length).toBeLessThanOrEqual(1024);
+  });
+
+  it('writes neither the property nor the output without a generation', () => {
+    const managed = synthesize('dev', { airbyte: MANAGED }).template;
+    const [resource] = Object.values(managed.findResources('Custom::AirbyteConnection'));
+    expect(resource.Properties).not.toHaveProperty('SlotGeneration');
+    const unmanaged = synthesize('dev').template;
+    expect(Object.keys(unmanaged.findOutputs(SLOT_GENERATION_OUTPUT))).toEqual([]);
   });
 });

@@ -264,6 +264,8 @@ export class FakeAirbyteServer {
   readonly sources = new Map<string, Json>();
   readonly destinations = new Map<string, Json>();
   readonly connections = new Map<string, Json>();
+  /** Jobs started through POST /jobs, oldest first (JobResponse shape). */
+  readonly jobs: Json[] = [];
   readonly requests: RecordedRequest[] = [];
   /** Bodies that did not match the spec: a test that sees any has found a bug in the client. */
   readonly validationErrors: string[] = [];
@@ -453,6 +455,7 @@ export class FakeAirbyteServer {
         },
       ];
     }
+    if (collection === 'jobs' && !id) return this.dispatchJobs(method, query, body);
     if (collection === 'streams' && method === 'GET') {
       const sourceId = query.get('sourceId') ?? '';
       return this.sources.has(sourceId)
@@ -511,6 +514,44 @@ export class FakeAirbyteServer {
       return [200, this.masked(updated)];
     }
     return [405, { title: 'method-not-allowed', detail: method }];
+  }
+
+  /**
+   * POST /jobs as Airbyte's public API answers it (airbytehq/airbyte-platform JobsController):
+   * `sync`, `reset` and `clear` (an alias of reset) start a job, `refresh` is refused. New jobs
+   * stay `running`. GET /jobs lists a connection's jobs, filtered by type, newest first.
+   */
+  private dispatchJobs(method: string, query: URLSearchParams, body: Json): [number, unknown] {
+    if (method === 'GET') {
+      const connectionId = query.get('connectionId');
+      const jobType = query.get('jobType');
+      const data = this.jobs
+        .filter((job) => !connectionId || job.connectionId === connectionId)
+        .filter((job) => !jobType || job.jobType === jobType)
+        .reverse()
+        .slice(0, Number(query.get('limit') ?? 20));
+      return [200, { data }];
+    }
+    if (method !== 'POST') return [405, { title: 'method-not-allowed', detail: method }];
+    if (body.jobType === 'refresh') {
+      return [
+        422,
+        { title: 'unprocessable-entity', detail: 'Refreshes are not supported in the public API' },
+      ];
+    }
+    const connectionId = body.connectionId as string;
+    if (!this.connections.has(connectionId)) {
+      return [404, { title: 'not-found', detail: `connectionId ${connectionId} not found` }];
+    }
+    const job = {
+      jobId: this.jobs.length + 1,
+      status: 'running',
+      jobType: body.jobType === 'clear' ? 'reset' : body.jobType,
+      startTime: new Date().toISOString(),
+      connectionId,
+    };
+    this.jobs.push(job);
+    return [200, job];
   }
 
   private create(

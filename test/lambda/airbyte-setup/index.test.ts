@@ -328,3 +328,94 @@ describe('the Replication property', () => {
     });
   });
 });
+
+describe('the resync after the replication slot was recreated (SlotGeneration)', () => {
+  const withGeneration = (generation?: string) =>
+    propertiesFor('dev', {}, generation === undefined ? {} : { SlotGeneration: generation });
+  const jobStarts = () =>
+    fake.requests.filter((request) => request.method === 'POST' && request.path === '/jobs');
+
+  it('starts no job on Create, whatever the generation', async () => {
+    const created = await handleAirbyteEvent(createEvent(withGeneration('dropped-for-17')), fast());
+    expect(jobStarts()).toEqual([]);
+    expect(created.Data).not.toHaveProperty('ResyncJobId');
+  });
+
+  it('starts a reset of the connection, last, when an Update changes the generation', async () => {
+    const created = await handleAirbyteEvent(createEvent(withGeneration('initial')), fast());
+    const updated = await handleAirbyteEvent(
+      updateEvent(
+        created.PhysicalResourceId!,
+        withGeneration('dropped-for-17'),
+        withGeneration('initial'),
+      ),
+      fast(),
+    );
+
+    const connectionId = [...fake.connections.keys()][0];
+    expect(jobStarts()).toEqual([
+      expect.objectContaining({ body: { connectionId, jobType: 'reset' }, status: 200 }),
+    ]);
+    // After the connection was applied: the job is the Update's last write.
+    expect(fake.writes().at(-1)?.path).toBe('/jobs');
+    expect(updated.Data).toEqual({ ...created.Data, ResyncJobId: '1' });
+    expect(logLines).toContainEqual(
+      expect.stringContaining(`started Airbyte reset job 1 of connection ${connectionId}`),
+    );
+  });
+
+  it.each([
+    ['the generation is unchanged', 'initial', 'initial'],
+    ['the old properties had no generation (deployed before it existed)', undefined, 'initial'],
+    ['the generation is left out', 'initial', undefined],
+  ])('starts no job on an Update when %s', async (_case, old, current) => {
+    const created = await handleAirbyteEvent(createEvent(withGeneration(old)), fast());
+    const updated = await handleAirbyteEvent(
+      updateEvent(created.PhysicalResourceId!, withGeneration(current), withGeneration(old)),
+      fast(),
+    );
+    expect(jobStarts()).toEqual([]);
+    expect(updated.Data).not.toHaveProperty('ResyncJobId');
+  });
+
+  it('does not start a second job when the first start succeeded but its answer was lost', async () => {
+    const created = await handleAirbyteEvent(createEvent(withGeneration('initial')), fast());
+    fake.fail({ method: 'POST', path: /^\/jobs$/, status: 502, mode: 'after' });
+
+    const updated = await handleAirbyteEvent(
+      updateEvent(
+        created.PhysicalResourceId!,
+        withGeneration('dropped-for-17'),
+        withGeneration('initial'),
+      ),
+      fast(),
+    );
+
+    expect(fake.jobs).toHaveLength(1);
+    expect(jobStarts()).toHaveLength(1);
+    expect(updated.Data).toMatchObject({ ResyncJobId: String(fake.jobs[0].jobId) });
+  });
+
+  it('fails the Update, naming the job, when Airbyte refuses to start it', async () => {
+    const created = await handleAirbyteEvent(createEvent(withGeneration('initial')), fast());
+    fake.fail({
+      method: 'POST',
+      path: /^\/jobs$/,
+      status: 409,
+      body: { title: 'conflict', detail: 'A sync is already running for this connection' },
+    });
+
+    await expect(
+      handleAirbyteEvent(
+        updateEvent(
+          created.PhysicalResourceId!,
+          withGeneration('dropped-for-17'),
+          withGeneration('initial'),
+        ),
+        fast(),
+      ),
+    ).rejects.toThrow(
+      /Cannot start a reset job of connection [0-9a-f-]+: Airbyte answered HTTP 409: A sync is already running/,
+    );
+  });
+});

@@ -1,0 +1,162 @@
+import type { EnvironmentInput } from '../../../src/config';
+import { stackNameFor } from '../../../src/contract/outputs';
+import {
+  type CloudFormationTemplate,
+  destructiveCount,
+  diffStack,
+  isDestructive,
+} from '../../../src/diff/analyze';
+import { AIRBYTE_UI_RESYNC } from '../../../src/airbyte/resync';
+import { renderReport, renderStackDiff } from '../../../src/diff/markdown';
+import { CDK_JSON_ENVIRONMENTS, synthesizeEnvironment } from '../../support/stacks';
+
+const ENVIRONMENT = 'dev';
+const STACK_NAME = stackNameFor(ENVIRONMENT);
+
+const MANAGED_AIRBYTE = {
+  apiUrl: 'https://api.airbyte.com/v1',
+  workspaceId: '1d3c5f0e-7a2b-4c8d-9e1f-2a3b4c5d6e7f',
+  credentialsSecret: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:airbyte/app-AbCdEf',
+};
+
+/** dev's cdk.json configuration with the engine version and some sections' fields replaced. */
+function dev(
+  engineVersion: string,
+  overrides: { replication?: Record<string, unknown>; airbyte?: Record<string, unknown> } = {},
+): CloudFormationTemplate {
+  const base = CDK_JSON_ENVIRONMENTS[ENVIRONMENT] as Record<string, Record<string, unknown>>;
+  const raw = {
+    ...base,
+    database: { ...base.database, engineVersion },
+    replication: { ...base.replication, ...overrides.replication },
+    ...(overrides.airbyte ? { airbyte: { ...base.airbyte, ...overrides.airbyte } } : {}),
+  } as EnvironmentInput;
+  return synthesizeEnvironment(ENVIRONMENT, raw).template.toJSON() as CloudFormationTemplate;
+}
+
+const dev16 = dev('16');
+const dev17 = dev('17');
+
+describe('npm run diff on an engine version change', () => {
+  it('flags 16 -> 17 as dropping the slot, destructive, and names the missing acknowledgement', () => {
+    const diff = diffStack(STACK_NAME, dev16, dev17);
+    expect(diff.engineUpgrades).toEqual([
+      expect.objectContaining({
+        type: 'AWS::RDS::DBInstance',
+        from: '16',
+        to: '17',
+        fate: 'dropped',
+        allowSlotRecreation: false,
+        airbyteManaged: false,
+      }),
+    ]);
+    expect(isDestructive([diff])).toBe(true);
+    const markdown = renderStackDiff(diff);
+    expect(markdown).toContain(
+      'PostgreSQL 16 → 17. The replication slot will be dropped and recreated, and the Airbyte connection resynced.**',
+    );
+    expect(markdown).toContain(
+      '`replication.allowSlotRecreation: true` is required and the head does not set it',
+    );
+    expect(markdown).toContain('a full copy of every published table');
+    // Without airbyte.apiUrl the report says what to click.
+    expect(markdown).toContain(AIRBYTE_UI_RESYNC);
+    expect(markdown).not.toContain('the deploy starts the resync itself');
+  });
+
+  it('says the drop is acknowledged and that the deploy starts the resync when the stack manages Airbyte', () => {
+    const head = dev('17', {
+      replication: { allowSlotRecreation: true },
+      airbyte: MANAGED_AIRBYTE,
+    });
+    const diff = diffStack(STACK_NAME, dev16, head);
+    expect(diff.engineUpgrades).toEqual([
+      expect.objectContaining({ fate: 'dropped', allowSlotRecreation: true, airbyteManaged: true }),
+    ]);
+    const markdown = renderStackDiff(diff);
+    expect(markdown).toContain('`replication.allowSlotRecreation` is `true` in the head');
+    expect(markdown).toContain('the deploy starts the resync itself (an Airbyte `reset` job)');
+    expect(markdown).not.toContain(AIRBYTE_UI_RESYNC);
+  });
+
+  it('counts the slot drop in the report summary and the destructive column', () => {
+    const diff = diffStack(STACK_NAME, dev16, dev17);
+    const report = renderReport([diff], { base: 'main (abc1234)', head: 'working tree' });
+    expect(report).toContain(
+      `${STACK_NAME}: replication slot dropped and recreated by the engine upgrade 16 → 17, Airbyte resync`,
+    );
+    // The slot drop, and the parameter group replacement and possible instance replacement.
+    expect(destructiveCount(diff)).toBe(diff.destructive.length + 1);
+    expect(report).toContain(`| **${destructiveCount(diff)}** |`);
+  });
+
+  it('says 17 -> 18 keeps the slot if consumed, is not a slot drop, and points at the doctor', () => {
+    const diff = diffStack(STACK_NAME, dev17, dev('18'));
+    expect(diff.engineUpgrades).toEqual([
+      expect.objectContaining({ from: '17', to: '18', fate: 'kept-if-consumed' }),
+    ]);
+    expect(destructiveCount(diff)).toBe(diff.destructive.length);
+    const markdown = renderStackDiff(diff);
+    expect(markdown).toContain(
+      'PostgreSQL 17 → 18. The replication slot is kept, provided it has no unconfirmed changes.**',
+    );
+    expect(markdown).toContain('With unconfirmed changes the deploy stops there');
+    expect(markdown).toContain('`npm run doctor -- --env dev --upgrade-to 18`');
+    expect(markdown).not.toContain('will be dropped and recreated');
+  });
+
+  it('says 17 -> 18 with the acknowledgement may drop the slot and resync', () => {
+    const diff = diffStack(
+      STACK_NAME,
+      dev17,
+      dev('18', { replication: { allowSlotRecreation: true } }),
+    );
+    expect(renderStackDiff(diff)).toContain(
+      'lets it drop the slot instead, and the Airbyte connection then resyncs',
+    );
+  });
+
+  it('gives a minor upgrade a NOTE that the slot is kept, and nothing destructive', () => {
+    const diff = diffStack(STACK_NAME, dev('17.4'), dev('17.6'));
+    expect(diff.engineUpgrades).toEqual([
+      expect.objectContaining({ from: '17.4', to: '17.6', fate: 'kept-minor' }),
+    ]);
+    expect(diff.destructive).toEqual([]);
+    expect(isDestructive([diff])).toBe(false);
+    const markdown = renderStackDiff(diff);
+    expect(markdown).toContain('> [!NOTE]');
+    expect(markdown).toContain(
+      'PostgreSQL 17.4 → 17.6.** The replication slot and its position are kept',
+    );
+    expect(markdown).not.toContain('[!CAUTION]');
+  });
+
+  it('reports nothing about the engine when the version is unchanged', () => {
+    const diff = diffStack(STACK_NAME, dev17, dev('17', { replication: { tables: ['a'] } }));
+    expect(diff.engineUpgrades).toEqual([]);
+  });
+
+  const instance = (EngineVersion: string): CloudFormationTemplate => ({
+    Resources: { Db: { Type: 'AWS::RDS::DBInstance', Properties: { EngineVersion } } },
+  });
+
+  it('makes a slot-dropping upgrade destructive by itself (exit 3 with --fail-on-destructive)', () => {
+    const diff = diffStack('S', instance('16.4'), instance('17.2'));
+    // An engine version change is an in-place update for CloudFormation: no resource rule fires.
+    expect(diff.destructive).toEqual([]);
+    expect(destructiveCount(diff)).toBe(1);
+    expect(isDestructive([diff])).toBe(true);
+    expect(isDestructive([diffStack('S', instance('17.2'), instance('18.1'))])).toBe(false);
+  });
+
+  it('warns that RDS does not downgrade', () => {
+    const diff = diffStack('S', instance('17'), instance('16'));
+    expect(diff.engineUpgrades).toEqual([
+      expect.objectContaining({ fate: 'downgrade', airbyteManaged: false }),
+    ]);
+    // A template without the pre-upgrade check leaves the acknowledgement unknown.
+    expect(diff.engineUpgrades[0]).not.toHaveProperty('allowSlotRecreation');
+    expect(renderStackDiff(diff)).toContain('RDS does not downgrade PostgreSQL');
+    expect(isDestructive([diff])).toBe(false);
+  });
+});
