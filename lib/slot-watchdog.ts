@@ -223,6 +223,10 @@ export class SlotWatchdog extends Construct {
       const threshold = rule.threshold(thresholds);
       if (threshold === undefined) continue;
       const statistic = rule.statistic ?? WORST_STATISTIC_OF[rule.comparison];
+      const runs = Math.max(
+        evaluationPeriods,
+        Math.ceil((rule.minimumBreachMinutes ?? 0) / period.toMinutes()),
+      );
       const alarm = new cloudwatch.Alarm(this, `${pascalCase(rule.id)}Alarm`, {
         metric: new cloudwatch.Metric({
           namespace,
@@ -233,14 +237,14 @@ export class SlotWatchdog extends Construct {
         }),
         threshold,
         comparisonOperator: COMPARISON_OPERATOR_OF[rule.comparison],
-        evaluationPeriods,
-        datapointsToAlarm: evaluationPeriods,
+        evaluationPeriods: runs,
+        datapointsToAlarm: runs,
         // The watchdog leaves a metric out exactly when its question has no answer (no slot, an
         // unlimited keep size, before PostgreSQL 17), so missing data is no breach; except for
         // the rule on the watchdog's silence, where it is the breach, and an unreachable
         // database is WatchdogConnectionFailed.
         treatMissingData: TREAT_MISSING_DATA_OF[rule.treatMissingData ?? 'notBreaching'],
-        alarmDescription: `Slot watchdog (${rule.id}): ${statistic} of ${rule.metric} ${rule.comparison === 'LessThanThreshold' ? '<' : '>'} ${threshold} for ${evaluationPeriods} runs${rule.treatMissingData === 'breaching' ? ', no data counting as a breach' : ''}. See docs/slot-watchdog.md.`,
+        alarmDescription: `Slot watchdog (${rule.id}): ${statistic} of ${rule.metric} ${rule.comparison === 'LessThanThreshold' ? '<' : '>'} ${threshold} for ${runs} runs${rule.treatMissingData === 'breaching' ? ', no data counting as a breach' : ''}. See docs/slot-watchdog.md.`,
       });
       if (action) {
         alarm.addAlarmAction(action);

@@ -64,6 +64,13 @@ export interface WatchdogAlarmRule<Id extends string = string> {
    * answer, which is not a breach
    */
   readonly treatMissingData?: AlarmMissingData;
+  /**
+   * How long a breach must last at least before the alarm fires, whatever the schedule: more
+   * runs than the evaluation periods where the schedule is short.
+   *
+   * @default - no minimum: the evaluation periods alone
+   */
+  readonly minimumBreachMinutes?: number;
 }
 
 /**
@@ -101,12 +108,17 @@ export const SLOT_ALARM_RULES = [
   },
 ] as const satisfies readonly WatchdogAlarmRule[];
 
-/** The alarm on the watchdog's own failure to connect or read: its own metric, not missing data. */
+/**
+ * The alarm on the watchdog's own failure to connect or read: its own metric, not missing data.
+ * Ten minutes at least: an RDS reboot or a Multi-AZ failover leaves the database unreachable for
+ * one to a few minutes, which the RDS event subscription already reports.
+ */
 export const CONNECTION_ALARM_RULE = {
   id: 'watchdog-connection-failed',
   metric: CONNECTION_FAILED_METRIC,
   comparison: 'GreaterThanThreshold',
   threshold: () => 0,
+  minimumBreachMinutes: 10,
 } as const satisfies WatchdogAlarmRule;
 
 /**

@@ -194,13 +194,15 @@ describe.each(Object.keys(CDK_JSON_ENVIRONMENTS))('the slot watchdog in %s', (na
     expect(Object.keys(alarms).sort()).toEqual(Object.keys(expected).sort());
     expect(Object.keys(namespaceAlarms(template))).toHaveLength(Object.keys(expected).length);
     const topic = { Ref: logicalId(stack, stack.monitoring!.topic) };
-    const evaluationPeriods = 3;
+    // Three runs, but ten one-minute runs for the connection alarm: an RDS reboot or a
+    // Multi-AZ failover, unreachable for a few minutes, must not page anyone.
+    const runsOf = (id: string): number => (id === 'watchdog-connection-failed' ? 10 : 3);
     for (const [id, properties] of Object.entries(expected)) {
       expect(alarms[id as WatchdogAlarmId]).toMatchObject({
         ...properties,
         Period: config.monitoring.watchdogScheduleMinutes * 60,
-        EvaluationPeriods: evaluationPeriods,
-        DatapointsToAlarm: evaluationPeriods,
+        EvaluationPeriods: runsOf(id),
+        DatapointsToAlarm: runsOf(id),
         Dimensions: [{ Name: 'Environment', Value: name }],
         AlarmActions: [topic],
         OKActions: [topic],
@@ -246,6 +248,12 @@ describe('a slot watchdog with configured thresholds', () => {
     expect(alarms['inactive-too-long']?.Threshold).toBe(36000);
     expect(alarms['slot-missing']?.Period).toBe(300);
     expect(alarms['watchdog-not-reporting']?.Period).toBe(300);
+    // Three five-minute runs already outlast a reboot's ten minutes' allowance.
+    expect(alarms['watchdog-connection-failed']).toMatchObject({
+      Period: 300,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+    });
   });
 });
 
