@@ -13,7 +13,7 @@ import {
 } from '../../../src/upgrade/pre-upgrade';
 import { uniqueName, usePostgres } from '../../support/postgres';
 import { createRdsLikeDatabase } from '../../support/rds-like';
-import { streamSlot, tutorialState } from '../replication/fixtures';
+import { serverVersionOf, streamSlot, tutorialState } from '../replication/fixtures';
 
 const pg = usePostgres();
 
@@ -286,6 +286,41 @@ describe('the pre-upgrade step from a "17" source (the slot is kept if consumed)
       expect((await inspect(pipeline)).slot).not.toBeNull();
     } finally {
       await stream.stop();
+    }
+  });
+});
+
+describe("the pre-upgrade step on this server's own major (npm run test:majors: 14 to 18)", () => {
+  it('drops the slot from before 17, with the acknowledgement only; keeps it from 17 on', async () => {
+    const pipeline = await setUpPipeline();
+    const version = await serverVersionOf(pipeline.client);
+    const major = Math.floor(version / 10000);
+    const versions = {
+      deployedVersion: `${major}.${version % 100}`,
+      targetVersion: `${major + 1}`,
+    };
+    const before = await inspect(pipeline);
+    if (major < 17) {
+      const refused = await refusal(
+        runPreUpgradeCheck(pipeline.client, request(pipeline, versions, false), quiet),
+      );
+      expect(refused.message).toContain(`"${ALLOW_SLOT_RECREATION_SETTING}": true`);
+      expect(await inspect(pipeline)).toEqual(before);
+      const outcome = await runPreUpgradeCheck(
+        pipeline.client,
+        request(pipeline, versions, true),
+        quiet,
+      );
+      expect(outcome.action).toBe('dropped');
+      expect(await inspect(pipeline)).toEqual({ ...before, slot: null });
+    } else {
+      const outcome = await runPreUpgradeCheck(
+        pipeline.client,
+        request(pipeline, versions, false),
+        quiet,
+      );
+      expect(outcome.action).toBe('kept');
+      expect(await inspect(pipeline)).toEqual(before);
     }
   });
 });
