@@ -205,6 +205,47 @@ function destructiveAction(
   return undefined;
 }
 
+/** The properties of a change that replace its resource, for certain or perhaps. */
+function replacingProperties(change: ResourceDifference): string[] {
+  return Object.entries(change.propertyUpdates)
+    .filter(([, property]) =>
+      [ResourceImpact.WILL_REPLACE, ResourceImpact.MAY_REPLACE].includes(
+        property.changeImpact as ResourceImpact,
+      ),
+    )
+    .map(([name]) => name);
+}
+
+/**
+ * What a major engine upgrade changes by design, which is no loss: the instance's parameter
+ * group is replaced by one of the new family (the family is what replaces it), and the instance
+ * moves to it (DBParameterGroupName, which cloudformation-diff calls a possible replacement; RDS
+ * applies it with the upgrade's own restart). The upgrade's CAUTION says what it does instead.
+ */
+function partOfMajorUpgrade(
+  upgrades: readonly EngineUpgrade[],
+  headResources: Readonly<Record<string, CloudFormationResource>>,
+): (logicalId: string, change: ResourceDifference) => boolean {
+  const majors = upgrades.filter(
+    (upgrade) => upgrade.fate === 'dropped' || upgrade.fate === 'kept-if-consumed',
+  );
+  const instances = new Set(majors.map((upgrade) => upgrade.logicalId));
+  const groups = new Set(
+    majors.flatMap((upgrade) => {
+      const group = headResources[upgrade.logicalId]?.Properties?.DBParameterGroupName;
+      const id = (group as { Ref?: unknown } | undefined)?.Ref;
+      return typeof id === 'string' ? [id] : [];
+    }),
+  );
+  return (logicalId, change) => {
+    if (change.isRemoval || change.resourceTypeChanged) return false;
+    const replacing = replacingProperties(change);
+    if (instances.has(logicalId)) return replacing.every((name) => name === 'DBParameterGroupName');
+    if (groups.has(logicalId)) return replacing.every((name) => name === 'Family');
+    return false;
+  };
+}
+
 /** Rows of a cloudformation-diff summary table, or undefined when it holds only its header. */
 function table(rows: string[][]): Table | undefined {
   if (rows.length <= 1) return undefined;
@@ -235,6 +276,8 @@ export function diffStack(
   const headResources = head?.Resources ?? {};
   const diff = fullDiff(withoutBuildNoise(base ?? {}), withoutBuildNoise(head ?? {}));
 
+  const upgrades = engineUpgrades(base, head, resourceRef);
+  const partOfUpgrade = partOfMajorUpgrade(upgrades, headResources);
   const resources: ResourceChange[] = [];
   const destructive: DestructiveChange[] = [];
   diff.resources.forEachDifference((logicalId, change) => {
@@ -253,7 +296,7 @@ export function diffStack(
     });
     const rule = PROTECTED_RESOURCES.find((candidate) => candidate.matches(logicalId, ref.type));
     const action = rule && destructiveAction(change, rule);
-    if (action && rule && head !== undefined) {
+    if (action && rule && head !== undefined && !partOfUpgrade(logicalId, change)) {
       destructive.push({
         ...ref,
         action,
@@ -303,7 +346,7 @@ export function diffStack(
     resources,
     assetOnly,
     destructive,
-    engineUpgrades: engineUpgrades(base, head, resourceRef),
+    engineUpgrades: upgrades,
     iamStatements: table(diff.iamChanges.summarizeStatements()),
     iamManagedPolicies: table(diff.iamChanges.summarizeManagedPolicies()),
     securityGroupRules,

@@ -87,6 +87,10 @@ export function engineUpgrades(
 
 const RESYNC_COST = 'a full copy of every published table';
 
+/** Why the parameter group's replacement in the same diff is no loss. */
+const PARAMETER_GROUP_SENTENCE =
+  "The instance's parameter group is replaced by one of the new major's family with the same settings, and the instance moves to it with the upgrade's own restart: neither is a replacement of the database.";
+
 function resyncSentence(upgrade: EngineUpgrade): string {
   return upgrade.airbyteManaged
     ? 'The stack manages the connection (`airbyte.apiUrl`): the deploy starts the resync itself (an Airbyte `reset` job) once the connection is applied, and the next sync reads everything again.'
@@ -137,6 +141,7 @@ export function engineUpgradeLines(
         `> **Major engine upgrade of the database instance ${instance}: ${versions}. The replication slot will be dropped and recreated, and the Airbyte connection resynced.**`,
         `> RDS refuses a major upgrade from before 17 while a logical replication slot exists: the pre-upgrade check drops the slot (logging its position) before the instance is modified, and the replication setup recreates it after the upgrade. ${acknowledgementSentence(upgrade)}`,
         `> Airbyte's position is lost with the slot, so the connection must resync: ${RESYNC_COST}. ${resyncSentence(upgrade)}`,
+        `> ${PARAMETER_GROUP_SENTENCE}`,
         '',
       ];
     case 'kept-if-consumed':
@@ -148,6 +153,7 @@ export function engineUpgradeLines(
             ? `With unconfirmed changes, \`replication.allowSlotRecreation\` (\`true\` in the head) lets it drop the slot instead, and the Airbyte connection then resyncs: ${RESYNC_COST}. ${resyncSentence(upgrade)}`
             : 'With unconfirmed changes the deploy stops there, before anything changes: let Airbyte sync (two syncs after writes stop), then deploy again.'),
         `> Before deploying, \`npm run doctor -- --env ${environmentOf(stackName)} --upgrade-to ${parseEngineVersion(upgrade.to).major}\` tells which it will be.`,
+        `> ${PARAMETER_GROUP_SENTENCE}`,
         '',
       ];
   }

@@ -125,19 +125,13 @@ describe('diff of two synthesized trees', () => {
     expect(renderStackDiff(diff)).toContain('`Tables`: `[{"name":"data_tbl"');
   });
 
-  it('warns that an engine major upgrade replaces the parameter group', () => {
+  it('reports an engine major upgrade as the upgrade, not as a replaced parameter group and instance', () => {
     const base = synthesizeTree(devWith({ database: { engineVersion: '16' } }));
     const diff = diffTrees(base, synthesizeTree(devWith({ database: { engineVersion: '17' } })));
-    expect(diff.destructive).toEqual([
-      expect.objectContaining({
-        type: 'AWS::RDS::DBParameterGroup',
-        action: 'replaced',
-        what: 'database parameter group',
-      }),
-      // The instance's DBParameterGroupName "may" cause a replacement in the CloudFormation spec;
-      // cdk diff says the same, so the report passes it on.
-      expect.objectContaining({ type: 'AWS::RDS::DBInstance', action: 'may be replaced' }),
-    ]);
+    // The new family replaces the group, and the instance's DBParameterGroupName "may" replace
+    // it in the CloudFormation spec; in a major upgrade both are the upgrade itself, which
+    // RDS applies in place (docs/upgrading.md), so they are no destructive change of their own.
+    expect(diff.destructive).toEqual([]);
     const group = diff.resources.find((resource) => resource.type === 'AWS::RDS::DBParameterGroup');
     expect(group?.properties).toContainEqual(
       expect.objectContaining({
@@ -147,12 +141,13 @@ describe('diff of two synthesized trees', () => {
         impact: 'WILL_REPLACE',
       }),
     );
+    expect(diff.engineUpgrades).toEqual([expect.objectContaining({ from: '16', to: '17' })]);
+    // Destructive still: the slot is dropped.
     expect(isDestructive([diff])).toBe(true);
     const markdown = renderStackDiff(diff);
     expect(markdown).toContain('> [!CAUTION]');
-    expect(markdown).toMatch(
-      /\*\*The database parameter group `.*\/Database\/ParameterGroup` \(\w+\) will be replaced\.\*\*/,
-    );
+    expect(markdown).toContain('PostgreSQL 16 → 17. The replication slot will be dropped');
+    expect(markdown).not.toMatch(/ParameterGroup` \(\w+\) will be replaced/);
   });
 
   it('puts a security group opened to 0.0.0.0/0 in the security section, with a warning', () => {

@@ -51,7 +51,13 @@ describe('npm run diff on an engine version change', () => {
       }),
     ]);
     expect(isDestructive([diff])).toBe(true);
+    // The new family's parameter group and the instance's move to it are the upgrade itself,
+    // not a replacement of the database: the slot's drop is the one destructive change.
+    expect(diff.destructive).toEqual([]);
+    expect(destructiveCount(diff)).toBe(1);
     const markdown = renderStackDiff(diff);
+    expect(markdown).not.toContain('may be replaced');
+    expect(markdown).toContain("parameter group is replaced by one of the new major's family");
     expect(markdown).toContain(
       'PostgreSQL 16 → 17. The replication slot will be dropped and recreated, and the Airbyte connection resynced.**',
     );
