@@ -6,6 +6,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { lambdaBundle } from './lambda-bundle';
+import { LAMBDA_RDS_CA_BUNDLE } from '../src/aws/rds-ca-bundle';
 
 export interface HandlerFunctionProps {
   /** Directory under `lambda/` holding the handler's `index.ts`. */
@@ -56,6 +57,13 @@ export interface HandlerFunctionProps {
    * @default - a new role with the basic (and in a VPC, the VPC access) execution policy
    */
   readonly role?: iam.IRole;
+  /**
+   * Verify the database's certificate against the Amazon RDS CA bundle the Lambda runtime ships
+   * (NODE_EXTRA_CA_CERTS, read with caBundleFromEnvironment).
+   *
+   * @default - false
+   */
+  readonly trustsRdsCertificates?: boolean;
 }
 
 /**
@@ -83,7 +91,10 @@ export class HandlerFunction extends NodejsFunction {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: props.securityGroups,
-      environment: props.environment,
+      environment: {
+        ...props.environment,
+        ...(props.trustsRdsCertificates ? { NODE_EXTRA_CA_CERTS: LAMBDA_RDS_CA_BUNDLE } : {}),
+      },
       role: props.role,
       logGroup: new logs.LogGroup(scope, `${id}Logs`, {
         retention: logs.RetentionDays.ONE_MONTH,

@@ -109,9 +109,7 @@ export class PreUpgradeCheck extends Construct implements ec2.IConnectable {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: [securityGroup],
-      // The Lambda runtime ships the Amazon RDS CA bundle here; the handler verifies the
-      // database's certificate against it.
-      environment: { NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' },
+      trustsRdsCertificates: true,
     });
     this.connections = this.handler.connections;
     props.masterSecret.grantRead(this.handler);

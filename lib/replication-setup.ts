@@ -130,9 +130,7 @@ export class ReplicationSetup extends Construct {
         vpc: props.vpc,
         vpcSubnets: props.vpcSubnets,
         securityGroups: [securityGroup],
-        // The Lambda runtime ships the Amazon RDS CA bundle here; the handler verifies the
-        // database's certificate against it.
-        environment: { NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' },
+        trustsRdsCertificates: true,
       });
     this.handler = newFunction(
       'Function',

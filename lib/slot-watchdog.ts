@@ -167,11 +167,7 @@ export class SlotWatchdog extends Construct {
       environment: props.environmentName,
       namespace,
     };
-    const environment: Record<string, string> = {
-      // The Lambda runtime ships the Amazon RDS CA bundle here; the function verifies the
-      // database's certificate against it.
-      NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
-    };
+    const environment: Record<string, string> = {};
     for (const key of Object.keys(variables) as (keyof typeof WATCHDOG_VARIABLES)[]) {
       environment[WATCHDOG_VARIABLES[key]] = variables[key];
     }
@@ -187,6 +183,7 @@ export class SlotWatchdog extends Construct {
       vpcSubnets: props.vpcSubnets,
       securityGroups: [securityGroup],
       environment,
+      trustsRdsCertificates: true,
     });
     // A failed run is not retried: it would read the same state, and the next run is due anyway.
     this.handler.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });

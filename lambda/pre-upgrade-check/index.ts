@@ -1,7 +1,7 @@
-import { readFileSync } from 'fs';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CdkCustomResourceEvent } from 'aws-lambda';
+import { caBundleFromEnvironment } from '../../src/aws/rds-ca-bundle';
 import { connect } from '../../src/replication/connect';
 import { PreUpgradeCheckHandler } from './handler';
 
@@ -10,10 +10,7 @@ const handler = new PreUpgradeCheckHandler({
   secretsManager: new SecretsManagerClient({}),
   connect,
   // The stack points NODE_EXTRA_CA_CERTS at the RDS CA bundle that the Lambda runtime ships.
-  caBundle: () => {
-    const bundle = process.env.NODE_EXTRA_CA_CERTS;
-    return bundle ? readFileSync(bundle, 'utf8') : undefined;
-  },
+  caBundle: () => caBundleFromEnvironment(),
   log: (message) => console.log(message),
 });
 

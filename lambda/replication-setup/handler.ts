@@ -173,31 +173,45 @@ export class ReplicationSetupHandler {
   }
 
   private async desiredState(request: ReplicationSetupRequest): Promise<DesiredReplicationState> {
+    const password = await this.passwordOf(
+      request.replicationUserSecretArn,
+      'replication user',
+      request.user,
+      'replication.user',
+    );
+    const monitoring = request.monitoringUser;
+    if (!monitoring) return desiredStateFromConfig(request, password);
+    return desiredStateFromConfig(request, password, {
+      monitoringUser: {
+        name: monitoring.name,
+        password: await this.passwordOf(
+          monitoring.secretArn,
+          'watchdog user',
+          monitoring.name,
+          'monitoring.watchdogUser',
+        ),
+      },
+    });
+  }
+
+  /** The password in a login's secret, which must hold the configured username. */
+  private async passwordOf(
+    secretArn: string,
+    who: string,
+    username: string,
+    setting: string,
+  ): Promise<string> {
     const secret = await readDatabaseSecret(
       this.dependencies.secretsManager,
-      request.replicationUserSecretArn,
-      'replication user secret',
+      secretArn,
+      `${who} secret`,
     );
-    if (secret.username !== request.user) {
+    if (secret.username !== username) {
       throw new Error(
-        `The replication user secret holds username "${secret.username}" but the configuration says "${request.user}": they must match (the stack generates the secret for the configured user).`,
+        `The ${who} secret holds username "${secret.username}" but the configuration says "${username}": they must match (the stack generates the secret for ${setting}).`,
       );
     }
-    const monitoring = request.monitoringUser;
-    if (!monitoring) return desiredStateFromConfig(request, secret.password);
-    const login = await readDatabaseSecret(
-      this.dependencies.secretsManager,
-      monitoring.secretArn,
-      'watchdog user secret',
-    );
-    if (login.username !== monitoring.name) {
-      throw new Error(
-        `The watchdog user secret holds username "${login.username}" but the configuration says "${monitoring.name}": they must match (the stack generates the secret for monitoring.watchdogUser).`,
-      );
-    }
-    return desiredStateFromConfig(request, secret.password, {
-      monitoringUser: { name: monitoring.name, password: login.password },
-    });
+    return secret.password;
   }
 
   /** Each step logged, then the test hook. */

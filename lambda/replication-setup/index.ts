@@ -1,17 +1,14 @@
-import { readFileSync } from 'fs';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CdkCustomResourceEvent, CdkCustomResourceIsCompleteEvent } from 'aws-lambda';
+import { caBundleFromEnvironment } from '../../src/aws/rds-ca-bundle';
 import { ReplicationSetupHandler } from './handler';
 
 const handler = new ReplicationSetupHandler({
   rds: new RDSClient({}),
   secretsManager: new SecretsManagerClient({}),
   // The stack points NODE_EXTRA_CA_CERTS at the RDS CA bundle that the Lambda runtime ships.
-  caBundle: () => {
-    const bundle = process.env.NODE_EXTRA_CA_CERTS;
-    return bundle ? readFileSync(bundle, 'utf8') : undefined;
-  },
+  caBundle: () => caBundleFromEnvironment(),
   log: (message) => console.log(message),
 });
 

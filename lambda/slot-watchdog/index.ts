@@ -1,6 +1,6 @@
-import { readFileSync } from 'fs';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { caBundleFromEnvironment } from '../../src/aws/rds-ca-bundle';
 import { connect } from '../../src/replication/connect';
 import { watchdogSettingsFrom } from '../../src/watchdog/settings';
 import { SlotWatchdog, type WatchdogRun } from './handler';
@@ -11,10 +11,7 @@ const watchdog = new SlotWatchdog(watchdogSettingsFrom(process.env), {
   secretsManager: new SecretsManagerClient({}),
   connect,
   // The stack points NODE_EXTRA_CA_CERTS at the RDS CA bundle that the Lambda runtime ships.
-  caBundle: () => {
-    const bundle = process.env.NODE_EXTRA_CA_CERTS;
-    return bundle ? readFileSync(bundle, 'utf8') : undefined;
-  },
+  caBundle: () => caBundleFromEnvironment(),
   log: (message) => console.log(message),
 });
 

@@ -1,14 +1,11 @@
-import { writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import * as path from 'path';
 import type { Client } from 'pg';
 import {
   INITIAL_SLOT_GENERATION,
   runPreUpgradeCheck,
   slotGenerationAfterDrop,
 } from '../../../src/upgrade/pre-upgrade';
-import { uniqueName, usePostgres } from '../../support/postgres';
-import { event, propertiesFor, rds, rdsSays, serveSecrets } from './fixtures';
+import { usePostgres } from '../../support/postgres';
+import { event, propertiesFor, serveSecrets, useReplicationSetupHandler } from './fixtures';
 
 /**
  * A major upgrade from before 17, as the stack runs it: the pre-upgrade check drops the slot,
@@ -17,19 +14,7 @@ import { event, propertiesFor, rds, rdsSays, serveSecrets } from './fixtures';
  */
 describe('the replication setup after a pre-upgrade check dropped the slot', () => {
   const pg = usePostgres({ ssl: true });
-  let handler: typeof import('../../../lambda/replication-setup/index');
-
-  beforeAll(async () => {
-    const caPath = path.join(tmpdir(), `${uniqueName('ca')}.pem`);
-    writeFileSync(caPath, pg.server.certificateAuthority!.certPem);
-    process.env.NODE_EXTRA_CA_CERTS = caPath;
-    handler = await import('../../../lambda/replication-setup/index');
-  });
-
-  beforeEach(() => {
-    rds.reset();
-    rdsSays('available', 'in-sync');
-  });
+  const setup = useReplicationSetupHandler(pg);
 
   const slotOf = async (client: Client, slotName: string) =>
     (
@@ -44,7 +29,7 @@ describe('the replication setup after a pre-upgrade check dropped the slot', () 
     const before = propertiesFor(pg, database, { SlotGeneration: INITIAL_SLOT_GENERATION });
     serveSecrets(pg, before.User);
     const client = await pg.connect(database);
-    const created = await handler.onEvent(event('Create', before));
+    const created = await setup().onEvent(event('Create', before));
 
     const outcome = await runPreUpgradeCheck(
       client,
@@ -61,7 +46,7 @@ describe('the replication setup after a pre-upgrade check dropped the slot', () 
     expect(await slotOf(client, before.SlotName)).toBeUndefined();
 
     const after = { ...before, SlotGeneration: slotGenerationAfterDrop('17') };
-    await handler.onEvent(
+    await setup().onEvent(
       event('Update', after, {
         PhysicalResourceId: created.PhysicalResourceId,
         OldResourceProperties: before,
@@ -74,7 +59,7 @@ describe('the replication setup after a pre-upgrade check dropped the slot', () 
     );
     expect(published.rows).toEqual([{ tablename: 'data_tbl' }]);
 
-    await handler.onEvent(
+    await setup().onEvent(
       event('Delete', after, { PhysicalResourceId: created.PhysicalResourceId }),
     );
     expect(await slotOf(client, before.SlotName)).toBeUndefined();

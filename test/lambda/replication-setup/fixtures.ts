@@ -7,7 +7,10 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { CdkCustomResourceEvent, CloudFormationCustomResourceCreateEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ReplicationSetupProperties } from '../../../src/contract/replication-setup';
-import { uniqueName } from '../../support/postgres';
+import { writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { uniqueName, type TestPostgres } from '../../support/postgres';
 
 export const secretsManager = mockClient(SecretsManagerClient);
 export const rds = mockClient(RDSClient);
@@ -105,4 +108,29 @@ export function serveWatchdogSecret(username: string, password = WATCHDOG_PASSWO
   secretsManager
     .on(GetSecretValueCommand, { SecretId: WATCHDOG_SECRET_ARN })
     .resolves({ SecretString: JSON.stringify({ username, password }) });
+}
+
+type ReplicationSetupModule = typeof import('../../../lambda/replication-setup/index');
+
+/**
+ * The handler exactly as Lambda loads it (index.ts with its SDK clients and CA bundle), trusting
+ * the test server's CA as the runtime trusts the RDS CAs, and RDS saying the instance is up and
+ * unprotected before each test. Call at the top of a describe block; the getter works in tests.
+ */
+export function useReplicationSetupHandler(pg: TestPostgres): () => ReplicationSetupModule {
+  let handler: ReplicationSetupModule | undefined;
+  beforeAll(async () => {
+    const caPath = path.join(tmpdir(), `${uniqueName('ca')}.pem`);
+    writeFileSync(caPath, pg.server.certificateAuthority!.certPem);
+    process.env.NODE_EXTRA_CA_CERTS = caPath;
+    handler = await import('../../../lambda/replication-setup/index');
+  });
+  beforeEach(() => {
+    rds.reset();
+    rdsSays('available', 'in-sync');
+  });
+  return () => {
+    if (!handler) throw new Error('useReplicationSetupHandler(): only inside tests');
+    return handler;
+  };
 }

@@ -1,16 +1,12 @@
-import { writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import * as path from 'path';
 import type { Client } from 'pg';
 import type { ReplicationSetupProperties } from '../../../src/contract/replication-setup';
 import { uniqueName, usePostgres } from '../../support/postgres';
 import {
   event,
   propertiesFor,
-  rds,
-  rdsSays,
   serveSecrets,
   serveWatchdogSecret,
+  useReplicationSetupHandler,
   WATCHDOG_PASSWORD,
   WATCHDOG_SECRET_ARN,
 } from './fixtures';
@@ -18,19 +14,7 @@ import {
 /** The slot watchdog's role through the custom resource's lifecycle, on a real PostgreSQL. */
 describe('replication setup handler and the slot watchdog role', () => {
   const pg = usePostgres({ ssl: true });
-  let handler: typeof import('../../../lambda/replication-setup/index');
-
-  beforeAll(async () => {
-    const caPath = path.join(tmpdir(), `${uniqueName('ca')}.pem`);
-    writeFileSync(caPath, pg.server.certificateAuthority!.certPem);
-    process.env.NODE_EXTRA_CA_CERTS = caPath;
-    handler = await import('../../../lambda/replication-setup/index');
-  });
-
-  beforeEach(() => {
-    rds.reset();
-    rdsSays('available', 'in-sync');
-  });
+  const setup = useReplicationSetupHandler(pg);
 
   async function withWatchdog(): Promise<{
     properties: ReplicationSetupProperties;
@@ -51,7 +35,7 @@ describe('replication setup handler and the slot watchdog role', () => {
 
   it('Create makes the role with the password of its secret; Delete drops it with the rest', async () => {
     const { properties, client } = await withWatchdog();
-    const created = await handler.onEvent(event('Create', properties));
+    const created = await setup().onEvent(event('Create', properties));
     const watchdog = await pg.connect(properties.Database, {
       user: properties.MonitoringUser,
       password: WATCHDOG_PASSWORD,
@@ -60,7 +44,7 @@ describe('replication setup handler and the slot watchdog role', () => {
     expect(rows[0].default_transaction_read_only).toBe('on');
     await watchdog.end();
 
-    await handler.onEvent(
+    await setup().onEvent(
       event('Delete', properties, { PhysicalResourceId: created.PhysicalResourceId }),
     );
     expect(await roleExists(client, properties.MonitoringUser!)).toBe(false);
@@ -69,10 +53,10 @@ describe('replication setup handler and the slot watchdog role', () => {
 
   it('an Update that renames the role drops the old one; one without a watchdog drops it too', async () => {
     const { properties, client } = await withWatchdog();
-    const created = await handler.onEvent(event('Create', properties));
+    const created = await setup().onEvent(event('Create', properties));
     const renamed = { ...properties, MonitoringUser: uniqueName('airbyte_watchdog_v2') };
     serveWatchdogSecret(renamed.MonitoringUser);
-    await handler.onEvent(
+    await setup().onEvent(
       event('Update', renamed, {
         PhysicalResourceId: created.PhysicalResourceId,
         OldResourceProperties: properties,
@@ -82,7 +66,7 @@ describe('replication setup handler and the slot watchdog role', () => {
     expect(await roleExists(client, properties.MonitoringUser!)).toBe(false);
 
     const { MonitoringUser: _user, MonitoringUserSecretArn: _arn, ...withoutWatchdog } = renamed;
-    await handler.onEvent(
+    await setup().onEvent(
       event('Update', withoutWatchdog, {
         PhysicalResourceId: created.PhysicalResourceId,
         OldResourceProperties: renamed,
@@ -95,8 +79,8 @@ describe('replication setup handler and the slot watchdog role', () => {
   it('keeps a watchdog role that existed before the stack on Delete', async () => {
     const { properties, client } = await withWatchdog();
     await client.query(`CREATE ROLE ${client.escapeIdentifier(properties.MonitoringUser!)} LOGIN`);
-    const created = await handler.onEvent(event('Create', properties));
-    await handler.onEvent(
+    const created = await setup().onEvent(event('Create', properties));
+    await setup().onEvent(
       event('Delete', properties, { PhysicalResourceId: created.PhysicalResourceId }),
     );
     expect(await roleExists(client, properties.MonitoringUser!)).toBe(true);
@@ -106,7 +90,7 @@ describe('replication setup handler and the slot watchdog role', () => {
   it('refuses a secret whose username is not the configured watchdog user, naming both', async () => {
     const { properties } = await withWatchdog();
     serveWatchdogSecret('someone_else');
-    await expect(handler.onEvent(event('Create', properties))).rejects.toThrow(
+    await expect(setup().onEvent(event('Create', properties))).rejects.toThrow(
       /watchdog user secret holds username "someone_else" but the configuration says "airbyte_watchdog_\d+_\d+"/,
     );
   });
