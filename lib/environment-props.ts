@@ -8,7 +8,12 @@ import type { CdcNetworkProps } from './network';
 import type { PreUpgradeCheckProps } from './pre-upgrade-check';
 import type { ReplicationSetupProps } from './replication-setup';
 import { streamedPublicationOf, resolveAirbyteSettings } from '../src/airbyte/settings';
-import { ConfigError, type EnvironmentConfig, type LifecycleConfig } from '../src/config';
+import {
+  ConfigError,
+  hasSlotWatchdog,
+  type EnvironmentConfig,
+  type LifecycleConfig,
+} from '../src/config';
 import { readCaCertificateFile } from '../src/config/ca-certificate';
 import { replicationServerParameters } from '../src/config/server-parameters';
 import { instanceIdentifierFor } from '../src/contract/aws-names';
@@ -73,13 +78,10 @@ export function databaseProps(
     publiclyAccessible: network.publiclyAccessible,
     allowedCidrs: network.allowedCidrs,
     replicationUsername: replication.user,
-    ...(watchdogEnabled(config) ? { monitoringUsername: config.monitoring.watchdogUser } : {}),
+    ...(hasSlotWatchdog(config.monitoring)
+      ? { monitoringUsername: config.monitoring.watchdogUser }
+      : {}),
   };
-}
-
-/** Whether the environment gets the slot watchdog (and so its login role). */
-export function watchdogEnabled(config: EnvironmentConfig): boolean {
-  return config.monitoring.enabled && config.monitoring.watchdog;
 }
 
 export function preUpgradeCheckProps(

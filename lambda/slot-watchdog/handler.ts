@@ -14,7 +14,7 @@ import {
   slotMetrics,
   type MetricValue,
 } from '../../src/watchdog/metrics';
-import { readSlotHealth, type SlotHealth } from '../../src/watchdog/slot-health';
+import { readSlotHealthReadOnly, type SlotHealth } from '../../src/watchdog/slot-health';
 import type { WatchdogSettings } from '../../src/watchdog/settings';
 
 export interface SlotWatchdogDependencies {
@@ -115,11 +115,7 @@ export class SlotWatchdog {
       ...WATCHDOG_TIMEOUTS,
     });
     try {
-      // READ ONLY: whatever the role may do, this session cannot write.
-      await client.query('BEGIN TRANSACTION READ ONLY');
-      const health = await readSlotHealth(client, settings.slotName);
-      await client.query('COMMIT');
-      return health;
+      return await readSlotHealthReadOnly(client, settings.slotName);
     } finally {
       await client.end().catch(() => undefined);
     }

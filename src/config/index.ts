@@ -5,6 +5,7 @@ import { ENVIRONMENT_NAME_PATTERN, ENVIRONMENT_NAME_RULE } from '../contract/aws
 import { airbyteSchema } from './airbyte';
 import { databaseSchema, lifecycleSchema } from './database';
 import {
+  hasSlotWatchdog,
   monitoringSchema,
   resolveSlotInactiveAlarmMinutes,
   type MonitoringConfig,
@@ -18,6 +19,7 @@ export * from './identifiers';
 export type { AirbyteConfig } from './airbyte';
 export type { DatabaseConfig, LifecycleConfig } from './database';
 export type { MonitoringConfig } from './monitoring';
+export { hasSlotWatchdog } from './monitoring';
 export type { NetworkConfig } from './network';
 export type { ReplicaIdentity, ReplicationConfig } from './replication';
 
@@ -96,7 +98,7 @@ export const environmentSchema = z
           'must be verify-full when network.publiclyAccessible is true: across the internet, require encrypts but lets anyone on the path pose as the database and read the replicated rows. Save the RDS CA bundle for your region (https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem) in the project and set airbyte.caCertificateFile to it',
       });
     }
-    if (env.monitoring.watchdog && env.monitoring.watchdogUser === env.replication.user) {
+    if (hasSlotWatchdog(env.monitoring) && env.monitoring.watchdogUser === env.replication.user) {
       ctx.addIssue({
         code: 'custom',
         path: ['monitoring', 'watchdogUser'],

@@ -164,3 +164,10 @@ export function resolveSlotInactiveAlarmMinutes(
   if ('unsupported' in gap) return gap;
   return { minutes: Math.ceil((monitoring.slotInactiveMissedSyncs * gap.seconds) / 60) };
 }
+
+/** Whether the environment gets the slot watchdog, and so its login role (it needs the alarms). */
+export function hasSlotWatchdog(
+  monitoring: Pick<MonitoringSettings, 'enabled' | 'watchdog'>,
+): boolean {
+  return monitoring.enabled && monitoring.watchdog;
+}

@@ -4,8 +4,9 @@ import * as path from 'path';
 import { Client, type ClientBase } from 'pg';
 import { MASTER_USERNAME } from '../contract/database';
 import { isWholeSchema } from '../contract/replication-setup';
-import { loadEnvironmentFromCdkJson, type EnvironmentConfig } from '../config';
+import { hasSlotWatchdog, loadEnvironmentFromCdkJson, type EnvironmentConfig } from '../config';
 import { replicationServerParameters } from '../config/server-parameters';
+import { readSlotHealthReadOnly, slotMetrics } from '../watchdog';
 import {
   clientConfig,
   connect,
@@ -98,6 +99,7 @@ export function localPostgresMajor(config: EnvironmentConfig): PostgresMajor {
 export function localDesiredState(
   config: EnvironmentConfig,
   password: string,
+  watchdogPassword?: string,
 ): DesiredReplicationState {
   const { replication } = config;
   // The demo table lives in the first schema; a whole schema ("*") covers it, as the run creates it there.
@@ -107,7 +109,15 @@ export function localDesiredState(
       `npm run local demonstrates CDC on the tutorial's table "${DEMO_TABLE_NAME}", but environment "${config.name}" lists ${tables.map((table) => `"${table.name}"`).join(', ')} in schema "${replication.schema}", tables a fresh local database does not have. Run it with --env dev, or add "${DEMO_TABLE_NAME}" to the tables of "${replication.schema}" (replication.tables, or the first schema of replication.schemas).`,
     );
   }
-  return { ...desiredStateFromConfig(replication, password), createDemoTable: true };
+  // The slot watchdog's role as the deployed stack has it, where the environment has a watchdog.
+  const monitoringUser =
+    watchdogPassword !== undefined && hasSlotWatchdog(config.monitoring)
+      ? { name: config.monitoring.watchdogUser, password: watchdogPassword }
+      : undefined;
+  return {
+    ...desiredStateFromConfig(replication, password, monitoringUser ? { monitoringUser } : {}),
+    createDemoTable: true,
+  };
 }
 
 /**
@@ -153,6 +163,17 @@ async function slotPosition(
   return catalog.slot?.confirmedFlushLsn ?? null;
 }
 
+/** What the slot watchdog would publish, read as its own role (src/watchdog, the same code). */
+async function watchdogReading(options: ConnectOptions, slotName: string): Promise<string> {
+  const client = await connect(options);
+  try {
+    const metrics = slotMetrics(await readSlotHealthReadOnly(client, slotName));
+    return `Slot watchdog, as "${options.user}" (a login with no privileges, read-only by default), would publish: ${metrics.map((metric) => `${metric.name}=${metric.value}`).join(' ')}`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 /** Where a kept server's passwords are: one file each, only the current user can read them. */
 interface PasswordFiles {
   readonly master: string;
@@ -188,7 +209,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const { print } = options;
   const config = loadEnvironmentFromCdkJson(options.environment, options.cdkJsonPath);
   const replicationPassword = randomPassword();
-  const desired = localDesiredState(config, replicationPassword);
+  const desired = localDesiredState(config, replicationPassword, randomPassword());
   // A major other than 17 is downloaded on first use, announced before the server starts.
   const binaries = await ensurePostgresBinaries(localPostgresMajor(config), { print });
   const version = postgresVersion(binaries.binDir);
@@ -309,6 +330,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           ? `✅ Slot "${desired.slotName}" still at confirmed_flush_lsn ${slotBefore}: the demo consumed nothing a real consumer needs.`
           : `❌ Slot "${desired.slotName}" moved from ${slotBefore} to ${slotAfter}: the demo must not consume it.`,
       );
+      if (desired.monitoringUser) {
+        const { name, password } = desired.monitoringUser;
+        print(await watchdogReading(endpoint(name, password), desired.slotName));
+      }
       if (desired.tables.some((table) => table.replicaIdentity === 'default')) {
         print(
           'Note: with REPLICA IDENTITY DEFAULT a delete carries only the primary key as "before", and an update carries no "before" unless its key changed. Set replication.replicaIdentity (or the table\'s) to "full" for whole old rows.',

@@ -2,7 +2,12 @@
  * The slot watchdog's reading and judgement, shared by its Lambda function and `npm run doctor`:
  * one read of the slot, one set of metrics, one set of alarm verdicts.
  */
-export { readSlotHealth, type SlotHealth, type SlotReading } from './slot-health';
+export {
+  readSlotHealth,
+  readSlotHealthReadOnly,
+  type SlotHealth,
+  type SlotReading,
+} from './slot-health';
 export {
   CONNECTION_FAILED_METRIC,
   ENVIRONMENT_DIMENSION,

@@ -58,3 +58,17 @@ export async function readSlotHealth(client: ClientBase, slotName: string): Prom
     ...(row.slot ? { slot: slotStateOf(row.slot) } : {}),
   };
 }
+
+/**
+ * readSlotHealth in a READ ONLY transaction of its own, as the watchdog reads: whatever the role
+ * may do, the session cannot write.
+ */
+export async function readSlotHealthReadOnly(
+  client: ClientBase,
+  slotName: string,
+): Promise<SlotHealth> {
+  await client.query('BEGIN TRANSACTION READ ONLY');
+  const health = await readSlotHealth(client, slotName);
+  await client.query('COMMIT');
+  return health;
+}

@@ -195,6 +195,10 @@ describe('npm run local', () => {
     expect(stdout).toMatch(
       /✅ Slot "airbyte_slot" still at confirmed_flush_lsn [0-9A-F]+\/[0-9A-F]+/,
     );
+    // The watchdog's own role, made by the same setup, reads the slot as the deployed one does.
+    expect(stdout).toMatch(
+      /Slot watchdog, as "airbyte_watchdog" \(a login with no privileges, read-only by default\), would publish: SlotExists=1 SlotActive=0 SlotWalStatus=0 /,
+    );
 
     for (const field of [
       /Host +127\.0\.0\.1/,

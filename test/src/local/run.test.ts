@@ -49,6 +49,16 @@ describe('localDesiredState', () => {
     });
   });
 
+  it("adds the slot watchdog's role where the environment has a watchdog, and only there", () => {
+    const withWatchdog = localDesiredState(parseEnvironment('staging', {}), 'pw', 'watchdog-pw');
+    expect(withWatchdog.monitoringUser).toEqual({
+      name: 'airbyte_watchdog',
+      password: 'watchdog-pw',
+    });
+    const without = parseEnvironment('staging', { monitoring: { watchdog: false } });
+    expect(localDesiredState(without, 'pw', 'watchdog-pw').monitoringUser).toBeUndefined();
+  });
+
   it('refuses tables a fresh local database cannot have, naming replication.tables', () => {
     const config = parseEnvironment('prod', { replication: { tables: ['orders'] } });
     expect(() => localDesiredState(config, 'pw')).toThrow(
