@@ -56,6 +56,7 @@ export interface SlotPosition {
 }
 
 interface SlotRow extends Omit<SlotPosition, 'invalidationReason'> {
+  readonly inThisDatabase: boolean;
   readonly hasInvalidationReason: boolean;
   readonly invalidationReason: string | null;
 }
@@ -69,7 +70,8 @@ SELECT s.slot_name AS "slotName", s.plugin, s.database, s.active, s.active_pid A
        s.confirmed_flush_lsn::text AS "confirmedFlushLsn", s.restart_lsn::text AS "restartLsn",
        s.wal_status AS "walStatus",
        to_jsonb(s) ? 'invalidation_reason' AS "hasInvalidationReason",
-       to_jsonb(s) ->> 'invalidation_reason' AS "invalidationReason"
+       to_jsonb(s) ->> 'invalidation_reason' AS "invalidationReason",
+       s.database IS NOT DISTINCT FROM current_database() AS "inThisDatabase"
   FROM pg_replication_slots s
  WHERE s.slot_type = 'logical'
  ORDER BY s.database IS DISTINCT FROM current_database(), s.slot_name`;
@@ -79,16 +81,19 @@ export async function readLogicalSlots(
   client: ClientBase,
   slotName: string,
 ): Promise<{ readonly own?: SlotPosition; readonly others: readonly SlotPosition[] }> {
-  const [{ rows }, database] = await Promise.all([
-    client.query<SlotRow>(LOGICAL_SLOTS_QUERY),
-    client.query<{ name: string }>('SELECT current_database() AS name'),
-  ]);
-  const slots = rows.map(({ hasInvalidationReason, invalidationReason, ...slot }) =>
-    hasInvalidationReason ? { ...slot, invalidationReason } : slot,
-  );
-  const isOwn = (slot: SlotPosition) =>
-    slot.slotName === slotName && slot.database === database.rows[0].name;
-  return { own: slots.find(isOwn), others: slots.filter((slot) => !isOwn(slot)) };
+  // One statement: whether a slot decodes this database comes with it.
+  const { rows } = await client.query<SlotRow>(LOGICAL_SLOTS_QUERY);
+  const own = rows.find((slot) => slot.slotName === slotName && slot.inThisDatabase);
+  const position = ({
+    inThisDatabase: _here,
+    hasInvalidationReason,
+    invalidationReason,
+    ...slot
+  }: SlotRow): SlotPosition => (hasInvalidationReason ? { ...slot, invalidationReason } : slot);
+  return {
+    ...(own ? { own: position(own) } : {}),
+    others: rows.filter((slot) => slot !== own).map(position),
+  };
 }
 
 function isObjectInUse(error: unknown): boolean {

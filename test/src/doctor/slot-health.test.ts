@@ -1,5 +1,5 @@
 import type { PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
-import { formatBytes, runDoctor, type DoctorReport } from '../../../src/doctor';
+import { formatBytes, runDoctor, type DoctorOptions, type DoctorReport } from '../../../src/doctor';
 import { desiredStateFromConfig, setupReplication } from '../../../src/replication';
 import {
   DEFAULT_SLOT_THRESHOLDS,
@@ -9,7 +9,7 @@ import {
   type SlotMetricName,
 } from '../../../src/watchdog';
 import { replicationConfig } from '../../support/doctor';
-import { usePostgres } from '../../support/postgres';
+import { usePostgres, type TestPostgres } from '../../support/postgres';
 import {
   acceptMetrics,
   advanceWal,
@@ -40,6 +40,30 @@ const slotMetricsOf = (input: PutMetricDataCommandInput): MetricValue<SlotMetric
       unit: metric.Unit as MetricUnit,
     }));
 
+/** The doctor on `database` of the test server, as its superuser over verified TLS. */
+function doctorOn(
+  pg: TestPostgres,
+  database: string,
+  replication: DoctorOptions['replication'],
+  slotThresholds?: DoctorOptions['slotThresholds'],
+) {
+  const { host, port, user, password } = pg.server;
+  return runDoctor({
+    connection: {
+      host,
+      port,
+      user,
+      password,
+      database,
+      tls: { mode: 'verify-full', ca: pg.server.certificateAuthority!.certPem },
+    },
+    replication,
+    replicationPassword: PASSWORD,
+    slotLagWarnBytes: 1024 ** 3,
+    ...(slotThresholds ? { slotThresholds } : {}),
+  });
+}
+
 describe('the doctor shows the figures and verdicts the watchdog publishes', () => {
   // As in the watchdog's tests: unreserved once the slot's segment is not the current one.
   const pg = usePostgres({
@@ -55,21 +79,7 @@ describe('the doctor shows the figures and verdicts the watchdog publishes', () 
     const admin = await pg.connect(database);
     const replication = replicationConfig();
     await setupReplication(admin, desiredStateFromConfig(replication, PASSWORD));
-    const { host, port, user, password } = pg.server;
-    const doctor = () =>
-      runDoctor({
-        connection: {
-          host,
-          port,
-          user,
-          password,
-          database,
-          tls: { mode: 'verify-full', ca: pg.server.certificateAuthority!.certPem },
-        },
-        replication,
-        replicationPassword: PASSWORD,
-        slotLagWarnBytes: 1024 ** 3,
-      });
+    const doctor = () => doctorOn(pg, database, replication);
     const { watchdog } = watchdogFor(pg, settingsFor(pg, database, replication.slotName));
     return { admin, replication, doctor, watchdog };
   }
@@ -155,22 +165,8 @@ describe("the doctor judges the slot by the environment's thresholds", () => {
     const replication = replicationConfig();
     await setupReplication(admin, desiredStateFromConfig(replication, PASSWORD));
     await advanceWal(admin, 2);
-    const { host, port, user, password } = pg.server;
-    const doctor = (slotThresholds?: { safeWalSizeFraction: number; maxInactiveSeconds: number }) =>
-      runDoctor({
-        connection: {
-          host,
-          port,
-          user,
-          password,
-          database,
-          tls: { mode: 'verify-full', ca: pg.server.certificateAuthority!.certPem },
-        },
-        replication,
-        replicationPassword: PASSWORD,
-        slotLagWarnBytes: 1024 ** 3,
-        ...(slotThresholds ? { slotThresholds } : {}),
-      });
+    const doctor = (slotThresholds?: DoctorOptions['slotThresholds']) =>
+      doctorOn(pg, database, replication, slotThresholds);
     const configured = { safeWalSizeFraction: 0.8, maxInactiveSeconds: 30 * 86400 };
     const { watchdog } = watchdogFor(pg, settingsFor(pg, database, replication.slotName));
     const reports: DoctorReport[] = [];
