@@ -66,6 +66,7 @@ export default tseslint.config(
     ignores: [
       'node_modules/',
       'cdk.out/',
+      'dist/',
       'coverage/',
       'test/fixtures/',
       'test/debezium/target/',

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,6 +8,13 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { constructError } from './construct-error';
+import { resolveDatabaseTarget, type CdcDatabaseTarget } from './database-target';
+import {
+  DEFAULT_EVENT_CATEGORIES,
+  DEFAULT_FREE_LOCAL_STORAGE_BYTES,
+  eventCategoryIssues,
+} from '../src/config/monitoring';
+import type { DatabaseKind } from '../src/contract/database';
 import { ALARM_TOPIC_OUTPUT } from '../src/contract/outputs';
 
 const GIB = 1024 ** 3;
@@ -16,13 +23,20 @@ const GIB = 1024 ** 3;
 const PUBLISHING_SERVICES = ['cloudwatch.amazonaws.com', 'events.rds.amazonaws.com'];
 
 export interface CdcMonitoringProps {
-  /** The instance whose metrics and events are watched. */
-  readonly instance: rds.IDatabaseInstance;
   /**
-   * Storage allocated to the instance in GiB: the free-storage alarm fires below
-   * `freeStorageFraction` of it.
+   * The database whose metrics and events are watched: an RDS instance (its own metrics), or an
+   * Aurora cluster (the metrics of whichever instance is its writer, so a failover keeps the
+   * alarms valid).
    */
-  readonly allocatedStorageGiB: number;
+  readonly database: CdcDatabaseTarget;
+  /**
+   * RDS instance only: the storage allocated to it in GiB, a number or a token (an existing
+   * instance's storage looked up at deploy time). The free-storage alarm fires below
+   * `freeStorageFraction` of it. Not allowed for an Aurora cluster, whose volume grows by itself.
+   *
+   * @default - no free-storage alarm
+   */
+  readonly allocatedStorageGiB?: number;
   /**
    * Alarm when `OldestReplicationSlotLag` exceeds this many bytes: the slot Airbyte reads is
    * falling behind. Keep it well below `max_slot_wal_keep_size`, at which PostgreSQL invalidates
@@ -45,12 +59,21 @@ export interface CdcMonitoringProps {
    */
   readonly transactionLogsDiskUsageBytes?: number;
   /**
-   * Alarm when `FreeStorageSpace` falls below this fraction of `allocatedStorageGiB`. Storage
-   * autoscaling only starts at 10 % free, so the default warns first.
+   * RDS instance only: alarm when `FreeStorageSpace` falls below this fraction of
+   * `allocatedStorageGiB`. Storage autoscaling only starts at 10 % free, so the default warns
+   * first.
    *
    * @default - 0.2
    */
   readonly freeStorageFraction?: number;
+  /**
+   * Aurora cluster only (ignored for an instance): alarm when the writer's `FreeLocalStorage`
+   * falls below this many bytes. Its local disk holds temporary files, logical decoding's spill
+   * files and logs, and is fixed by the instance class.
+   *
+   * @default - 2 GiB
+   */
+  readonly freeLocalStorageBytes?: number;
   /**
    * Alarm when `CPUUtilization` exceeds this percentage.
    *
@@ -71,9 +94,11 @@ export interface CdcMonitoringProps {
    */
   readonly evaluationPeriods?: number;
   /**
-   * RDS event categories of the instance forwarded to the topic.
+   * RDS event categories of the database forwarded to the topic: DB instance categories for an
+   * instance, DB cluster categories for a cluster (see RDS_INSTANCE_EVENT_CATEGORIES and
+   * RDS_CLUSTER_EVENT_CATEGORIES).
    *
-   * @default - `failure`, `failover`, `low storage`
+   * @default - `failure`, `failover`, `low storage` for an instance; `failure`, `failover` for a cluster
    */
   readonly eventCategories?: string[];
   /**
@@ -98,11 +123,14 @@ export interface CdcMonitoringProps {
 
 /** The thresholds and periods the alarms use, every default filled in. */
 interface AlarmSettings {
-  readonly allocatedStorageGiB: number;
+  readonly kind: DatabaseKind;
+  /** Undefined: no free-storage alarm (a cluster, or an instance of unknown storage). */
+  readonly allocatedStorageGiB?: number;
   readonly oldestReplicationSlotLagBytes: number;
   readonly replicationSlotDiskUsageBytes: number;
   readonly transactionLogsDiskUsageBytes: number;
   readonly freeStorageFraction: number;
+  readonly freeLocalStorageBytes: number;
   readonly cpuPercent: number;
   readonly period: Duration;
   readonly evaluationPeriods: number;
@@ -113,6 +141,11 @@ interface AlarmSpec {
   readonly id: string;
   readonly metricName: string;
   readonly statistic: string;
+  /**
+   * Alarm on `metric / denominator` instead of the metric itself: free storage as a fraction of
+   * an allocation known only at deploy time (a token), which CloudWatch's metric math divides.
+   */
+  readonly denominator?: string;
   readonly threshold: number;
   readonly comparisonOperator: cloudwatch.ComparisonOperator;
   readonly description: string;
@@ -124,10 +157,13 @@ interface AlarmSpec {
 }
 
 /**
- * Alarms, notifications and a dashboard for an RDS for PostgreSQL instance that feeds CDC: the
- * most common CDC incident is a replication slot that stops advancing and fills the disk with
- * WAL, so slot lag, WAL on disk and free storage each get an alarm, next to CPU and the RDS
- * failure, failover and low-storage events.
+ * Alarms, notifications and a dashboard for an RDS for PostgreSQL instance or an Aurora
+ * PostgreSQL cluster that feeds CDC: the most common CDC incident is a replication slot that
+ * stops advancing and fills the disk with WAL, so slot lag, WAL on disk and free storage each get
+ * an alarm, next to CPU and the RDS failure and failover events. On Aurora the alarms watch the
+ * writer (dimensions `DBClusterIdentifier` and `Role=WRITER`: the slot lives on the writer, and
+ * the metrics follow a failover), free storage is the writer's local storage (the cluster volume
+ * grows by itself and publishes no `FreeStorageSpace`), and the events are the cluster's.
  */
 export class CdcMonitoring extends Construct {
   /** Topic every alarm and RDS event notifies; subscribe pagers or chat bots to it. */
@@ -139,14 +175,31 @@ export class CdcMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: CdcMonitoringProps) {
     super(scope, id);
-    const { instance } = props;
-    if (!(props.allocatedStorageGiB > 0)) {
+    const database = resolveDatabaseTarget(this, props.database);
+    const { allocatedStorageGiB } = props;
+    if (allocatedStorageGiB !== undefined) {
+      if (database.kind === 'cluster') {
+        throw constructError(
+          this,
+          'allocatedStorageGiB applies to an RDS instance only: an Aurora cluster volume grows by itself (its free local storage is watched instead, see freeLocalStorageBytes)',
+        );
+      }
+      if (!Token.isUnresolved(allocatedStorageGiB) && !(allocatedStorageGiB > 0)) {
+        throw constructError(
+          this,
+          `allocatedStorageGiB must be a positive number, got ${allocatedStorageGiB}`,
+        );
+      }
+    }
+    const eventCategories = props.eventCategories ?? [...DEFAULT_EVENT_CATEGORIES[database.kind]];
+    const categoryIssues = eventCategoryIssues(database.kind, eventCategories);
+    if (categoryIssues.length > 0) {
       throw constructError(
         this,
-        `allocatedStorageGiB must be a positive number, got ${props.allocatedStorageGiB}`,
+        `eventCategories: ${categoryIssues.map((issue) => issue.message).join('; ')}`,
       );
     }
-    const settings = alarmSettings(props);
+    const settings = alarmSettings(props, database.kind);
 
     // CloudWatch and RDS cannot use the AWS-managed SNS key: its policy does not admit them.
     const key = new kms.Key(this, 'TopicKey', {
@@ -185,20 +238,34 @@ export class CdcMonitoring extends Construct {
       description: 'SNS topic of the CDC alarms and RDS events: subscribe pagers or chat to it',
     }).overrideLogicalId(ALARM_TOPIC_OUTPUT);
 
-    const metric = (metricName: string, statistic: string) =>
-      new cloudwatch.Metric({
+    // Aurora publishes every instance metric per role too: the writer's follow a failover.
+    const dimensionsMap: Record<string, string> =
+      database.kind === 'cluster'
+        ? { DBClusterIdentifier: database.identifier, Role: 'WRITER' }
+        : { DBInstanceIdentifier: database.identifier };
+    const metric = (spec: AlarmSpec): cloudwatch.IMetric => {
+      const raw = new cloudwatch.Metric({
         namespace: 'AWS/RDS',
-        metricName,
-        dimensionsMap: { DBInstanceIdentifier: instance.instanceIdentifier },
-        statistic,
+        metricName: spec.metricName,
+        dimensionsMap,
+        statistic: spec.statistic,
         period: settings.period,
       });
+      if (spec.denominator === undefined) return raw;
+      const variable = spec.metricName.charAt(0).toLowerCase() + spec.metricName.slice(1);
+      return new cloudwatch.MathExpression({
+        expression: `${variable} / (${spec.denominator})`,
+        usingMetrics: { [variable]: raw },
+        label: `${spec.metricName} (fraction of allocated)`,
+        period: settings.period,
+      });
+    };
     const action = new cloudwatchActions.SnsAction(topic);
     const alarms: Record<string, cloudwatch.Alarm> = {};
     const graphs: cloudwatch.GraphWidget[] = [];
     for (const spec of alarmSpecs(settings)) {
       const alarm = new cloudwatch.Alarm(this, spec.id, {
-        metric: metric(spec.metricName, spec.statistic),
+        metric: metric(spec),
         threshold: spec.threshold,
         comparisonOperator: spec.comparisonOperator,
         evaluationPeriods: settings.evaluationPeriods,
@@ -220,11 +287,12 @@ export class CdcMonitoring extends Construct {
     }
     this.alarms = alarms;
 
-    new rds.CfnEventSubscription(this, 'InstanceEvents', {
+    const cluster = database.kind === 'cluster';
+    new rds.CfnEventSubscription(this, cluster ? 'ClusterEvents' : 'InstanceEvents', {
       snsTopicArn: topic.topicArn,
-      sourceType: 'db-instance',
-      sourceIds: [instance.instanceIdentifier],
-      eventCategories: props.eventCategories ?? ['failure', 'failover', 'low storage'],
+      sourceType: cluster ? 'db-cluster' : 'db-instance',
+      sourceIds: [database.identifier],
+      eventCategories,
       enabled: true,
     });
 
@@ -246,24 +314,85 @@ export class CdcMonitoring extends Construct {
   }
 }
 
-function alarmSettings(props: CdcMonitoringProps): AlarmSettings {
+function alarmSettings(props: CdcMonitoringProps, kind: DatabaseKind): AlarmSettings {
   return {
+    kind,
     allocatedStorageGiB: props.allocatedStorageGiB,
     oldestReplicationSlotLagBytes: props.oldestReplicationSlotLagBytes ?? GIB,
     replicationSlotDiskUsageBytes: props.replicationSlotDiskUsageBytes ?? 2 * GIB,
     transactionLogsDiskUsageBytes: props.transactionLogsDiskUsageBytes ?? 4 * GIB,
     freeStorageFraction: props.freeStorageFraction ?? 0.2,
+    freeLocalStorageBytes: props.freeLocalStorageBytes ?? DEFAULT_FREE_LOCAL_STORAGE_BYTES,
     cpuPercent: props.cpuPercent ?? 80,
     period: props.period ?? Duration.minutes(5),
     evaluationPeriods: props.evaluationPeriods ?? 3,
   };
 }
 
+/**
+ * The free-storage alarm: of an instance, `FreeStorageSpace` against its allocation (a fixed
+ * threshold in bytes when the allocation is known at synth, metric math against the token when
+ * it is looked up at deploy); of a cluster, the writer's `FreeLocalStorage`; none for an instance
+ * of unknown allocation.
+ */
+function freeStorageSpec(settings: AlarmSettings, minutes: number): AlarmSpec[] {
+  const { allocatedStorageGiB, freeStorageFraction } = settings;
+  const below = cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD;
+  if (settings.kind === 'cluster') {
+    return [
+      {
+        id: 'FreeLocalStorageAlarm',
+        metricName: 'FreeLocalStorage',
+        statistic: cloudwatch.Stats.MINIMUM,
+        threshold: settings.freeLocalStorageBytes,
+        comparisonOperator: below,
+        treatMissingData: cloudwatch.TreatMissingData.MISSING,
+        description:
+          `The writer's free local storage is below ${gib(settings.freeLocalStorageBytes)} for ${minutes} min. ` +
+          'It holds temporary files, the spill files of large transactions decoded for the slot, and logs: ' +
+          'check ReplicationSlotDiskUsage and pg_stat_database.temp_bytes, then consider a larger instance class.',
+      },
+    ];
+  }
+  if (allocatedStorageGiB === undefined) return [];
+  const percent = `${Math.round(freeStorageFraction * 100)} %`;
+  const spec = {
+    id: 'FreeStorageSpaceAlarm',
+    metricName: 'FreeStorageSpace',
+    statistic: cloudwatch.Stats.MINIMUM,
+    comparisonOperator: below,
+    treatMissingData: cloudwatch.TreatMissingData.MISSING,
+  };
+  if (Token.isUnresolved(allocatedStorageGiB)) {
+    // CloudFormation resolves the token inside the expression string.
+    const allocated = Tokenization.stringifyNumber(allocatedStorageGiB);
+    return [
+      {
+        ...spec,
+        denominator: `${allocated} * ${GIB}`,
+        threshold: freeStorageFraction,
+        description:
+          `Free storage below ${percent} of the ${allocated} GiB allocated for ${minutes} min. ` +
+          'Check WAL held by replication slots first, then table growth.',
+      },
+    ];
+  }
+  return [
+    {
+      ...spec,
+      threshold: Math.round(freeStorageFraction * allocatedStorageGiB * GIB),
+      description:
+        `Free storage below ${percent} of the ${allocatedStorageGiB} GiB allocated ` +
+        `for ${minutes} min. Check WAL held by replication slots first, then table growth.`,
+    },
+  ];
+}
+
+const gib = (value: number) => `${(value / GIB).toFixed(2)} GiB`;
+
 function alarmSpecs(settings: AlarmSettings): AlarmSpec[] {
-  const { allocatedStorageGiB } = settings;
   const minutes = settings.period.toMinutes() * settings.evaluationPeriods;
   const above = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
-  const gib = (value: number) => `${(value / GIB).toFixed(2)} GiB`;
   return [
     {
       id: 'ReplicationSlotLagAlarm',
@@ -299,17 +428,7 @@ function alarmSpecs(settings: AlarmSettings): AlarmSpec[] {
         `WAL on disk exceeds ${gib(settings.transactionLogsDiskUsageBytes)} for ${minutes} min. ` +
         'Usually a stalled replication slot: see the ReplicationSlotDiskUsage alarm and pg_replication_slots.',
     },
-    {
-      id: 'FreeStorageSpaceAlarm',
-      metricName: 'FreeStorageSpace',
-      statistic: cloudwatch.Stats.MINIMUM,
-      threshold: Math.round(settings.freeStorageFraction * allocatedStorageGiB * GIB),
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.MISSING,
-      description:
-        `Free storage below ${Math.round(settings.freeStorageFraction * 100)} % of the ${allocatedStorageGiB} GiB allocated ` +
-        `for ${minutes} min. Check WAL held by replication slots first, then table growth.`,
-    },
+    ...freeStorageSpec(settings, minutes),
     {
       id: 'CpuUtilizationAlarm',
       metricName: 'CPUUtilization',

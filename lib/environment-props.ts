@@ -2,8 +2,11 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type { AirbyteConnectionProps } from './airbyte-connection';
-import { type CdcDatabaseProps, companionRemovalPolicy } from './cdc-database';
+import type { CdcAuroraClusterProps } from './cdc-aurora-cluster';
+import type { CdcDatabaseProps } from './cdc-database';
+import { companionRemovalPolicy } from './database-companions';
 import type { CdcMonitoringProps } from './cdc-monitoring';
+import type { ExistingCdcDatabaseProps } from './existing-database';
 import type { CdcNetworkProps } from './network';
 import type { PreUpgradeCheckProps } from './pre-upgrade-check';
 import type { ReplicationSetupProps } from './replication-setup';
@@ -17,6 +20,7 @@ import {
 import { readCaCertificateFile } from '../src/config/ca-certificate';
 import { replicationServerParameters } from '../src/config/server-parameters';
 import { instanceIdentifierFor } from '../src/contract/aws-names';
+import type { DatabaseReference } from '../src/contract/database';
 
 /**
  * The one place where an environment's validated configuration (cdk.json, src/config) becomes
@@ -33,9 +37,37 @@ const DATABASE_REMOVAL_POLICIES: Record<LifecycleConfig['removalPolicy'], Remova
   retain: RemovalPolicy.RETAIN,
 };
 
-/** What `cdk destroy` does with the database (`lifecycle.removalPolicy`). */
+/**
+ * What `cdk destroy` does with the database (`lifecycle.removalPolicy`); a database the stack
+ * does not own (`database.existing`) is always kept.
+ */
 export function databaseRemovalPolicy(config: EnvironmentConfig): RemovalPolicy {
+  if (config.database.existing) return RemovalPolicy.RETAIN;
   return DATABASE_REMOVAL_POLICIES[config.lifecycle.removalPolicy];
+}
+
+/**
+ * What `cdk destroy` does with what the stack creates beside the database (secrets, logs, the
+ * Airbyte bucket): they follow a database the stack owns (companionRemovalPolicy), and go with
+ * the stack beside one it does not: the roles they serve are dropped then.
+ */
+export function companionsRemovalPolicy(config: EnvironmentConfig): RemovalPolicy {
+  if (config.database.existing) return RemovalPolicy.DESTROY;
+  return companionRemovalPolicy(databaseRemovalPolicy(config));
+}
+
+/** The database as RDS names it: the environment's instance or cluster, or the existing one. */
+export function configuredDatabaseReference(config: EnvironmentConfig): DatabaseReference {
+  const { existing, engine } = config.database;
+  if (existing?.clusterIdentifier !== undefined)
+    return { kind: 'cluster', identifier: existing.clusterIdentifier };
+  if (existing?.instanceIdentifier !== undefined)
+    return { kind: 'instance', identifier: existing.instanceIdentifier };
+  // A new cluster takes the name an instance would have: the secrets and logs follow it.
+  return {
+    kind: engine === 'aurora-postgresql' ? 'cluster' : 'instance',
+    identifier: instanceIdentifierFor(config.name),
+  };
 }
 
 export function networkProps(config: EnvironmentConfig): CdcNetworkProps {
@@ -45,29 +77,36 @@ export function networkProps(config: EnvironmentConfig): CdcNetworkProps {
     existingVpc,
     maxAzs,
     publiclyAccessible,
-    logRemovalPolicy: companionRemovalPolicy(databaseRemovalPolicy(config)),
+    logRemovalPolicy: companionsRemovalPolicy(config),
   };
 }
 
-export function databaseProps(
-  config: EnvironmentConfig,
-): Omit<CdcDatabaseProps, 'vpc' | 'vpcSubnets'> {
+/** The props a new instance and a new Aurora cluster take alike, from the configuration. */
+type NewDatabaseSettings = Pick<
+  CdcDatabaseProps & CdcAuroraClusterProps,
+  | 'instanceType'
+  | 'backupRetention'
+  | 'databaseName'
+  | 'port'
+  | 'parameters'
+  | 'removalPolicy'
+  | 'deletionProtection'
+  | 'publiclyAccessible'
+  | 'allowedCidrs'
+  | 'replicationUsername'
+  | 'monitoringUsername'
+>;
+
+function newDatabaseSettings(config: EnvironmentConfig): NewDatabaseSettings {
   const { database, lifecycle, network, replication } = config;
   return {
-    instanceIdentifier: instanceIdentifierFor(config.name),
-    // A bare major ("17") lets RDS pick its default minor.
-    engineVersion: rds.PostgresEngineVersion.of(
-      database.engineVersion,
-      database.engineVersion.split('.')[0],
-    ),
     instanceType: new ec2.InstanceType(database.instanceType),
-    allocatedStorageGiB: database.allocatedStorageGiB,
-    maxAllocatedStorageGiB: database.maxAllocatedStorageGiB,
-    multiAz: database.multiAz,
     backupRetention: Duration.days(database.backupRetentionDays),
     databaseName: database.databaseName,
     port: database.port,
-    // The same values as the local server of `npm run local`, from the same function.
+    // The same values as the local server of `npm run local`, from the same function. Aurora
+    // takes each of them in its cluster parameter group (idle_replication_slot_timeout, which it
+    // does not document, is refused for Aurora by the configuration).
     parameters: replicationServerParameters({
       database,
       maxSlotWalKeepSizeGiB: replication.maxSlotWalKeepSizeGiB,
@@ -77,10 +116,73 @@ export function databaseProps(
     deletionProtection: lifecycle.deletionProtection,
     publiclyAccessible: network.publiclyAccessible,
     allowedCidrs: network.allowedCidrs,
-    replicationUsername: replication.user,
+    ...loginRoles(config),
+  };
+}
+
+/** The roles the stack gives login secrets: the replication user and the watchdog's role. */
+function loginRoles(config: EnvironmentConfig): {
+  replicationUsername: string;
+  monitoringUsername?: string;
+} {
+  return {
+    replicationUsername: config.replication.user,
     ...(hasSlotWatchdog(config.monitoring)
       ? { monitoringUsername: config.monitoring.watchdogUser }
       : {}),
+  };
+}
+
+/** A bare major ("17") lets RDS pick its default minor. */
+const majorOf = (engineVersion: string): string => engineVersion.split('.')[0];
+
+export function databaseProps(
+  config: EnvironmentConfig,
+): Omit<CdcDatabaseProps, 'vpc' | 'vpcSubnets'> {
+  const { database } = config;
+  return {
+    ...newDatabaseSettings(config),
+    instanceIdentifier: instanceIdentifierFor(config.name),
+    engineVersion: rds.PostgresEngineVersion.of(
+      database.engineVersion,
+      majorOf(database.engineVersion),
+    ),
+    allocatedStorageGiB: database.allocatedStorageGiB,
+    maxAllocatedStorageGiB: database.maxAllocatedStorageGiB,
+    multiAz: database.multiAz,
+  };
+}
+
+export function auroraClusterProps(
+  config: EnvironmentConfig,
+): Omit<CdcAuroraClusterProps, 'vpc' | 'vpcSubnets'> {
+  const { database } = config;
+  return {
+    ...newDatabaseSettings(config),
+    clusterIdentifier: configuredDatabaseReference(config).identifier,
+    engineVersion: rds.AuroraPostgresEngineVersion.of(
+      database.engineVersion,
+      majorOf(database.engineVersion),
+    ),
+    readers: database.readers,
+    serverlessV2: database.serverlessV2,
+  };
+}
+
+export function existingDatabaseProps(
+  config: EnvironmentConfig,
+): Omit<ExistingCdcDatabaseProps, 'vpc'> {
+  const existing = config.database.existing;
+  if (!existing) {
+    throw new ConfigError(`environment "${config.name}" has no database.existing`);
+  }
+  return {
+    database: configuredDatabaseReference(config),
+    masterSecretArn: existing.masterSecretArn,
+    securityGroupId: existing.securityGroupId,
+    port: config.database.port,
+    ...loginRoles(config),
+    removalPolicy: companionsRemovalPolicy(config),
   };
 }
 
@@ -89,13 +191,13 @@ export function preUpgradeCheckProps(
 ): Omit<PreUpgradeCheckProps, 'masterSecret' | 'vpc' | 'vpcSubnets'> {
   const { database, replication } = config;
   return {
-    instanceIdentifier: instanceIdentifierFor(config.name),
+    database: configuredDatabaseReference(config),
     databaseName: database.databaseName,
     slotName: replication.slotName,
     publicationName: replication.publicationName,
     engineVersion: database.engineVersion,
     allowSlotRecreation: replication.allowSlotRecreation,
-    logRemovalPolicy: companionRemovalPolicy(databaseRemovalPolicy(config)),
+    logRemovalPolicy: companionsRemovalPolicy(config),
   };
 }
 
@@ -103,10 +205,13 @@ export function replicationSetupProps(
   config: EnvironmentConfig,
 ): Omit<
   ReplicationSetupProps,
-  'instance' | 'masterSecret' | 'replicationUserSecret' | 'vpc' | 'vpcSubnets'
+  'database' | 'masterSecret' | 'replicationUserSecret' | 'vpc' | 'vpcSubnets'
 > {
   const { replication } = config;
+  const { existing } = config.database;
   return {
+    existingDatabase: existing !== undefined,
+    dropActiveSlotOnDelete: existing?.dropActiveSlotOnDestroy ?? false,
     databaseName: config.database.databaseName,
     replicationUsername: replication.user,
     replication: streamedPublicationOf(config),
@@ -114,7 +219,7 @@ export function replicationSetupProps(
     heartbeatTable: replication.heartbeatTable,
     rebootIfPending: replication.rebootIfPending,
     databaseRemovalPolicy: databaseRemovalPolicy(config),
-    logRemovalPolicy: companionRemovalPolicy(databaseRemovalPolicy(config)),
+    logRemovalPolicy: companionsRemovalPolicy(config),
   };
 }
 
@@ -125,7 +230,7 @@ export function airbyteConnectionProps(
   'host' | 'port' | 'replicationUserSecret' | 'dependsOn' | 'vpc' | 'vpcSubnets'
 > {
   const { airbyte } = config;
-  const companions = companionRemovalPolicy(databaseRemovalPolicy(config));
+  const companions = companionsRemovalPolicy(config);
   return {
     settings: resolveAirbyteSettings(config),
     replication: streamedPublicationOf(config),
@@ -148,7 +253,9 @@ export function airbyteConnectionProps(
  * configuration: a slot lag alarm at or above `max_slot_wal_keep_size` would fire only after
  * PostgreSQL invalidated the slot.
  */
-export function monitoringProps(config: EnvironmentConfig): Omit<CdcMonitoringProps, 'instance'> {
+export function monitoringProps(
+  config: EnvironmentConfig,
+): Omit<CdcMonitoringProps, 'database' | 'allocatedStorageGiB'> {
   const { monitoring } = config;
   const { maxSlotWalKeepSizeGiB } = config.replication;
   if (monitoring.oldestReplicationSlotLagBytes >= maxSlotWalKeepSizeGiB * GIB) {
@@ -160,11 +267,11 @@ export function monitoringProps(config: EnvironmentConfig): Omit<CdcMonitoringPr
     );
   }
   return {
-    allocatedStorageGiB: config.database.allocatedStorageGiB,
     oldestReplicationSlotLagBytes: monitoring.oldestReplicationSlotLagBytes,
     replicationSlotDiskUsageBytes: monitoring.replicationSlotDiskUsageBytes,
     transactionLogsDiskUsageBytes: monitoring.transactionLogsDiskUsageBytes,
     freeStorageFraction: monitoring.freeStorageFraction,
+    freeLocalStorageBytes: monitoring.freeLocalStorageBytes,
     cpuPercent: monitoring.cpuPercent,
     period: Duration.minutes(monitoring.periodMinutes),
     evaluationPeriods: monitoring.evaluationPeriods,

@@ -1,3 +1,5 @@
+import { existsSync } from 'fs';
+import * as path from 'path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -5,8 +7,51 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { lambdaBundle } from './lambda-bundle';
+import type { LambdaBundleOptions } from './lambda-bundle';
 import { LAMBDA_RDS_CA_BUNDLE } from '../src/aws/rds-ca-bundle';
+
+/**
+ * Where the package holds the handlers' bundles, one directory per handler: `npm pack` builds
+ * them (scripts/bundle-handlers.ts) beside the compiled `lib/`, as an installed package has
+ * neither the TypeScript sources nor esbuild. The source tree has none: its synth bundles.
+ */
+export const PREBUILT_BUNDLES_DIR = path.join(__dirname, '..', 'lambda-bundles');
+
+/** The handler's file in a bundle: NodejsFunction's name, which `handler` refers to. */
+const BUNDLE_FILE = 'index.js';
+
+/**
+ * How a handler is bundled: at synth from the sources, and at pack time into the package, so
+ * that both give the same bytes and the same asset hash.
+ */
+export function handlerBundleOptions(handlerDirectory: string) {
+  return {
+    entry: `lambda/${handlerDirectory}/index.ts`,
+    target: 'node24',
+    minify: true,
+    // The runtime provides the AWS SDK v3; pg-native is optional in pg and never used.
+    externals: ['pg-native', '@aws-sdk/*'],
+  } satisfies LambdaBundleOptions;
+}
+
+/**
+ * The handler's code: the package's prebuilt bundle when there is one, else esbuild at synth.
+ * lambda-bundle.ts is loaded only then: it imports esbuild, which the package does not bring.
+ */
+function handlerCode(handlerDirectory: string): lambda.Code {
+  const prebuilt = path.join(PREBUILT_BUNDLES_DIR, handlerDirectory);
+  if (existsSync(path.join(prebuilt, BUNDLE_FILE))) return lambda.Code.fromAsset(prebuilt);
+  const options = handlerBundleOptions(handlerDirectory);
+  const projectRoot = path.join(__dirname, '..');
+  if (!existsSync(path.join(projectRoot, options.entry))) {
+    throw new Error(
+      `No bundle of the ${handlerDirectory} handler in ${prebuilt} and no source to build it from: this copy of rds-airbyte-cdc was packed without its Lambda bundles. Pack it with npm pack, whose prepack script builds them.`,
+    );
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand, see above
+  const { lambdaBundle } = require('./lambda-bundle') as typeof import('./lambda-bundle');
+  return lambdaBundle(options);
+}
 
 export interface HandlerFunctionProps {
   /** Directory under `lambda/` holding the handler's `index.ts`. */
@@ -69,20 +114,15 @@ export interface HandlerFunctionProps {
 /**
  * A custom-resource handler from `lambda/<dir>/index.ts`: current Node.js runtime on Graviton,
  * bundled and minified by esbuild with the runtime's own AWS SDK left out (once per synth, and
- * not at all while its inputs are unchanged: lambda-bundle.ts), logging to a log group the
+ * not at all while its inputs are unchanged: lambda-bundle.ts; in the installed package, at
+ * pack time), logging to a log group the
  * stack owns (so `cdk destroy` can remove it) with a month's retention.
  */
 export class HandlerFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
     super(scope, id, {
       description: props.description,
-      code: lambdaBundle({
-        entry: `lambda/${props.handlerDirectory}/index.ts`,
-        target: 'node24',
-        minify: true,
-        // The runtime provides the AWS SDK v3; pg-native is optional in pg and never used.
-        externals: ['pg-native', '@aws-sdk/*'],
-      }),
+      code: handlerCode(props.handlerDirectory),
       handler: `index.${props.handler ?? 'onEvent'}`,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

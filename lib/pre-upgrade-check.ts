@@ -1,4 +1,4 @@
-import { ArnFormat, CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -7,6 +7,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { constructError } from './construct-error';
+import { clusterArnFor, instanceArnFor } from './database-target';
 import { HandlerFunction } from './handler-function';
 import {
   acknowledgeFinding,
@@ -18,14 +19,17 @@ import {
   PRE_UPGRADE_CHECK_RESOURCE_TYPE,
   type PreUpgradeCheckProperties,
 } from '../src/contract/pre-upgrade-check';
+import type { DatabaseReference } from '../src/contract/database';
+import { databaseIdentifierProperties } from '../src/contract/database-identifier';
 import { parseEngineVersion } from '../src/upgrade/slot-fate';
 
 export interface PreUpgradeCheckProps {
   /**
-   * The RDS instance identifier, as a plain string: the instance depends on this check, so the
-   * check may not reference it (its endpoint and version are looked up when the check runs).
+   * The RDS instance or Aurora cluster, by identifier as a plain string: the database depends on
+   * this check, so the check may not reference it (its endpoint and version are looked up when
+   * the check runs).
    */
-  readonly instanceIdentifier: string;
+  readonly database: DatabaseReference;
   /** The master user's secret: the check logs in with it to peek at and drop the slot. */
   readonly masterSecret: secretsmanager.ISecret;
   /** The database (dbname) the slot belongs to. */
@@ -80,10 +84,11 @@ export class PreUpgradeCheck extends Construct implements ec2.IConnectable {
 
   constructor(scope: Construct, id: string, props: PreUpgradeCheckProps) {
     super(scope, id);
-    if (Token.isUnresolved(props.instanceIdentifier)) {
+    const { kind, identifier } = props.database;
+    if (Token.isUnresolved(identifier)) {
       throw constructError(
         this,
-        'instanceIdentifier must be a plain string known at synth: the instance depends on this check, so a reference to it would be a cycle',
+        'database.identifier must be a plain string known at synth: the database depends on this check, so a reference to it would be a cycle',
       );
     }
     try {
@@ -101,7 +106,7 @@ export class PreUpgradeCheck extends Construct implements ec2.IConnectable {
     });
     this.handler = new HandlerFunction(this, 'Function', {
       handlerDirectory: 'pre-upgrade-check',
-      description: `Checks replication slot ${props.slotName} before an engine upgrade of ${props.instanceIdentifier}`,
+      description: `Checks replication slot ${props.slotName} before an engine upgrade of ${identifier}`,
       // Above the client's limits (10 s connect, 60 s statement, 70 s query), so that they end a
       // stuck run with an explanation; minutes, never CloudFormation's hour.
       timeout: Duration.minutes(5),
@@ -115,15 +120,10 @@ export class PreUpgradeCheck extends Construct implements ec2.IConnectable {
     props.masterSecret.grantRead(this.handler);
     this.handler.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['rds:DescribeDBInstances'],
-        // Built from the identifier: the instance's own ARN attribute would be a cycle.
+        actions: [kind === 'cluster' ? 'rds:DescribeDBClusters' : 'rds:DescribeDBInstances'],
+        // Built from the identifier: the database's own ARN attribute would be a cycle.
         resources: [
-          Stack.of(this).formatArn({
-            service: 'rds',
-            resource: 'db',
-            resourceName: props.instanceIdentifier,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
+          kind === 'cluster' ? clusterArnFor(this, identifier) : instanceArnFor(this, identifier),
         ],
       }),
     );
@@ -136,7 +136,7 @@ export class PreUpgradeCheck extends Construct implements ec2.IConnectable {
       }),
     });
     const properties: PreUpgradeCheckProperties = {
-      DbInstanceIdentifier: props.instanceIdentifier,
+      ...databaseIdentifierProperties(props.database),
       MasterSecretArn: props.masterSecret.secretArn,
       Database: props.databaseName,
       SlotName: props.slotName,

@@ -1,23 +1,33 @@
 import { CfnOutput, Duration, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { AirbyteConnection } from './airbyte-connection';
-import { CdcDatabase, companionRemovalPolicy } from './cdc-database';
+import { CdcAuroraCluster } from './cdc-aurora-cluster';
+import { CdcDatabase } from './cdc-database';
 import { CdcMonitoring } from './cdc-monitoring';
 import {
+  resolveDatabaseTarget,
+  type CdcDatabaseTarget,
+  type ResolvedDatabaseTarget,
+} from './database-target';
+import {
   airbyteConnectionProps,
+  auroraClusterProps,
+  companionsRemovalPolicy,
   databaseProps,
-  databaseRemovalPolicy,
+  existingDatabaseProps,
   monitoringProps,
   networkProps,
   preUpgradeCheckProps,
   replicationSetupProps,
 } from './environment-props';
+import { ExistingCdcDatabase } from './existing-database';
 import { CdcNetwork } from './network';
 import { PreUpgradeCheck } from './pre-upgrade-check';
 import { ReplicationSetup } from './replication-setup';
 import { SlotWatchdog, type SlotWatchdogProps } from './slot-watchdog';
-import type { EnvironmentConfig } from '../src/config';
+import { databaseShapeOf, type EnvironmentConfig } from '../src/config';
 import { slotThresholdsFrom } from '../src/watchdog';
 import { StackOutputs } from '../src/contract/outputs';
 
@@ -27,16 +37,20 @@ export interface RdsAirbyteCdcStackProps extends StackProps {
 }
 
 /**
- * One environment: the network, an RDS for PostgreSQL instance ready for logical replication,
- * and the outputs a user needs to point Airbyte at it.
+ * One environment: the network, a PostgreSQL database ready for logical replication (a new RDS
+ * instance, a new Aurora cluster, or one that exists), the replication setup, Airbyte wiring and
+ * monitoring on it, and the outputs a user needs to point Airbyte at it.
  */
 export class RdsAirbyteCdcStack extends Stack {
-  /** The database and its secrets. */
-  public readonly database: CdcDatabase;
+  /** The database and its secrets: a new instance or Aurora cluster, or one that exists. */
+  public readonly database: CdcDatabase | CdcAuroraCluster | ExistingCdcDatabase;
   /** The VPC and subnets. */
   public readonly network: CdcNetwork;
-  /** The step before an engine upgrade that decides about the replication slot. */
-  public readonly preUpgradeCheck: PreUpgradeCheck;
+  /**
+   * The step before an engine upgrade that decides about the replication slot; none for a
+   * database the stack does not own.
+   */
+  public readonly preUpgradeCheck?: PreUpgradeCheck;
   /** The custom resource that runs the replication setup SQL. */
   public readonly replicationSetup: ReplicationSetup;
   /** The alarms, topic and dashboard, unless `monitoring.enabled` is off. */
@@ -59,33 +73,36 @@ export class RdsAirbyteCdcStack extends Stack {
     // The configuration decides the props (environment-props.ts); the wiring is here.
     this.network = new CdcNetwork(this, 'Network', networkProps(config));
 
-    this.database = new CdcDatabase(this, 'Database', {
-      ...databaseProps(config),
-      vpc: this.network.vpc,
-      vpcSubnets: this.network.databaseSubnets,
-    });
-    const { instance, masterSecret, replicationUserSecret, monitoringUserSecret } = this.database;
+    const parts = this.defineDatabase(config);
+    this.database = parts.construct;
+    const { database, masterSecret, replicationUserSecret, monitoringUserSecret } = parts;
+    const target = resolveDatabaseTarget(this, database);
 
-    // Before CloudFormation modifies the instance (a new engine version above all), the check
-    // decides what the upgrade does to the slot. It may not reference the instance (a cycle), so
-    // it is admitted on the port number rather than through the instance's connections.
-    this.preUpgradeCheck = new PreUpgradeCheck(this, 'PreUpgradeCheck', {
-      ...preUpgradeCheckProps(config),
-      masterSecret,
-      vpc: this.network.vpc,
-      vpcSubnets: this.network.functionSubnets,
-    });
-    instance.node.addDependency(this.preUpgradeCheck.resource);
-    this.database.securityGroup.connections.allowFrom(
-      this.preUpgradeCheck,
-      ec2.Port.tcp(this.database.port),
-      'Pre-upgrade check function',
-    );
-    this.network.allowEndpointAccessFrom(this.preUpgradeCheck);
+    // Before CloudFormation modifies a database it owns (a new engine version above all), the
+    // check decides what the upgrade does to the slot. It may not reference the database (a
+    // cycle), so it is admitted on the port number rather than through the database's
+    // connections. A database the stack does not own is never upgraded by it.
+    if (parts.securityGroup) {
+      const check = new PreUpgradeCheck(this, 'PreUpgradeCheck', {
+        ...preUpgradeCheckProps(config),
+        masterSecret,
+        vpc: this.network.vpc,
+        vpcSubnets: this.network.functionSubnets,
+      });
+      database.node.addDependency(check.resource);
+      parts.securityGroup.connections.allowFrom(
+        check,
+        ec2.Port.tcp(parts.port),
+        'Pre-upgrade check function',
+      );
+      this.network.allowEndpointAccessFrom(check);
+      this.preUpgradeCheck = check;
+    }
+    const slotGeneration = this.preUpgradeCheck?.slotGeneration;
 
     this.replicationSetup = new ReplicationSetup(this, 'ReplicationSetup', {
       ...replicationSetupProps(config),
-      instance,
+      database,
       masterSecret,
       replicationUserSecret,
       ...(monitoringUserSecret
@@ -97,7 +114,7 @@ export class RdsAirbyteCdcStack extends Stack {
           }
         : {}),
       // A slot dropped for an upgrade is recreated by the setup's run after it.
-      slotGeneration: this.preUpgradeCheck.slotGeneration,
+      slotGeneration,
       vpc: this.network.vpc,
       vpcSubnets: this.network.functionSubnets,
     });
@@ -107,12 +124,12 @@ export class RdsAirbyteCdcStack extends Stack {
     // source, destination and connection themselves when airbyte.apiUrl is set, after the setup.
     const airbyte = new AirbyteConnection(this, 'Airbyte', {
       ...airbyteConnectionProps(config),
-      host: instance.dbInstanceEndpointAddress,
-      port: instance.dbInstanceEndpointPort,
+      host: target.hostname,
+      port: target.port,
       replicationUserSecret,
       dependsOn: [this.replicationSetup.resource],
       // A slot recreated after an upgrade holds none of the old position: Airbyte must resync.
-      slotGeneration: this.preUpgradeCheck.slotGeneration,
+      slotGeneration,
       vpc: this.network.vpc,
       vpcSubnets: this.network.functionSubnets,
     });
@@ -123,13 +140,14 @@ export class RdsAirbyteCdcStack extends Stack {
     if (config.monitoring.enabled) {
       const monitoring = new CdcMonitoring(this, 'Monitoring', {
         ...monitoringProps(config),
-        instance,
+        database,
+        allocatedStorageGiB: parts.allocatedStorageGiB,
       });
       this.monitoring = monitoring;
       if (monitoringUserSecret) {
         const watchdog = new SlotWatchdog(this, 'SlotWatchdog', {
           ...slotWatchdogProps(config),
-          instance,
+          database,
           // Its own role, which the setup creates: a login with no privileges, read-only.
           loginSecret: monitoringUserSecret,
           vpc: this.network.vpc,
@@ -144,17 +162,78 @@ export class RdsAirbyteCdcStack extends Stack {
       }
     }
 
-    this.addOutputs(config);
+    this.addOutputs(config, target, parts);
   }
 
-  private addOutputs(config: EnvironmentConfig): void {
-    const { instance, replicationUserSecret, masterSecret } = this.database;
+  /** The database of the configured shape (docs/database-shapes.md) and what comes with it. */
+  private defineDatabase(config: EnvironmentConfig): DatabaseParts {
+    const { vpc, databaseSubnets } = this.network;
+    switch (databaseShapeOf(config.database)) {
+      case 'instance': {
+        const construct = new CdcDatabase(this, 'Database', {
+          ...databaseProps(config),
+          vpc,
+          vpcSubnets: databaseSubnets,
+        });
+        return {
+          construct,
+          database: construct.instance,
+          masterSecret: construct.masterSecret,
+          replicationUserSecret: construct.replicationUserSecret,
+          monitoringUserSecret: construct.monitoringUserSecret,
+          port: construct.port,
+          securityGroup: construct.securityGroup,
+          allocatedStorageGiB: config.database.allocatedStorageGiB,
+        };
+      }
+      case 'aurora': {
+        const construct = new CdcAuroraCluster(this, 'Database', {
+          ...auroraClusterProps(config),
+          vpc,
+          vpcSubnets: databaseSubnets,
+        });
+        return {
+          construct,
+          database: construct.cluster,
+          masterSecret: construct.masterSecret,
+          replicationUserSecret: construct.replicationUserSecret,
+          monitoringUserSecret: construct.monitoringUserSecret,
+          port: construct.port,
+          securityGroup: construct.securityGroup,
+        };
+      }
+      case 'existing': {
+        const construct = new ExistingCdcDatabase(this, 'Database', {
+          ...existingDatabaseProps(config),
+          vpc,
+        });
+        return {
+          construct,
+          database: construct.database,
+          masterSecret: construct.masterSecret,
+          replicationUserSecret: construct.replicationUserSecret,
+          monitoringUserSecret: construct.monitoringUserSecret,
+          port: construct.port,
+          allocatedStorageGiB: construct.allocatedStorageGiB,
+        };
+      }
+    }
+  }
+
+  private addOutputs(
+    config: EnvironmentConfig,
+    target: ResolvedDatabaseTarget,
+    { replicationUserSecret, masterSecret }: DatabaseParts,
+  ): void {
     const outputs: Record<keyof typeof StackOutputs, { value: string; description: string }> = {
       databaseEndpoint: {
-        value: instance.dbInstanceEndpointAddress,
-        description: 'Airbyte source: Host',
+        value: target.hostname,
+        description:
+          target.kind === 'cluster'
+            ? 'Airbyte source: Host (the writer endpoint, which follows a failover)'
+            : 'Airbyte source: Host',
       },
-      databasePort: { value: instance.dbInstanceEndpointPort, description: 'Airbyte source: Port' },
+      databasePort: { value: target.port, description: 'Airbyte source: Port' },
       databaseName: {
         value: config.database.databaseName,
         description: 'Airbyte source: Database Name',
@@ -187,12 +266,26 @@ export class RdsAirbyteCdcStack extends Stack {
   }
 }
 
+/** The database as the stack's other parts use it, whichever construct defined it. */
+interface DatabaseParts {
+  readonly construct: CdcDatabase | CdcAuroraCluster | ExistingCdcDatabase;
+  readonly database: CdcDatabaseTarget;
+  readonly masterSecret: secretsmanager.ISecret;
+  readonly replicationUserSecret: secretsmanager.ISecret;
+  readonly monitoringUserSecret?: secretsmanager.ISecret;
+  readonly port: number;
+  /** The database's own security group, when the stack created it. */
+  readonly securityGroup?: ec2.SecurityGroup;
+  /** Storage of an instance for the free-storage alarm (a token for an existing one). */
+  readonly allocatedStorageGiB?: number;
+}
+
 /** The watchdog's settings from the configuration; the thresholds are derived, never copied. */
 function slotWatchdogProps(
   config: EnvironmentConfig,
 ): Omit<
   SlotWatchdogProps,
-  'instance' | 'loginSecret' | 'vpc' | 'vpcSubnets' | 'alarmTopic' | 'dashboard'
+  'database' | 'loginSecret' | 'vpc' | 'vpcSubnets' | 'alarmTopic' | 'dashboard'
 > {
   const { monitoring, replication } = config;
   // The doctor judges by the same thresholds (src/doctor/target.ts).
@@ -205,6 +298,6 @@ function slotWatchdogProps(
     safeWalSizeFraction: thresholds.safeWalSizeFraction,
     maxInactive: Duration.seconds(thresholds.maxInactiveSeconds),
     schedule: Duration.minutes(monitoring.watchdogScheduleMinutes),
-    logRemovalPolicy: companionRemovalPolicy(databaseRemovalPolicy(config)),
+    logRemovalPolicy: companionsRemovalPolicy(config),
   };
 }

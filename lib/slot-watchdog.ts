@@ -5,11 +5,11 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { constructError } from './construct-error';
+import { resolveDatabaseTarget, type CdcDatabaseTarget } from './database-target';
 import { HandlerFunction } from './handler-function';
 import {
   acknowledgeFinding,
@@ -45,8 +45,11 @@ const WATCHDOG_ALARM_RULES = [
 export type WatchdogAlarmId = (typeof WATCHDOG_ALARM_RULES)[number]['id'];
 
 export interface SlotWatchdogProps {
-  /** The instance whose slot is watched; the function is admitted to its port. */
-  readonly instance: rds.IDatabaseInstance;
+  /**
+   * The RDS instance or Aurora cluster whose slot is watched (on a cluster, through its writer
+   * endpoint); the function is admitted to its port.
+   */
+  readonly database: CdcDatabaseTarget;
   /** The database (dbname) the slot belongs to. */
   readonly databaseName: string;
   /** The logical replication slot to watch. */
@@ -155,12 +158,13 @@ export class SlotWatchdog extends Construct {
       description: 'Slot watchdog function: egress to PostgreSQL and the AWS API endpoints only',
       allowAllOutbound: false,
     });
-    props.instance.connections.allowDefaultPortFrom(securityGroup, 'Slot watchdog function');
+    const database = resolveDatabaseTarget(this, props.database);
+    database.connections.allowDefaultPortFrom(securityGroup, 'Slot watchdog function');
 
     // Every variable the function reads (the compiler checks none is left out), as tokens.
     const variables: Record<keyof typeof WATCHDOG_VARIABLES, string> = {
-      host: props.instance.dbInstanceEndpointAddress,
-      port: props.instance.dbInstanceEndpointPort,
+      host: database.hostname,
+      port: database.port,
       database: props.databaseName,
       slotName: props.slotName,
       secretArn: props.loginSecret.secretArn,

@@ -2,7 +2,7 @@ import type { RDSClient } from '@aws-sdk/client-rds';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CdkCustomResourceEvent, CdkCustomResourceResponse } from 'aws-lambda';
 import type { Client } from 'pg';
-import { describeInstance, type InstanceStatus } from '../../src/aws/rds-instance';
+import { databaseLabel, describeDatabase, type DatabaseStatus } from '../../src/aws/rds-database';
 import { readDatabaseSecret } from '../../src/aws/secrets';
 import { PRE_UPGRADE_CHECK_ATTRIBUTES } from '../../src/contract/pre-upgrade-check';
 import type { ConnectOptions } from '../../src/replication/connect';
@@ -44,7 +44,7 @@ export const PRE_UPGRADE_TIMEOUTS = {
   queryTimeoutMs: 70000,
 } as const satisfies Partial<ConnectOptions>;
 
-/** What the run found, when there was no instance to look at. */
+/** What the run found, when there was no database to look at. */
 type CheckResult = PreUpgradeOutcome | { readonly slotDropped: false; readonly fate?: undefined };
 
 /**
@@ -68,7 +68,7 @@ export class PreUpgradeCheckHandler {
     const generation = nextSlotGeneration(previousGeneration, outcome, request.engineVersion);
     const droppedSlot = 'droppedSlot' in outcome ? outcome.droppedSlot : undefined;
     return {
-      PhysicalResourceId: physicalIdFor(request.instanceIdentifier, generation),
+      PhysicalResourceId: physicalIdFor(request.databaseReference.identifier, generation),
       Data: {
         [PRE_UPGRADE_CHECK_ATTRIBUTES.slotDropped]: String(outcome.slotDropped),
         [PRE_UPGRADE_CHECK_ATTRIBUTES.slotGeneration]: generation,
@@ -88,18 +88,20 @@ export class PreUpgradeCheckHandler {
 
   private async check(request: PreUpgradeCheckRequest): Promise<CheckResult> {
     const { log } = this.dependencies;
-    const instance = await this.describe(request.instanceIdentifier);
-    if (!instance) {
-      log(`RDS instance ${request.instanceIdentifier} does not exist yet: nothing to check.`);
+    const ref = request.databaseReference;
+    const label = databaseLabel(ref);
+    const database = await this.describe(request);
+    if (!database) {
+      log(`${label} does not exist yet: nothing to check.`);
       return { slotDropped: false };
     }
-    if (!instance.engineVersion) {
+    if (!database.engineVersion) {
       throw new Error(
-        `RDS did not say which engine version instance ${request.instanceIdentifier} runs (status ${instance.instanceStatus}): deploy again once it is available.`,
+        `RDS did not say which engine version ${ref.kind} ${ref.identifier} runs (status ${database.status}): deploy again once it is available.`,
       );
     }
     const upgrade: PreUpgradeRequest = {
-      deployedVersion: instance.engineVersion,
+      deployedVersion: database.engineVersion,
       targetVersion: request.engineVersion,
       slotName: request.slotName,
       publicationName: request.publicationName,
@@ -107,15 +109,15 @@ export class PreUpgradeCheckHandler {
     };
     const fate = slotFateFor(upgrade);
     log(
-      `RDS instance ${request.instanceIdentifier} runs ${instance.engineVersion}; the template asks for ${request.engineVersion}: ${fate}.`,
+      `${label} runs ${database.engineVersion}; the template asks for ${request.engineVersion}: ${fate}.`,
     );
     if (!needsDatabase(fate)) return { fate, action: 'none', slotDropped: false };
-    if (!instance.endpoint) {
+    if (!database.endpoint) {
       throw new Error(
-        `RDS instance ${request.instanceIdentifier} has no endpoint (status ${instance.instanceStatus}), so its replication slot cannot be checked before the upgrade: deploy again once it is available.`,
+        `${label} has no endpoint (status ${database.status}), so its replication slot cannot be checked before the upgrade: deploy again once it is available.`,
       );
     }
-    const client = await this.connect(request, instance.endpoint);
+    const client = await this.connect(request, database.endpoint);
     try {
       return await runPreUpgradeCheck(client, upgrade, log);
     } finally {
@@ -123,12 +125,14 @@ export class PreUpgradeCheckHandler {
     }
   }
 
-  private async describe(instanceIdentifier: string): Promise<InstanceStatus | undefined> {
+  private async describe(request: PreUpgradeCheckRequest): Promise<DatabaseStatus | undefined> {
+    const ref = request.databaseReference;
     try {
-      return await describeInstance(this.dependencies.rds, instanceIdentifier);
+      return await describeDatabase(this.dependencies.rds, ref);
     } catch (error) {
+      const action = ref.kind === 'cluster' ? 'rds:DescribeDBClusters' : 'rds:DescribeDBInstances';
       throw new Error(
-        `Cannot describe RDS instance ${instanceIdentifier} to check its replication slot before an engine upgrade: ${(error as Error).message}. Check that this function may call rds:DescribeDBInstances on it and reaches the RDS API (the interface endpoint in its subnets), then deploy again.`,
+        `Cannot describe ${databaseLabel(ref)} to check its replication slot before an engine upgrade: ${(error as Error).message}. Check that this function may call ${action} on it and reaches the RDS API (the interface endpoint in its subnets), then deploy again.`,
         { cause: error },
       );
     }
@@ -136,7 +140,7 @@ export class PreUpgradeCheckHandler {
 
   private async connect(
     request: PreUpgradeCheckRequest,
-    endpoint: NonNullable<InstanceStatus['endpoint']>,
+    endpoint: NonNullable<DatabaseStatus['endpoint']>,
   ): Promise<Client> {
     const master = await readDatabaseSecret(
       this.dependencies.secretsManager,

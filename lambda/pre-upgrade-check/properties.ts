@@ -1,3 +1,5 @@
+import type { DatabaseReference } from '../../src/contract/database';
+import { databaseReferenceOf } from '../../src/contract/database-identifier';
 import { parseResourceProperties } from '../../src/contract/properties';
 import { preUpgradeCheckPropertiesSchema } from '../../src/contract/pre-upgrade-check';
 import { INITIAL_SLOT_GENERATION } from '../../src/upgrade/pre-upgrade';
@@ -7,7 +9,8 @@ const RESOURCE = 'Pre-upgrade check';
 
 /** The properties, typed. */
 export interface PreUpgradeCheckRequest {
-  readonly instanceIdentifier: string;
+  /** The RDS instance or Aurora cluster whose engine is upgraded. */
+  readonly databaseReference: DatabaseReference;
   readonly masterSecretArn: string;
   readonly database: string;
   readonly slotName: string;
@@ -21,7 +24,7 @@ export interface PreUpgradeCheckRequest {
 export function parseProperties(raw: Record<string, unknown>): PreUpgradeCheckRequest {
   const properties = parseResourceProperties(RESOURCE, preUpgradeCheckPropertiesSchema, raw);
   return {
-    instanceIdentifier: properties.DbInstanceIdentifier,
+    databaseReference: databaseReferenceOf(RESOURCE, properties),
     masterSecretArn: properties.MasterSecretArn,
     database: properties.Database,
     slotName: properties.SlotName,
@@ -31,7 +34,7 @@ export function parseProperties(raw: Record<string, unknown>): PreUpgradeCheckRe
   };
 }
 
-/** Between the instance identifier and the slot generation in the physical id. */
+/** Between the instance (or cluster) identifier and the slot generation in the physical id. */
 const GENERATION_MARK = '/slot-generation/';
 
 /**
@@ -42,8 +45,8 @@ const GENERATION_MARK = '/slot-generation/';
  * generation: CloudFormation then sends a Delete for the old id after the update, which this
  * resource answers by doing nothing.
  */
-export function physicalIdFor(instanceIdentifier: string, slotGeneration: string): string {
-  return `${encodeURIComponent(instanceIdentifier)}${GENERATION_MARK}${encodeURIComponent(slotGeneration)}`;
+export function physicalIdFor(databaseIdentifier: string, slotGeneration: string): string {
+  return `${encodeURIComponent(databaseIdentifier)}${GENERATION_MARK}${encodeURIComponent(slotGeneration)}`;
 }
 
 /** The generation a physical id carries; the initial one for an id this resource did not make. */

@@ -32,7 +32,14 @@ import {
   physicalIdFor,
   type ReplicationSetupRequest,
 } from './properties';
-import { describeInstance, rebootCommand, rebootInstance } from '../../src/aws/rds-instance';
+import {
+  databaseLabel,
+  describeDatabase,
+  logicalReplicationFixCommands,
+  rebootCommand,
+  rebootDatabase,
+  type DatabaseStatus,
+} from '../../src/aws/rds-database';
 
 export interface ReplicationSetupDependencies {
   readonly rds: RDSClient;
@@ -49,7 +56,7 @@ export interface ReplicationSetupDependencies {
   readonly beforeStep?: (step: Step, index: number, total: number) => unknown;
 }
 
-/** `Data.Status` while the instance reboots; isComplete finishes the job afterwards. */
+/** `Data.Status` while the database reboots; isComplete finishes the job afterwards. */
 const REBOOTING = 'rebooting';
 
 /** Teardown steps that concern each object, so a Delete can leave alone what is still in use. */
@@ -102,6 +109,7 @@ export class ReplicationSetupHandler {
     const physicalId = physicalIdFor(request);
     const previous =
       event.RequestType === 'Update' ? parseProperties(event.OldResourceProperties) : undefined;
+    if (request.existingDatabase) await this.checkExistingDatabase(request);
     return this.withMasterConnection(request, async (client) => {
       try {
         await assertLogicalReplicationEnabled(client);
@@ -121,21 +129,36 @@ export class ReplicationSetupHandler {
     if (event.RequestType === 'Delete' || event.Data?.Status !== REBOOTING)
       return { IsComplete: true };
     const request = parseProperties(event.ResourceProperties);
-    const status = await describeInstance(this.dependencies.rds, request.instanceIdentifier);
-    if (!status)
-      throw new Error(`RDS instance ${request.instanceIdentifier} disappeared during its reboot`);
-    if (status.instanceStatus !== 'available' || status.parameterApplyStatus !== 'in-sync') {
+    const label = databaseLabel(request.databaseReference);
+    const status = await describeDatabase(this.dependencies.rds, request.databaseReference);
+    if (!status) throw new Error(`${label} disappeared during its reboot`);
+    if (status.status !== 'available' || status.parameterApplyStatus !== 'in-sync') {
       this.dependencies.log(
-        `Waiting for ${request.instanceIdentifier}: status ${status.instanceStatus}, parameter group ${status.parameterApplyStatus}`,
+        `Waiting for ${request.databaseReference.identifier}: status ${status.status}, parameter group ${status.parameterApplyStatus}`,
       );
       return { IsComplete: false };
     }
     const previous =
       event.RequestType === 'Update' ? parseProperties(event.OldResourceProperties) : undefined;
-    await this.withMasterConnection(request, async (client) => {
+    let client: Client;
+    try {
+      client = await this.openMasterConnection(request);
+    } catch (error) {
+      // RDS may call it available a moment before it accepts connections (an Aurora cluster
+      // stays available while its writer reboots): not yet, unless the login itself is refused.
+      if (!(error instanceof DatabaseConnectionError) || error.reason === 'authentication')
+        throw error;
+      this.dependencies.log(
+        `Waiting for ${request.databaseReference.identifier} to accept connections after its reboot: ${error.message}`,
+      );
+      return { IsComplete: false };
+    }
+    try {
       await assertLogicalReplicationEnabled(client);
       await this.setup(client, request, physicalIdFor(request), previous);
-    });
+    } finally {
+      await client.end().catch(() => undefined);
+    }
     return { IsComplete: true, Data: this.attributes(request) };
   }
 
@@ -148,16 +171,13 @@ export class ReplicationSetupHandler {
     };
   }
 
-  private async withMasterConnection<T>(
-    request: ReplicationSetupRequest,
-    work: (client: Client) => Promise<T>,
-  ): Promise<T> {
+  private async openMasterConnection(request: ReplicationSetupRequest): Promise<Client> {
     const master = await readDatabaseSecret(
       this.dependencies.secretsManager,
       request.masterSecretArn,
       'master user secret',
     );
-    const client = await connect({
+    return connect({
       host: request.host,
       port: request.port,
       user: master.username,
@@ -165,6 +185,13 @@ export class ReplicationSetupHandler {
       database: request.database,
       tls: { mode: 'verify-full', ca: this.dependencies.caBundle() },
     });
+  }
+
+  private async withMasterConnection<T>(
+    request: ReplicationSetupRequest,
+    work: (client: Client) => Promise<T>,
+  ): Promise<T> {
+    const client = await this.openMasterConnection(request);
     try {
       return await work(client);
     } finally {
@@ -410,12 +437,17 @@ export class ReplicationSetupHandler {
           if (current && record.adopted) {
             this.dependencies.log(`Keeping role "${request.user}": it existed before this stack.`);
           }
-          // Before dropping anything of a protected instance's pipeline, not only its slot.
-          if (
-            current &&
-            (selection.slot || selection.publication || selection.user || selection.monitoringRole)
-          ) {
-            await this.refuseIfInstanceProtected(request);
+          const dropsAnything =
+            selection.slot || selection.publication || selection.user || selection.monitoringRole;
+          if (request.existingDatabase) {
+            // The stack never deletes a database it did not create, so its deletion protection
+            // says nothing here; a consumer still reading the slot does.
+            if (dropsAnything && !request.dropActiveSlotOnDelete) {
+              await this.refuseIfSlotActive(client, request);
+            }
+          } else if (current && dropsAnything) {
+            // Before dropping anything of a protected instance's pipeline, not only its slot.
+            await this.refuseIfDatabaseProtected(request);
           }
           await this.teardown(client, targetOf(request), selection);
           // Roles an earlier configuration made for the watchdog, should one have outlived it.
@@ -458,17 +490,49 @@ export class ReplicationSetupHandler {
   }
 
   /**
-   * `cdk destroy` deletes this resource before the instance. With deletion protection on, the
-   * instance would survive but the slot would already be gone, forcing Airbyte into a full
+   * `cdk destroy` deletes this resource before the database. With deletion protection on, the
+   * database would survive but the slot would already be gone, forcing Airbyte into a full
    * resync for nothing: refuse before dropping anything.
    */
-  private async refuseIfInstanceProtected(request: ReplicationSetupRequest): Promise<void> {
-    const instance = request.instanceIdentifier;
-    const status = await describeInstance(this.dependencies.rds, instance);
+  private async refuseIfDatabaseProtected(request: ReplicationSetupRequest): Promise<void> {
+    const ref = request.databaseReference;
+    const status = await describeDatabase(this.dependencies.rds, ref);
     if (!status?.deletionProtection) return;
+    const turnOff =
+      ref.kind === 'cluster'
+        ? `aws rds modify-db-cluster --db-cluster-identifier ${ref.identifier} --no-deletion-protection --apply-immediately`
+        : `aws rds modify-db-instance --db-instance-identifier ${ref.identifier} --no-deletion-protection --apply-immediately`;
     throw new Error(
-      `RDS instance ${instance} has deletion protection on, so deleting the stack would stop at the instance after the replication slot "${request.slotName}" was dropped (Airbyte would then need a full resync). Nothing was dropped. To delete it, take a final snapshot if you want one, turn protection off (aws rds modify-db-instance --db-instance-identifier ${instance} --no-deletion-protection --apply-immediately) and retry; to remove only the replication setup from a protected database, do the same and turn protection back on afterwards.`,
+      `${databaseLabel(ref)} has deletion protection on, so deleting the stack would stop at the ${ref.kind} after the replication slot "${request.slotName}" was dropped (Airbyte would then need a full resync). Nothing was dropped. To delete it, take a final snapshot if you want one, turn protection off (${turnOff}) and retry; to remove only the replication setup from a protected database, do the same and turn protection back on afterwards.`,
     );
+  }
+
+  /**
+   * An existing database outlives the stack and its Airbyte connection may still be reading the
+   * slot: dropping it (and the publication and role) under a running consumer breaks that sync.
+   * Refuse, dropping nothing, unless the configuration says to drop it anyway.
+   */
+  private async refuseIfSlotActive(
+    client: Client,
+    request: ReplicationSetupRequest,
+  ): Promise<void> {
+    const { slot } = await readCatalog(client, targetOf(request));
+    if (!slot?.active) return;
+    const consumer = await this.consumerOf(client, slot.activePid);
+    throw new Error(
+      `Replication slot "${request.slotName}" on ${databaseLabel(request.databaseReference)} is in use by ${consumer}. Nothing was dropped: not the slot, the publication "${request.publicationName}" nor the role "${request.user}". Pause or delete the Airbyte connection that reads it (or stop whatever that process is) and retry the deletion; or set database.existing.dropActiveSlotOnDestroy to true to drop them anyway (the consumer is disconnected and must resync).`,
+    );
+  }
+
+  /** "process 1234 from 10.0.1.5", as far as the server tells. */
+  private async consumerOf(client: Client, pid: number | null): Promise<string> {
+    if (pid === null) return 'a consumer';
+    const { rows } = await client.query<{ client_addr: string | null }>(
+      'SELECT client_addr::text AS client_addr FROM pg_stat_activity WHERE pid = $1',
+      [pid],
+    );
+    const address = rows[0]?.client_addr;
+    return `process ${pid}${address ? ` from ${address}` : ''}`;
   }
 
   /**
@@ -479,16 +543,24 @@ export class ReplicationSetupHandler {
     request: ReplicationSetupRequest,
     error: DatabaseConnectionError,
   ): Promise<void> {
-    const status = await describeInstance(this.dependencies.rds, request.instanceIdentifier);
-    if (!status || status.instanceStatus === 'deleting') {
+    const ref = request.databaseReference;
+    const status = await describeDatabase(this.dependencies.rds, ref);
+    if (!status || status.status === 'deleting') {
       this.dependencies.log(
-        `${request.instanceIdentifier} is ${status ? 'being deleted' : 'gone'}: its slot, publication and user go with it.`,
+        `${ref.identifier} is ${status ? 'being deleted' : 'gone'}: its slot, publication and user go with it.`,
       );
       return;
     }
+    const dropSql = `SELECT pg_drop_replication_slot(${escapeLiteral(request.slotName)}); DROP PUBLICATION IF EXISTS ${escapeIdentifier(request.publicationName)};`;
+    if (request.existingDatabase) {
+      // Never deleted by the stack: it always outlives it, with the slot.
+      throw new Error(
+        `${error.message} ${databaseLabel(ref)} (status ${status.status}) existed before this stack and outlives it, and an unread replication slot fills its disk with WAL. Make it reachable from the setup function and retry the deletion, or drop what the stack created yourself: ${dropSql} DROP ROLE IF EXISTS ${escapeIdentifier(request.user)}; (the role only if the stack created it), then retry.`,
+      );
+    }
     if (request.removalPolicy === 'destroy' && !status.deletionProtection) {
       this.dependencies.log(
-        `Could not reach ${request.instanceIdentifier} (${error.message}); its removal policy is destroy, so the slot goes with the instance.`,
+        `Could not reach ${ref.identifier} (${error.message}); its removal policy is destroy, so the slot goes with the ${ref.kind}.`,
       );
       return;
     }
@@ -497,32 +569,93 @@ export class ReplicationSetupHandler {
         ? 'is deleted after a final snapshot, and every restore of that snapshot would bring the slot back'
         : `is kept after this stack (removal policy ${request.removalPolicy}${status.deletionProtection ? ', deletion protection on' : ''})`;
     throw new Error(
-      `${error.message} The instance ${request.instanceIdentifier} (status ${status.instanceStatus}) ${outlives}, and an unread replication slot fills its disk with WAL. Make it reachable and retry the deletion, or drop the slot yourself: SELECT pg_drop_replication_slot(${escapeLiteral(request.slotName)}); DROP PUBLICATION IF EXISTS ${escapeIdentifier(request.publicationName)}; then retry.`,
+      `${error.message} The ${ref.kind} ${ref.identifier} (status ${status.status}) ${outlives}, and an unread replication slot fills its disk with WAL. Make it reachable and retry the deletion, or drop the slot yourself: ${dropSql} then retry.`,
     );
   }
 
-  /** wal_level is not logical: reboot if the parameter group waits for one and config allows it. */
+  /**
+   * The database named by `database.existing` must be the engine the reference's APIs describe:
+   * fail before connecting, naming the setting, rather than with a confusing SQL error later.
+   */
+  private async checkExistingDatabase(request: ReplicationSetupRequest): Promise<void> {
+    const ref = request.databaseReference;
+    const setting =
+      ref.kind === 'cluster'
+        ? 'database.existing.clusterIdentifier'
+        : 'database.existing.instanceIdentifier';
+    const status = await describeDatabase(this.dependencies.rds, ref);
+    if (!status) {
+      const region = process.env.AWS_REGION ?? "the stack's region";
+      throw new Error(
+        `${databaseLabel(ref)} (${setting}) was not found in ${region}. Check the identifier, and that the stack deploys to the account and region the database is in.`,
+      );
+    }
+    const expected = ref.kind === 'cluster' ? 'aurora-postgresql' : 'postgres';
+    if (status.engine !== undefined && status.engine !== expected) {
+      const hint =
+        ref.kind === 'cluster'
+          ? 'only Aurora PostgreSQL clusters are supported (for an RDS for PostgreSQL instance use database.existing.instanceIdentifier)'
+          : 'only RDS for PostgreSQL instances are supported (for an Aurora PostgreSQL cluster use database.existing.clusterIdentifier)';
+      throw new Error(
+        `${setting} names ${databaseLabel(ref)}, whose engine is ${status.engine}, not ${expected}: ${hint}. Nothing was changed.`,
+      );
+    }
+  }
+
+  /**
+   * wal_level is not logical: reboot if the parameter group waits for one and config allows it.
+   * Runs before any statement of the setup, so a failure here leaves the database untouched.
+   */
   private async rebootForLogicalReplication(
     request: ReplicationSetupRequest,
     walLevelError: WalLevelError,
   ): Promise<void> {
-    const instance = request.instanceIdentifier;
-    const status = await describeInstance(this.dependencies.rds, instance);
-    if (!status)
-      throw new Error(`${walLevelError.message} RDS instance ${instance} was not found.`);
+    const ref = request.databaseReference;
+    const label = databaseLabel(ref);
+    const status = await describeDatabase(this.dependencies.rds, ref);
+    if (!status) throw new Error(`${walLevelError.message} ${label} was not found.`);
     if (status.parameterApplyStatus !== 'pending-reboot') {
+      throw new Error(this.notSetMessage(request, walLevelError, status));
+    }
+    // An existing cluster is never rebooted by the stack; the configuration refuses the opt-in.
+    const mayReboot =
+      request.rebootIfPending && !(request.existingDatabase && ref.kind === 'cluster');
+    if (!mayReboot) {
+      const untouched = request.existingDatabase
+        ? ' This stack changed nothing inside the database and does not reboot a database it did not create unless told to.'
+        : '';
+      const optIn =
+        request.existingDatabase && ref.kind === 'cluster'
+          ? ''
+          : '; or set replication.rebootIfPending to true to let the deploy do it';
       throw new Error(
-        `wal_level is "${walLevelError.walLevel}" although parameter group ${status.parameterGroupName} of ${instance} is ${status.parameterApplyStatus}: the group does not set rds.logical_replication=1. Attach the stack's parameter group (or set the parameter) and deploy again.`,
+        `Logical replication is not on yet: parameter group ${status.parameterGroupName} of ${ref.identifier} is pending-reboot. Reboot the ${ref.kind === 'cluster' ? "cluster's writer instance" : 'instance'} (${rebootCommand(ref, status)}), wait until it is available, and deploy again${optIn}.${untouched}`,
       );
     }
-    if (!request.rebootIfPending) {
-      throw new Error(
-        `Logical replication is not on yet: parameter group ${status.parameterGroupName} of ${instance} is pending-reboot. Reboot the instance (${rebootCommand(instance)}), wait until it is available, and deploy again; or set replication.rebootIfPending to true to let the deploy do it.`,
-      );
-    }
+    const target =
+      ref.kind === 'cluster'
+        ? `${status.writerInstanceIdentifier ?? 'the writer'} (writer of ${ref.identifier})`
+        : ref.identifier;
     this.dependencies.log(
-      `Parameter group ${status.parameterGroupName} is pending-reboot: rebooting ${instance}`,
+      `Parameter group ${status.parameterGroupName} is pending-reboot: rebooting ${target}`,
     );
-    await rebootInstance(this.dependencies.rds, instance);
+    await rebootDatabase(this.dependencies.rds, ref, status);
+  }
+
+  /** wal_level is not logical and the parameter group does not ask for it: what to do. */
+  private notSetMessage(
+    request: ReplicationSetupRequest,
+    walLevelError: WalLevelError,
+    status: DatabaseStatus,
+  ): string {
+    const ref = request.databaseReference;
+    const found = `wal_level is "${walLevelError.walLevel}" although parameter group ${status.parameterGroupName} of ${ref.identifier} is ${status.parameterApplyStatus}: the group does not set rds.logical_replication=1.`;
+    if (!request.existingDatabase) {
+      return `${found} Attach the stack's parameter group (or set the parameter) and deploy again.`;
+    }
+    const commands = logicalReplicationFixCommands(ref, status)
+      .map((command, index) => `  ${index + 1}. ${command}`)
+      .join('\n');
+    return `${found} This stack changed nothing inside the database, and will not modify or reboot ${databaseLabel(ref)}, which it did not create. Turn logical replication on yourself (the reboot is a short outage), wait until it is available, and deploy again:\n${commands}`;
   }
 }

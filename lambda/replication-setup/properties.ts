@@ -5,6 +5,8 @@ import {
   schemaSelectionsOf,
   type SchemaSelection,
 } from '../../src/contract/replication-setup';
+import type { DatabaseReference } from '../../src/contract/database';
+import { databaseReferenceOf } from '../../src/contract/database-identifier';
 import {
   parseJsonProperty,
   parseResourceProperties,
@@ -17,7 +19,12 @@ const RESOURCE = 'Replication setup';
 
 /** The properties, typed. */
 export interface ReplicationSetupRequest extends ReplicationObjectsConfig {
-  readonly instanceIdentifier: string;
+  /** The RDS instance or Aurora cluster, as RDS names it. */
+  readonly databaseReference: DatabaseReference;
+  /** The database existed before the stack: never modified, rebooted or deleted by it. */
+  readonly existingDatabase: boolean;
+  /** On Delete, drop the slot of an existing database even while a consumer reads it. */
+  readonly dropActiveSlotOnDelete: boolean;
   readonly host: string;
   readonly port: number;
   readonly database: string;
@@ -70,7 +77,9 @@ export function parseProperties(raw: Record<string, unknown>): ReplicationSetupR
     );
   }
   return {
-    instanceIdentifier: properties.DbInstanceIdentifier,
+    databaseReference: databaseReferenceOf(RESOURCE, properties),
+    existingDatabase: properties.ExistingDatabase === 'true',
+    dropActiveSlotOnDelete: properties.DropActiveSlotOnDelete === 'true',
     host: properties.Host,
     port,
     database: properties.Database,
@@ -100,10 +109,16 @@ export function parseProperties(raw: Record<string, unknown>): ReplicationSetupR
  * The physical id names the slot and publication: renaming either is a replacement, so the new
  * one is created first and CloudFormation's follow-up Delete drops the old one. Anything else
  * (tables, identities, password) is updated in place and keeps the slot's position. Each part is
- * URI-encoded: a publication may be called `a/b`.
+ * URI-encoded: a publication may be called `a/b`. The first part is the instance or cluster
+ * identifier, so an instance's id is what it was before clusters existed.
  */
 export function physicalIdFor(request: ReplicationSetupRequest): string {
-  return [request.instanceIdentifier, request.database, request.slotName, request.publicationName]
+  return [
+    request.databaseReference.identifier,
+    request.database,
+    request.slotName,
+    request.publicationName,
+  ]
     .map(encodeURIComponent)
     .join('/');
 }

@@ -3,8 +3,15 @@ import * as path from 'path';
 import { z } from 'zod';
 import { ENVIRONMENT_NAME_PATTERN, ENVIRONMENT_NAME_RULE } from '../contract/aws-names';
 import { airbyteSchema } from './airbyte';
-import { databaseSchema, lifecycleSchema } from './database';
 import {
+  databaseSchema,
+  databaseShapeOf,
+  lifecycleSchema,
+  resolveDatabaseSettings,
+  type DatabaseSettings,
+} from './database';
+import {
+  eventCategoryIssues,
   hasSlotWatchdog,
   monitoringSchema,
   resolveSlotInactiveAlarmMinutes,
@@ -17,7 +24,13 @@ import { nearestName } from './suggestion';
 
 export * from './identifiers';
 export type { AirbyteConfig } from './airbyte';
-export type { DatabaseConfig, LifecycleConfig } from './database';
+export type {
+  DatabaseConfig,
+  DatabaseShape,
+  ExistingDatabaseConfig,
+  LifecycleConfig,
+} from './database';
+export { databaseShapeOf } from './database';
 export type { MonitoringConfig } from './monitoring';
 export { hasSlotWatchdog } from './monitoring';
 export type { NetworkConfig } from './network';
@@ -68,14 +81,34 @@ export const environmentSchema = z
         message: 'is required when account is set',
       });
     }
-    if (env.database.maxAllocatedStorageGiB <= env.database.allocatedStorageGiB) {
+    checkDatabaseShape(env, ctx);
+    const kind =
+      env.database.existing?.clusterIdentifier !== undefined ||
+      (!env.database.existing && env.database.engine === 'aurora-postgresql')
+        ? 'cluster'
+        : 'instance';
+    for (const { index, message } of eventCategoryIssues(
+      kind,
+      env.monitoring.eventCategories ?? [],
+    )) {
+      ctx.addIssue({ code: 'custom', path: ['monitoring', 'eventCategories', index], message });
+    }
+    const shape = databaseShapeOf(env.database);
+    if (
+      shape === 'instance' &&
+      env.database.maxAllocatedStorageGiB <= env.database.allocatedStorageGiB
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['database', 'maxAllocatedStorageGiB'],
         message: `must be greater than allocatedStorageGiB (${env.database.allocatedStorageGiB}) for storage autoscaling`,
       });
     }
-    if (env.replication.maxSlotWalKeepSizeGiB >= env.database.allocatedStorageGiB) {
+    // Aurora's cluster volume grows by itself; an existing instance's storage is its own.
+    if (
+      shape === 'instance' &&
+      env.replication.maxSlotWalKeepSizeGiB >= env.database.allocatedStorageGiB
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['replication', 'maxSlotWalKeepSizeGiB'],
@@ -83,7 +116,11 @@ export const environmentSchema = z
       });
     }
     const engineMajor = Number(env.database.engineVersion.split('.')[0]);
-    if (env.replication.idleSlotTimeoutHours !== undefined && engineMajor < 18) {
+    if (
+      env.replication.idleSlotTimeoutHours !== undefined &&
+      shape !== 'existing' &&
+      engineMajor < 18
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['replication', 'idleSlotTimeoutHours'],
@@ -128,8 +165,109 @@ export const environmentSchema = z
       ...env.monitoring,
       slotInactiveAlarmMinutes: limit.minutes,
     };
-    return { ...env, monitoring };
+    return { ...env, database: resolveDatabaseSettings(env.database), monitoring };
   });
+
+/** The sections the shape checks read, as the schema has read them. */
+interface ShapeCheckInput {
+  readonly database: DatabaseSettings;
+  readonly network: {
+    readonly existingVpc?: unknown;
+    readonly publiclyAccessible: boolean;
+    readonly allowedCidrs: readonly string[];
+  };
+  readonly replication: {
+    readonly rebootIfPending: boolean;
+    readonly idleSlotTimeoutHours?: number;
+  };
+}
+
+/**
+ * What each database shape (docs/database-shapes.md) accepts: Aurora's readers and capacity only
+ * on a new Aurora cluster, and nothing that would change a database the stack does not own.
+ */
+function checkDatabaseShape(env: ShapeCheckInput, ctx: z.RefinementCtx): void {
+  const { database, network, replication } = env;
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: 'custom', path, message });
+  const { existing } = database;
+  if (!existing) {
+    if (database.engine !== 'aurora-postgresql') {
+      if (database.readers > 0)
+        issue(
+          ['database', 'readers'],
+          'needs database.engine "aurora-postgresql": an RDS instance has no readers (see multiAz for a standby)',
+        );
+      if (database.serverlessV2)
+        issue(
+          ['database', 'serverlessV2'],
+          'needs database.engine "aurora-postgresql": Serverless v2 is an Aurora capacity mode',
+        );
+    } else {
+      if (database.multiAz)
+        issue(
+          ['database', 'multiAz'],
+          'does not apply to Aurora, whose storage spans three zones: set database.readers to 1 or more for a failover target',
+        );
+      if (replication.idleSlotTimeoutHours !== undefined)
+        issue(
+          ['replication', 'idleSlotTimeoutHours'],
+          "is not documented for Aurora PostgreSQL's cluster parameter group, and a parameter the group does not hold fails the deploy: remove it (the slot watchdog's inactivity alarm covers an abandoned slot)",
+        );
+    }
+    return;
+  }
+  const kind = existing.clusterIdentifier !== undefined ? 'cluster' : 'instance';
+  if (kind === 'cluster' && database.engine !== 'aurora-postgresql')
+    issue(
+      ['database', 'engine'],
+      'must be "aurora-postgresql" for database.existing.clusterIdentifier (an Aurora PostgreSQL cluster)',
+    );
+  if (kind === 'instance' && database.engine !== 'postgres')
+    issue(
+      ['database', 'engine'],
+      'must be "postgres" for database.existing.instanceIdentifier (an RDS for PostgreSQL instance); an Aurora cluster is given as clusterIdentifier',
+    );
+  if (network.existingVpc === undefined)
+    issue(
+      ['network', 'existingVpc'],
+      'is required with database.existing: give the VPC and subnets the database lives in, so that the setup function runs beside it',
+    );
+  const notForExisting = (path: (string | number)[], why: string) =>
+    issue(path, `cannot be used with database.existing: ${why}`);
+  if (database.readers > 0)
+    notForExisting(
+      ['database', 'readers'],
+      'the stack creates no instances in a database it does not own',
+    );
+  if (database.serverlessV2)
+    notForExisting(
+      ['database', 'serverlessV2'],
+      'the stack does not change the capacity of a database it does not own',
+    );
+  if (database.multiAz)
+    notForExisting(['database', 'multiAz'], 'the stack does not change a database it does not own');
+  if (network.publiclyAccessible)
+    notForExisting(
+      ['network', 'publiclyAccessible'],
+      'the stack does not change how a database it does not own is reached',
+    );
+  if (network.allowedCidrs.length > 0)
+    notForExisting(
+      ['network', 'allowedCidrs'],
+      "admit those addresses in the database's own security group; the stack adds only the rule for its functions",
+    );
+  if (replication.idleSlotTimeoutHours !== undefined)
+    notForExisting(
+      ['replication', 'idleSlotTimeoutHours'],
+      "set idle_replication_slot_timeout in the database's own parameter group; the stack creates none for it",
+    );
+  if (kind === 'cluster' && replication.rebootIfPending)
+    notForExisting(
+      ['replication', 'rebootIfPending'],
+      'the stack never reboots the writer of an Aurora cluster it does not own; when the deploy says the cluster parameter group waits for a reboot, reboot the writer yourself and deploy again',
+    );
+}
 
 export type EnvironmentInput = z.input<typeof environmentSchema>;
 

@@ -1,12 +1,15 @@
 import { z } from 'zod';
-import { MASTER_USERNAME } from '../contract/database';
+import { MASTER_USERNAME, type DatabaseKind } from '../contract/database';
 import { roleName } from './identifiers';
 import { longestGapSeconds } from './quartz-cron';
 import { DEFAULT_SLOT_THRESHOLDS } from '../watchdog/verdicts';
 
 const GIB = 1024 ** 3;
 
-/** RDS event categories a `db-instance` event subscription accepts. */
+/**
+ * RDS event categories a `db-instance` event subscription accepts
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Events.Messages.html).
+ */
 export const RDS_INSTANCE_EVENT_CATEGORIES = [
   'availability',
   'backup',
@@ -24,6 +27,84 @@ export const RDS_INSTANCE_EVENT_CATEGORIES = [
   'security',
   'security patching',
 ] as const;
+
+/**
+ * RDS event categories a `db-cluster` event subscription accepts for an Aurora cluster, as the
+ * Aurora User Guide's "DB cluster events" table lists them
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_Events.Messages.html).
+ * `low storage` and `availability` are instance categories: Aurora reports them on the member
+ * instances, not on the cluster.
+ */
+export const RDS_CLUSTER_EVENT_CATEGORIES = [
+  'configuration change',
+  'creation',
+  'deletion',
+  'failover',
+  'failure',
+  'maintenance',
+  'notification',
+] as const;
+
+/** A category either kind of database accepts; which one applies is checked per engine. */
+export type RdsEventCategory =
+  (typeof RDS_INSTANCE_EVENT_CATEGORIES)[number] | (typeof RDS_CLUSTER_EVENT_CATEGORIES)[number];
+
+const ALL_EVENT_CATEGORIES = [
+  ...new Set<RdsEventCategory>([...RDS_INSTANCE_EVENT_CATEGORIES, ...RDS_CLUSTER_EVENT_CATEGORIES]),
+] as [RdsEventCategory, ...RdsEventCategory[]];
+
+/** The categories forwarded when `monitoring.eventCategories` is not given, per kind of database. */
+export const DEFAULT_EVENT_CATEGORIES: Readonly<Record<DatabaseKind, readonly RdsEventCategory[]>> =
+  {
+    instance: ['failure', 'failover', 'low storage'],
+    cluster: ['failure', 'failover'],
+  };
+
+/** The categories an event subscription on this kind of database accepts. */
+export function eventCategoriesOf(kind: DatabaseKind): readonly RdsEventCategory[] {
+  return kind === 'cluster' ? RDS_CLUSTER_EVENT_CATEGORIES : RDS_INSTANCE_EVENT_CATEGORIES;
+}
+
+/** One listed event category the database's kind does not accept. */
+export interface EventCategoryIssue {
+  /** Its position in the list, for the issue's path (`monitoring.eventCategories.<index>`). */
+  readonly index: number;
+  readonly message: string;
+}
+
+/**
+ * The categories of `categories` that an event subscription on this kind of database would
+ * refuse at deploy time (RDS rejects the whole subscription), each with the valid ones named.
+ * Empty when all are valid.
+ */
+export function eventCategoryIssues(
+  kind: DatabaseKind,
+  categories: readonly string[],
+): EventCategoryIssue[] {
+  const valid: readonly string[] = eventCategoriesOf(kind);
+  const sourceType =
+    kind === 'cluster' ? 'an Aurora DB cluster (db-cluster)' : 'an RDS DB instance (db-instance)';
+  return categories.flatMap((category, index) =>
+    valid.includes(category)
+      ? []
+      : [
+          {
+            index,
+            message: `"${category}" is not an event category of ${sourceType}; valid: ${valid.map((name) => `"${name}"`).join(', ')}`,
+          },
+        ],
+  );
+}
+
+/**
+ * Aurora's `FreeLocalStorage` alarm threshold by default: 2 GiB. The local storage of an Aurora
+ * instance (temporary files of sorts and hashes, logical decoding's spill files for large
+ * transactions, the engine's logs) is fixed by the instance class (roughly twice its memory on the
+ * memory-optimized classes) and cannot grow; with 2 GiB left, one large sort or one large
+ * transaction decoded for the slot can fill the rest. An absolute floor fits every class, where a
+ * fraction would need each class's size.
+ */
+export const DEFAULT_FREE_LOCAL_STORAGE_BYTES = 2 * 1024 ** 3;
 
 const bytes = z.number().int().positive();
 
@@ -58,10 +139,17 @@ export const monitoringSchema = z
      */
     transactionLogsDiskUsageBytes: bytes.default(4 * GIB),
     /**
-     * Alarm when `FreeStorageSpace` falls below this fraction of `database.allocatedStorageGiB`.
-     * Storage autoscaling only starts at 10 % free, so the default warns first. Default: 0.2.
+     * RDS instance only: alarm when `FreeStorageSpace` falls below this fraction of the storage
+     * allocated to it (`database.allocatedStorageGiB`, or an existing instance's own). Storage
+     * autoscaling only starts at 10 % free, so the default warns first. Default: 0.2.
      */
     freeStorageFraction: z.number().gt(0).lt(1).default(0.2),
+    /**
+     * Aurora only: alarm when the writer's `FreeLocalStorage` (its local disk: temporary files,
+     * logical decoding's spill files, logs) falls below this many bytes. Aurora's cluster volume
+     * grows by itself and has no `FreeStorageSpace`. Default: 2 GiB (2147483648).
+     */
+    freeLocalStorageBytes: bytes.default(DEFAULT_FREE_LOCAL_STORAGE_BYTES),
     /** `CPUUtilization` above this percentage. Default: 80. */
     cpuPercent: z.number().gt(0).max(100).default(80),
     /** Length of one evaluation period in minutes (CloudWatch's basic RDS metrics are 1-minute). Default: 5. */
@@ -72,12 +160,15 @@ export const monitoringSchema = z
      */
     evaluationPeriods: z.number().int().min(1).max(100).default(3),
     /**
-     * RDS event categories forwarded to the topic. Default: `failure`, `failover`, `low storage`.
+     * RDS event categories of the database forwarded to the topic: those of a DB instance for
+     * `postgres`, those of a DB cluster for `aurora-postgresql` (checked against the engine).
+     * Default: `failure`, `failover`, `low storage` for an RDS instance; `failure`, `failover`
+     * for an Aurora cluster.
      */
     eventCategories: z
-      .array(z.enum(RDS_INSTANCE_EVENT_CATEGORIES))
+      .array(z.enum(ALL_EVENT_CATEGORIES))
       .min(1, 'must list at least one category (turn monitoring off with enabled: false instead)')
-      .default(['failure', 'failover', 'low storage']),
+      .optional(),
     /** Create a CloudWatch dashboard with these metrics and alarms. Default: true. */
     dashboard: z.boolean().default(true),
     /**

@@ -5,15 +5,23 @@
  * named by its identifier, and the function finds its endpoint and version at run time.
  */
 import * as z from 'zod/mini';
-import { requiredText } from './properties';
+import { optionalText, requiredText } from './properties';
 
 /** CloudFormation type of the resource, so that diffs and consoles name it for what it is. */
 export const PRE_UPGRADE_CHECK_RESOURCE_TYPE = 'Custom::PreUpgradeCheck';
 
 /** The properties the stack writes; CloudFormation passes every value as a string. */
 export const preUpgradeCheckPropertiesSchema = z.object({
-  /** RDS instance identifier (a plain string, not a reference): DescribeDBInstances at run time. */
-  DbInstanceIdentifier: requiredText,
+  /**
+   * RDS instance identifier (a plain string, not a reference): DescribeDBInstances at run time.
+   * Exactly one of this and `DbClusterIdentifier` is given.
+   */
+  DbInstanceIdentifier: optionalText,
+  /**
+   * Aurora cluster identifier (a plain string): DescribeDBClusters at run time. Exactly one of
+   * this and `DbInstanceIdentifier` is given.
+   */
+  DbClusterIdentifier: optionalText,
   /** Secrets Manager ARN of the master user's secret: the check logs in with it. */
   MasterSecretArn: requiredText,
   /** Database (dbname) the slot belongs to. */

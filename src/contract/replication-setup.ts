@@ -25,8 +25,26 @@ export const DATABASE_REMOVAL_POLICIES = ['destroy', 'snapshot', 'retain'] as co
 
 /** The properties the stack writes; CloudFormation passes every value as a string. */
 export const replicationSetupPropertiesSchema = z.object({
-  /** RDS instance identifier, for the parameter-status check and the reboot. */
-  DbInstanceIdentifier: requiredText,
+  /**
+   * RDS instance identifier, for the parameter-status check and the reboot; exactly one of this
+   * and `DbClusterIdentifier` is given.
+   */
+  DbInstanceIdentifier: optionalText,
+  /**
+   * Aurora cluster identifier (DescribeDBClusters, a reboot of its writer); exactly one of this
+   * and `DbInstanceIdentifier` is given.
+   */
+  DbClusterIdentifier: optionalText,
+  /**
+   * `"true"` when the database existed before the stack (`database.existing`): the stack never
+   * modifies, reboots or deletes it. Absent when the stack owns the database.
+   */
+  ExistingDatabase: optionalText,
+  /**
+   * `"true"` to drop the slot on Delete even while a consumer is attached
+   * (`database.existing.dropActiveSlotOnDestroy`). Absent otherwise.
+   */
+  DropActiveSlotOnDelete: optionalText,
   /** Database host name. */
   Host: requiredText,
   /** Database port. */

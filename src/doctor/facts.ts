@@ -87,6 +87,11 @@ export interface ServerFacts {
   readonly rdsLogicalReplication?: string;
   /** The server is Amazon RDS or Aurora (the rds_superuser role exists). */
   readonly isRds: boolean;
+  /**
+   * Aurora PostgreSQL's own version (`aurora_version()`, e.g. `16.4.1`): the server is Aurora,
+   * whose parameters live in the DB cluster parameter group. Undefined on any other PostgreSQL.
+   */
+  readonly auroraVersion?: string;
   /** Replication slots of any kind, in every database. */
   readonly slotsUsed: number;
   /** Inactive slots other than ours, candidates for clean-up. */
@@ -120,6 +125,15 @@ export interface ServerFacts {
    */
   readonly tableStorage: readonly TableStorage[];
 }
+
+/**
+ * Aurora PostgreSQL's version, or NULL on any other PostgreSQL: Aurora has the function
+ * `aurora_version()`. Calling a function that does not exist fails the whole statement when it is
+ * planned, so the call is a string that query_to_xml plans and runs only when the function exists.
+ */
+export const AURORA_VERSION_SQL = `CASE WHEN to_regprocedure('aurora_version()') IS NOT NULL
+    THEN (xpath('/row/v/text()', query_to_xml('SELECT aurora_version()::text AS v', false, true, '')))[1]::text
+  END`;
 
 /**
  * One round trip (the slot's health is the watchdog's own, second, statement). Everything here
@@ -204,6 +218,7 @@ SELECT
   (SELECT json_object_agg(name, json_build_object('value', setting, 'pendingRestart', pending_restart)) FROM settings) AS settings,
   current_setting('rds.logical_replication', true) AS rds_logical_replication,
   EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_superuser') AS is_rds,
+  ${AURORA_VERSION_SQL} AS aurora_version,
   (SELECT count(*)::int FROM pg_replication_slots) AS slots_used,
   (SELECT coalesce(json_agg(json_build_object('name', slot_name, 'database', database) ORDER BY slot_name), '[]')
      FROM pg_replication_slots WHERE NOT active AND slot_name <> $1) AS other_inactive_slots,
@@ -253,6 +268,7 @@ interface FactsRow {
   settings: Record<string, SettingState>;
   rds_logical_replication: string | null;
   is_rds: boolean;
+  aurora_version: string | null;
   slots_used: number;
   other_inactive_slots: { name: string; database: string | null }[];
   wal_senders_used: number;
@@ -302,6 +318,7 @@ export async function readServerFacts(
       ? {}
       : { rdsLogicalReplication: row.rds_logical_replication }),
     isRds: row.is_rds,
+    ...(row.aurora_version === null ? {} : { auroraVersion: row.aurora_version }),
     slotsUsed: row.slots_used,
     otherInactiveSlots: row.other_inactive_slots,
     walSendersUsed: row.wal_senders_used,

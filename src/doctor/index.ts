@@ -11,8 +11,9 @@ export {
   type DoctorInput,
   type LoginOutcome,
 } from './checks';
-export { isLoopbackHost, rdsInstanceIdentifierFromHost } from './hosts';
+export { isLoopbackHost, rdsDatabaseFromHost } from './hosts';
 export {
+  AURORA_VERSION_SQL,
   readServerFacts,
   type CreatableSchema,
   type ServerFacts,

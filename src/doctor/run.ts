@@ -1,4 +1,5 @@
 import type { EnvironmentConfig } from '../config';
+import type { DatabaseReference } from '../contract/database';
 import {
   connect,
   DatabaseConnectionError,
@@ -32,8 +33,11 @@ export interface DoctorOptions {
   readonly slotLagWarnBytes: number;
   /** Fail the TLS check for plain TCP even to 127.0.0.1/localhost. Default: false. */
   readonly requireTls?: boolean;
-  /** RDS instance identifier for printed reboot commands. */
-  readonly rdsInstanceIdentifier?: string;
+  /**
+   * The RDS instance or Aurora cluster, for the printed parameter-group and reboot commands
+   * (rdsDatabaseFromHost). Default: placeholders in those commands.
+   */
+  readonly rdsDatabase?: DatabaseReference;
   /**
    * What the `slot-health` check judges by, as the environment's watchdog alarms do
    * (slotThresholdsFrom); the safe WAL fraction applies to the server's max_slot_wal_keep_size.
@@ -111,7 +115,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       },
       login,
       slotLagWarnBytes: options.slotLagWarnBytes,
-      rdsInstanceIdentifier: options.rdsInstanceIdentifier,
+      rdsDatabase: options.rdsDatabase,
       slotThresholds: options.slotThresholds,
     });
     const upgrade = options.upgrade

@@ -4,7 +4,7 @@ import { DeployedStack, environmentRegion } from '../aws/deployed-stack';
 import { InputError } from '../input-error';
 import { slotThresholdsFrom } from '../watchdog';
 import type { ConnectOptions, TlsOptions } from '../replication';
-import { isLoopbackHost, rdsInstanceIdentifierFromHost, type DoctorOptions } from '.';
+import { isLoopbackHost, rdsDatabaseFromHost, type DoctorOptions } from '.';
 
 /**
  * Which database `npm run doctor` checks, as whom, and how strictly, as its flags give it.
@@ -65,7 +65,7 @@ export async function doctorOptionsFor(
     heartbeatTable: request.heartbeatTable,
     requireTls: request.requireTls,
     slotLagWarnBytes: request.lagWarnBytes ?? config.monitoring.oldestReplicationSlotLagBytes,
-    rdsInstanceIdentifier: rdsInstanceIdentifierFromHost(target.connection.host),
+    rdsDatabase: rdsDatabaseFromHost(target.connection.host),
     slotThresholds: slotThresholdsFrom(config),
     ...(request.upgradeTo === undefined
       ? {}

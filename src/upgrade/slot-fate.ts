@@ -6,6 +6,13 @@
  * RDS refuses a major upgrade from a major before 17 while a logical slot exists, so the slot has
  * to go (and Airbyte to resync). From 17 on pg_upgrade carries logical slots over, but refuses a
  * slot with changes its consumer has not confirmed.
+ *
+ * Aurora PostgreSQL follows the same rule, so one decision serves an instance and a cluster
+ * alike: for a source version before 17 the upgrade precheck stops while any logical slot exists,
+ * even an inactive one; from 17 the slots may stay, provided every change has been consumed
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Appendix.PostgreSQL.CommonDBATasks.pglogical.handle-slots.html,
+ * https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Appendix.PostgreSQL.CommonDBATasks.pglogical.recover-replication-after-upgrade.html).
+ * Aurora's engine versions (`16.6`, `15.10`) have the same shape as RDS's.
  */
 
 /** The first major whose upgrades keep logical replication slots (pg_upgrade 17+). */

@@ -1,9 +1,9 @@
-import { Stack } from 'aws-cdk-lib';
+import { CfnParameter, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CdcMonitoring } from '../../lib/cdc-monitoring';
+import { CdcMonitoring, type CdcMonitoringProps } from '../../lib/cdc-monitoring';
 import { ConstructValidationError } from '../../lib/construct-error';
 import { monitoringProps } from '../../lib/environment-props';
 import { ALARM_TOPIC_OUTPUT } from '../../src/contract/outputs';
@@ -31,9 +31,39 @@ function synthesize(config: EnvironmentConfig) {
   });
   const monitoring = new CdcMonitoring(stack, 'Monitoring', {
     ...monitoringProps(config),
-    instance,
+    allocatedStorageGiB: config.database.allocatedStorageGiB,
+    database: instance,
   });
   return { stack, instance, monitoring, template: Template.fromStack(stack) };
+}
+
+/** Instance `their-db`, which the stack did not create, imported as another team's would be. */
+function theirInstance(stack: Stack): rds.IDatabaseInstance {
+  return rds.DatabaseInstance.fromDatabaseInstanceAttributes(stack, 'Instance', {
+    instanceIdentifier: 'their-db',
+    instanceEndpointAddress: 'their-db.abc123.eu-west-1.rds.amazonaws.com',
+    port: 5432,
+    securityGroups: [],
+  });
+}
+
+/** A stack holding only an Aurora PostgreSQL cluster (writer and one reader) and the monitoring. */
+function synthesizeCluster(props: Partial<CdcMonitoringProps> = {}) {
+  const app = appWithoutValidation();
+  const stack = new Stack(app, 'Monitoring-aurora');
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0 });
+  const cluster = new rds.DatabaseCluster(stack, 'Cluster', {
+    engine: rds.DatabaseClusterEngine.auroraPostgres({
+      version: rds.AuroraPostgresEngineVersion.VER_17_4,
+    }),
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    writer: rds.ClusterInstance.provisioned('Writer'),
+    readers: [rds.ClusterInstance.provisioned('Reader')],
+    storageEncrypted: true,
+  });
+  const monitoring = new CdcMonitoring(stack, 'Monitoring', { database: cluster, ...props });
+  return { stack, cluster, monitoring, template: Template.fromStack(stack) };
 }
 
 function withMonitoring(name: string, monitoring: Record<string, unknown>): EnvironmentConfig {
@@ -239,6 +269,19 @@ describe('CdcMonitoring validation', () => {
     );
   });
 
+  it('refuses event categories the instance’s subscription would reject, naming the valid ones', () => {
+    const stack = new Stack(appWithoutValidation(), 'Monitoring-categories');
+    const instance = theirInstance(stack);
+    const build = () =>
+      new CdcMonitoring(stack, 'Monitoring', {
+        database: instance,
+        eventCategories: ['failure', 'global failover'],
+      });
+    expect(build).toThrow(
+      /eventCategories: "global failover" is not an event category of an RDS DB instance \(db-instance\); valid: "availability"/,
+    );
+  });
+
   it('rejects bad monitoring configuration with the offending field named', () => {
     const result = monitoringSchema.safeParse({
       alarmEmail: 'not-an-address',
@@ -309,5 +352,156 @@ describe('a stack with monitoring turned off', () => {
     ]) {
       template.resourceCountIs(type, 0);
     }
+  });
+});
+
+describe('CdcMonitoring of an instance whose storage is looked up at deploy time', () => {
+  const app = appWithoutValidation();
+  const stack = new Stack(app, 'Monitoring-existing');
+  const instance = theirInstance(stack);
+  // Stands in for the lookup: any number token, resolved by CloudFormation.
+  const allocated = new CfnParameter(stack, 'AllocatedStorage', { type: 'Number' });
+  new CdcMonitoring(stack, 'Monitoring', {
+    database: instance,
+    allocatedStorageGiB: allocated.valueAsNumber,
+    freeStorageFraction: 0.25,
+  });
+  const template = Template.fromStack(stack);
+
+  it('alarms on FreeStorageSpace as a fraction of the allocation, computed by metric math', () => {
+    const alarms = Object.values(
+      template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { Threshold: 0.25, ComparisonOperator: 'LessThanThreshold' },
+      }),
+    );
+    expect(alarms).toHaveLength(1);
+    const metrics = alarms[0].Properties.Metrics as Record<string, unknown>[];
+    expect(metrics).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Expression: {
+            'Fn::Join': ['', ['freeStorageSpace / (', { Ref: 'AllocatedStorage' }, ` * ${GIB})`]],
+          },
+        }),
+        expect.objectContaining({
+          Id: 'freeStorageSpace',
+          ReturnData: false,
+          MetricStat: expect.objectContaining({
+            Metric: {
+              Namespace: 'AWS/RDS',
+              MetricName: 'FreeStorageSpace',
+              Dimensions: [{ Name: 'DBInstanceIdentifier', Value: 'their-db' }],
+            },
+            Stat: 'Minimum',
+          }),
+        }),
+      ]),
+    );
+  });
+
+  it('keeps the other four alarms on the instance itself', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    for (const metricName of [
+      'OldestReplicationSlotLag',
+      'ReplicationSlotDiskUsage',
+      'TransactionLogsDiskUsage',
+      'CPUUtilization',
+    ]) {
+      expect(alarmOn(template, metricName)).toMatchObject({
+        Dimensions: [{ Name: 'DBInstanceIdentifier', Value: 'their-db' }],
+      });
+    }
+  });
+});
+
+describe('CdcMonitoring of an instance of unknown storage', () => {
+  it('creates no free-storage alarm', () => {
+    const app = appWithoutValidation();
+    const stack = new Stack(app, 'Monitoring-unknown');
+    const instance = theirInstance(stack);
+    new CdcMonitoring(stack, 'Monitoring', { database: instance });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    expect(
+      template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { MetricName: 'FreeStorageSpace' },
+      }),
+    ).toEqual({});
+  });
+});
+
+describe('CdcMonitoring of an Aurora cluster', () => {
+  const { template, stack, cluster, monitoring } = synthesizeCluster();
+  const clusterRef = stack.resolve(cluster.clusterIdentifier);
+  const topicRef = { Ref: Match.stringLikeRegexp('^MonitoringAlarmTopic') };
+
+  it('alarms on the writer’s slot, WAL, local storage and CPU, whichever instance is the writer', () => {
+    expect(alarmOn(template, 'OldestReplicationSlotLag')).toMatchObject({ Threshold: GIB });
+    expect(alarmOn(template, 'ReplicationSlotDiskUsage')).toMatchObject({ Threshold: 2 * GIB });
+    expect(alarmOn(template, 'TransactionLogsDiskUsage')).toMatchObject({ Threshold: 4 * GIB });
+    expect(alarmOn(template, 'FreeLocalStorage')).toMatchObject({
+      Threshold: 2 * GIB,
+      ComparisonOperator: 'LessThanThreshold',
+      Statistic: 'Minimum',
+    });
+    expect(alarmOn(template, 'CPUUtilization')).toMatchObject({ Threshold: 80 });
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    template.allResourcesProperties('AWS::CloudWatch::Alarm', {
+      Dimensions: [
+        { Name: 'DBClusterIdentifier', Value: clusterRef },
+        { Name: 'Role', Value: 'WRITER' },
+      ],
+      AlarmActions: [topicRef],
+    });
+    expect(Object.keys(monitoring.alarms).sort()).toEqual([
+      'CPUUtilization',
+      'FreeLocalStorage',
+      'OldestReplicationSlotLag',
+      'ReplicationSlotDiskUsage',
+      'TransactionLogsDiskUsage',
+    ]);
+  });
+
+  it('has no FreeStorageSpace alarm: the cluster volume grows by itself', () => {
+    expect(
+      template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { MetricName: 'FreeStorageSpace' },
+      }),
+    ).toEqual({});
+  });
+
+  it('subscribes the topic to the cluster’s failure and failover events', () => {
+    template.resourceCountIs('AWS::RDS::EventSubscription', 1);
+    template.hasResourceProperties('AWS::RDS::EventSubscription', {
+      SnsTopicArn: topicRef,
+      SourceType: 'db-cluster',
+      SourceIds: [clusterRef],
+      EventCategories: ['failure', 'failover'],
+    });
+  });
+
+  it('uses the configured local-storage threshold and cluster event categories', () => {
+    const configured = synthesizeCluster({
+      freeLocalStorageBytes: 5 * GIB,
+      eventCategories: ['failover', 'maintenance', 'notification'],
+    }).template;
+    expect(alarmOn(configured, 'FreeLocalStorage')).toMatchObject({ Threshold: 5 * GIB });
+    configured.hasResourceProperties('AWS::RDS::EventSubscription', {
+      EventCategories: ['failover', 'maintenance', 'notification'],
+    });
+  });
+
+  it('passes the cdk-nag AwsSolutions checks', () => {
+    const report = new AwsSolutionsChecks().validateScope(monitoring);
+    expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
+  });
+
+  it('refuses an allocated storage and instance-only event categories', () => {
+    expect(() => synthesizeCluster({ allocatedStorageGiB: 100 })).toThrow(
+      /^Monitoring-aurora\/Monitoring: allocatedStorageGiB applies to an RDS instance only/,
+    );
+    expect(() => synthesizeCluster({ eventCategories: ['failure', 'low storage'] })).toThrow(
+      /eventCategories: "low storage" is not an event category of an Aurora DB cluster \(db-cluster\); valid: "configuration change", "creation", "deletion", "failover", "failure", "maintenance", "notification"$/,
+    );
   });
 });

@@ -9,7 +9,7 @@ import {
   PRE_UPGRADE_CHECK_ATTRIBUTES,
   PRE_UPGRADE_CHECK_RESOURCE_TYPE,
 } from '../../src/contract/pre-upgrade-check';
-import { parseEnvironment } from '../../src/config';
+import { databaseShapeOf, parseEnvironment, type DatabaseShape } from '../../src/config';
 import { REPLICATION_SETUP_RESOURCE_TYPE } from '../../src/contract/replication-setup';
 import { CDK_JSON_ENVIRONMENTS, synthesizeEnvironment } from '../support/stacks';
 
@@ -31,7 +31,14 @@ function devWithEngine(engineVersion: string): Template {
     .template;
 }
 
-describe.each(Object.keys(CDK_JSON_ENVIRONMENTS))('engine upgrades in %s', (name) => {
+/** The environments of each database shape, as cdk.json defines them. */
+const environmentsOfShape = (shape: DatabaseShape) =>
+  Object.keys(CDK_JSON_ENVIRONMENTS).filter(
+    (name) =>
+      databaseShapeOf(parseEnvironment(name, CDK_JSON_ENVIRONMENTS[name]).database) === shape,
+  );
+
+describe.each(environmentsOfShape('instance'))('engine upgrades in %s', (name) => {
   const { template } = synthesizeEnvironment(name);
   const config = parseEnvironment(name, CDK_JSON_ENVIRONMENTS[name]);
   const [checkId, check] = only(template, PRE_UPGRADE_CHECK_RESOURCE_TYPE);
@@ -76,6 +83,57 @@ describe.each(Object.keys(CDK_JSON_ENVIRONMENTS))('engine upgrades in %s', (name
     ) as Resource[];
     expect(ingress).toHaveLength(1);
     expect(ingress[0].Properties).toMatchObject({ FromPort: 5432, ToPort: 5432 });
+  });
+});
+
+describe.each(environmentsOfShape('aurora'))(
+  'engine upgrades of the Aurora cluster in %s',
+  (name) => {
+    const { template } = synthesizeEnvironment(name);
+    const [checkId, check] = only(template, PRE_UPGRADE_CHECK_RESOURCE_TYPE);
+    const [clusterId, cluster] = only(template, 'AWS::RDS::DBCluster');
+
+    it('makes the cluster (and so its instances) wait for the pre-upgrade check', () => {
+      expect(cluster.DependsOn).toContain(checkId);
+    });
+
+    it('names the cluster to the check by identifier, never by reference', () => {
+      expect(check.Properties).toMatchObject({ DbClusterIdentifier: `rds-airbyte-cdc-${name}` });
+      expect(check.Properties).not.toHaveProperty('DbInstanceIdentifier');
+      expect(JSON.stringify(check.Properties)).not.toContain(clusterId);
+    });
+
+    it("feeds the check's slot generation to the replication setup", () => {
+      const [, setup] = only(template, REPLICATION_SETUP_RESOURCE_TYPE);
+      expect(setup.Properties.SlotGeneration).toEqual({
+        'Fn::GetAtt': [checkId, PRE_UPGRADE_CHECK_ATTRIBUTES.slotGeneration],
+      });
+    });
+  },
+);
+
+describe.each(environmentsOfShape('existing'))('a database the stack does not own (%s)', (name) => {
+  it('gets no pre-upgrade check and no slot generation: the stack never upgrades it', () => {
+    const { template } = synthesizeEnvironment(name);
+    expect(template.findResources(PRE_UPGRADE_CHECK_RESOURCE_TYPE)).toEqual({});
+    const [, setup] = only(template, REPLICATION_SETUP_RESOURCE_TYPE);
+    expect(setup.Properties).not.toHaveProperty('SlotGeneration');
+  });
+});
+
+describe('the cluster parameter group follows the major', () => {
+  it.each([
+    ['16', 'aurora-postgresql16'],
+    ['17.4', 'aurora-postgresql17'],
+  ])('engineVersion %s gives family %s', (engineVersion, family) => {
+    const aurora = CDK_JSON_ENVIRONMENTS.aurora;
+    const { template } = synthesizeEnvironment('aurora', {
+      ...aurora,
+      database: { ...aurora.database, engineVersion },
+    });
+    const [, group] = only(template, 'AWS::RDS::DBClusterParameterGroup');
+    expect(group.Properties.Family).toBe(family);
+    expect(group.Properties.Parameters).toMatchObject({ 'rds.logical_replication': '1' });
   });
 });
 

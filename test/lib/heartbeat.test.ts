@@ -15,6 +15,8 @@ const FIRST_SCHEMAS: Record<string, string> = {
   staging: 'datastore',
   prod: 'datastore',
   analytics: 'sales',
+  aurora: 'datastore',
+  existing: 'public',
 };
 
 /** The replication setup custom resource's properties in a synthesized environment. */

@@ -41,7 +41,7 @@ function build(
     credentials: rds.Credentials.fromSecret(masterSecret),
   });
   const check = new PreUpgradeCheck(stack, 'PreUpgradeCheck', {
-    instanceIdentifier: IDENTIFIER,
+    database: { kind: 'instance', identifier: IDENTIFIER },
     masterSecret,
     databaseName: 'app',
     slotName: 'airbyte_slot',
@@ -138,7 +138,7 @@ describe('PreUpgradeCheck', () => {
         ServiceToken: 't',
       }),
     ).toEqual({
-      instanceIdentifier: IDENTIFIER,
+      databaseReference: { kind: 'instance', identifier: IDENTIFIER },
       masterSecretArn: 'arn:aws:secretsmanager:x',
       database: 'app',
       slotName: 'airbyte_slot',
@@ -243,9 +243,11 @@ describe('PreUpgradeCheck', () => {
   });
 
   it('refuses an identifier that is a reference, and a version that is none', () => {
-    expect(() => build({ instanceIdentifier: Lazy.string({ produce: () => IDENTIFIER }) })).toThrow(
-      /instanceIdentifier must be a plain string/,
-    );
+    expect(() =>
+      build({
+        database: { kind: 'instance', identifier: Lazy.string({ produce: () => IDENTIFIER }) },
+      }),
+    ).toThrow(/database\.identifier must be a plain string/);
     expect(() => build({ engineVersion: '17.x' })).toThrow(
       /PreUpgradeCheck: engineVersion: "17.x" is not a PostgreSQL version/,
     );

@@ -7,6 +7,7 @@ import {
   CDK_JSON_ENVIRONMENTS,
   synthesizeAndValidateEnvironment,
   synthesizeEnvironment,
+  databaseInstanceOf,
 } from '../support/stacks';
 
 const expectations = {
@@ -156,7 +157,7 @@ describe('stack shape', () => {
 describe('cdk-nag', () => {
   it('reports a violation that is not acknowledged (the check is live)', () => {
     const { stack } = synthesizeEnvironment('dev');
-    const instance = stack.database.instance.node.defaultChild as CfnDBInstance;
+    const instance = databaseInstanceOf(stack).node.defaultChild as CfnDBInstance;
     instance.storageEncrypted = false;
     const report = new AwsSolutionsChecks().validateScope(stack);
     expect(report.violations.map((v) => v.ruleName)).toContain('AwsSolutions-RDS2');

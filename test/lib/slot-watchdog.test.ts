@@ -1,10 +1,15 @@
+import { CdcDatabase } from '../../lib/cdc-database';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseEnvironments, type EnvironmentConfig, type EnvironmentInput } from '../../src/config';
 import { WATCHDOG_NAMESPACE, WATCHDOG_VARIABLES } from '../../src/watchdog';
 import type { RdsAirbyteCdcStack } from '../../lib/rds-airbyte-cdc-stack';
 import type { WatchdogAlarmId } from '../../lib/slot-watchdog';
-import { CDK_JSON_ENVIRONMENTS, synthesizeEnvironment } from '../support/stacks';
+import {
+  CDK_JSON_ENVIRONMENTS,
+  synthesizeEnvironment,
+  databaseInstanceOf,
+} from '../support/stacks';
 
 const GIB = 1024 ** 3;
 
@@ -136,17 +141,31 @@ describe.each(Object.keys(CDK_JSON_ENVIRONMENTS))('the slot watchdog in %s', (na
     const setup = resources[logicalId(stack, stack.replicationSetup.handler)];
     expect(fn.Properties.Timeout).toBe(30);
     expect(fn.Properties.VpcConfig.SubnetIds).toEqual(setup.Properties.VpcConfig.SubnetIds);
-    expect(JSON.stringify(fn.Properties.VpcConfig.SubnetIds)).toMatch(/IsolatedSubnet/);
+    // The isolated subnets of the stack's VPC, or those listed for an existing one.
+    expect(JSON.stringify(fn.Properties.VpcConfig.SubnetIds)).toMatch(/IsolatedSubnet|subnet-/);
     const [groupId] = fn.Properties.VpcConfig.SecurityGroupIds.map(
       (ref: { 'Fn::GetAtt': [string] }) => ref['Fn::GetAtt'][0],
     );
     expect(groupId).not.toEqual(setup.Properties.VpcConfig.SecurityGroupIds[0]['Fn::GetAtt'][0]);
-    const databaseGroup = stack.database.instance.connections.securityGroups[0];
-    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
-      GroupId: { 'Fn::GetAtt': [logicalId(stack, databaseGroup), 'GroupId'] },
-      SourceSecurityGroupId: { 'Fn::GetAtt': [groupId, 'GroupId'] },
-      FromPort: { 'Fn::GetAtt': [logicalId(stack, stack.database.instance), 'Endpoint.Port'] },
-    });
+    const admitted = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress'))
+      .map((rule) => rule.Properties)
+      .filter(
+        (rule) =>
+          rule.SourceSecurityGroupId?.['Fn::GetAtt']?.[0] === groupId &&
+          rule.Description === 'Slot watchdog function',
+      );
+    expect(admitted).toHaveLength(1);
+    if (stack.database instanceof CdcDatabase) {
+      const databaseGroup = databaseInstanceOf(stack).connections.securityGroups[0];
+      expect(admitted[0]).toMatchObject({
+        GroupId: { 'Fn::GetAtt': [logicalId(stack, databaseGroup), 'GroupId'] },
+        FromPort: { 'Fn::GetAtt': [logicalId(stack, databaseInstanceOf(stack)), 'Endpoint.Port'] },
+      });
+    } else {
+      // The database's own group: the cluster's, or the one given for an existing database.
+      expect(admitted[0].GroupId).toBeDefined();
+      expect(JSON.stringify(admitted[0].GroupId)).not.toContain(groupId);
+    }
   });
 
   it('is told the slot, the environment and the secret of its own role', () => {

@@ -9,6 +9,8 @@ import {
   type EnvironmentInput,
 } from '../../src/config';
 import { stackNameFor } from '../../src/contract/outputs';
+import type * as rds from 'aws-cdk-lib/aws-rds';
+import { CdcDatabase } from '../../lib/cdc-database';
 import { RdsAirbyteCdcStack } from '../../lib/rds-airbyte-cdc-stack';
 import * as cdkJson from '../../cdk.json';
 
@@ -103,4 +105,12 @@ function readValidationFindings(outdir: string): string[] {
       (violation) => `${plugin.pluginName} ${violation.ruleName}: ${violation.description}`,
     ),
   );
+}
+
+/** The new RDS instance of a stack of the `instance` shape; throws for Aurora or an existing database. */
+export function databaseInstanceOf(stack: RdsAirbyteCdcStack): rds.DatabaseInstance {
+  if (!(stack.database instanceof CdcDatabase)) {
+    throw new Error(`${stack.stackName} defines no new RDS instance`);
+  }
+  return stack.database.instance;
 }

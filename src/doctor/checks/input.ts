@@ -1,3 +1,4 @@
+import type { DatabaseReference } from '../../contract/database';
 import type { CatalogSnapshot, DesiredReplicationState, Step } from '../../replication';
 import type { SlotThresholds } from '../../watchdog';
 import type { ServerFacts } from '../facts';
@@ -26,8 +27,11 @@ export interface DoctorInput {
   readonly login: LoginOutcome;
   /** Retained WAL above this many bytes is a warning (monitoring.oldestReplicationSlotLagBytes). */
   readonly slotLagWarnBytes: number;
-  /** RDS instance identifier for reboot commands; a placeholder is printed when unknown. */
-  readonly rdsInstanceIdentifier?: string;
+  /**
+   * The RDS instance or Aurora cluster, for parameter-group and reboot commands; placeholders
+   * are printed when unknown.
+   */
+  readonly rdsDatabase?: DatabaseReference;
   /**
    * The watchdog's safe WAL fraction and inactivity limit (the keep size is the server's).
    *

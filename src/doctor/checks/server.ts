@@ -1,27 +1,88 @@
 import { escapeLiteral } from 'pg';
-import { rebootCommand } from '../../aws/rds-instance';
+import { rebootCommand } from '../../aws/rds-database';
 import { SUPPORTED_ENGINE_MAJORS } from '../../config/database';
 import { isLoopbackHost } from '../hosts';
 import type { FixStatement } from '../types';
 import { fail, pass, skip, warn, type CheckDefinition, type Verdict } from './definition';
 import type { CheckContext, DoctorInput } from './input';
 
-/** How to change a server parameter that needs a restart, on RDS or on plain PostgreSQL. */
+/**
+ * Where the server's parameters are changed and what restarts it, in the words of the fixes:
+ * an RDS instance's DB parameter group and its reboot, or an Aurora cluster's DB cluster
+ * parameter group and the reboot of its writer instance.
+ */
+export interface ParameterHome {
+  readonly aurora: boolean;
+  /** `the instance's DB parameter group`, `the DB cluster parameter group of <cluster>`. */
+  readonly groupLabel: string;
+  /** The AWS CLI command that sets `name` to `value` there, to apply at the next reboot. */
+  readonly setCommand: (name: string, value: string) => string;
+  /** What is rebooted: `the instance`, `the writer instance`. */
+  readonly rebootLabel: string;
+  /** The AWS CLI reboot command. */
+  readonly rebootCommand: string;
+}
+
+/**
+ * The parameter group and reboot of the checked database: Aurora when the server says so
+ * (aurora_version()) or the host is a cluster endpoint. The identifiers come from the host; a
+ * placeholder stands in for one it does not name.
+ */
+export function parameterHomeOf(
+  input: Pick<DoctorInput, 'rdsDatabase'> & {
+    readonly facts: Pick<DoctorInput['facts'], 'auroraVersion'>;
+  },
+): ParameterHome {
+  const { rdsDatabase } = input;
+  const parameter = (name: string, value: string) =>
+    `--parameters "ParameterName=${name},ParameterValue=${value},ApplyMethod=pending-reboot"`;
+  const aurora = input.facts.auroraVersion !== undefined || rdsDatabase?.kind === 'cluster';
+  if (!aurora) {
+    const instance = rdsDatabase?.identifier ?? '<instance-id>';
+    return {
+      aurora,
+      groupLabel: "the instance's DB parameter group",
+      setCommand: (name, value) =>
+        `aws rds modify-db-parameter-group --db-parameter-group-name <group of ${instance}> ${parameter(name, value)}`,
+      rebootLabel: 'the instance',
+      rebootCommand: rebootCommand({ kind: 'instance', identifier: instance }),
+    };
+  }
+  // Reached through an instance endpoint, the host names the (writer) instance, not its cluster.
+  const cluster = rdsDatabase?.kind === 'cluster' ? rdsDatabase.identifier : undefined;
+  const group = cluster
+    ? `<cluster parameter group of ${cluster}>`
+    : `<cluster parameter group of the cluster of ${rdsDatabase?.identifier ?? '<writer-instance-id>'}>`;
+  return {
+    aurora,
+    groupLabel: `the DB cluster parameter group of ${cluster ?? 'the cluster'}`,
+    setCommand: (name, value) =>
+      `aws rds modify-db-cluster-parameter-group --db-cluster-parameter-group-name ${group} ${parameter(name, value)}`,
+    rebootLabel: 'the writer instance (its readers restart with it)',
+    rebootCommand: rebootCommand(
+      cluster
+        ? { kind: 'cluster', identifier: cluster }
+        : { kind: 'instance', identifier: rdsDatabase?.identifier ?? '<writer-instance-id>' },
+    ),
+  };
+}
+
+/** How to change a server parameter that needs a restart, on RDS, Aurora or plain PostgreSQL. */
 function parameterFix(
   input: DoctorInput,
   name: string,
   value: string,
   pendingRestart: boolean,
 ): { sql: FixStatement[]; notes: string[] } {
-  const instance = input.rdsInstanceIdentifier ?? '<instance-id>';
-  if (input.facts.isRds) {
+  if (input.facts.isRds || input.facts.auroraVersion !== undefined) {
+    const home = parameterHomeOf(input);
     const notes = pendingRestart
       ? []
       : [
-          `Set ${name} = ${value} in the instance's DB parameter group (this project's stack does: npx cdk deploy), or by hand: aws rds modify-db-parameter-group --db-parameter-group-name <group of ${instance}> --parameters "ParameterName=${name},ParameterValue=${value},ApplyMethod=pending-reboot"`,
+          `Set ${name} = ${value} in ${home.groupLabel} (this project's stack does: npx cdk deploy), or by hand: ${home.setCommand(name, value)}`,
         ];
     notes.push(
-      `Reboot the instance so that it takes effect (a short outage): ${rebootCommand(instance)}`,
+      `Reboot ${home.rebootLabel} so that it takes effect (a short outage): ${home.rebootCommand}`,
     );
     return { sql: [], notes };
   }
@@ -46,16 +107,22 @@ function serverVersion(input: CheckContext): Verdict {
   const supported = SUPPORTED_ENGINE_MAJORS.map(Number);
   const oldest = Math.min(...supported);
   const newest = Math.max(...supported);
-  if (supported.includes(major)) return pass(`PostgreSQL ${facts.serverVersion}`);
+  const server =
+    facts.auroraVersion === undefined
+      ? `PostgreSQL ${facts.serverVersion}`
+      : `Aurora PostgreSQL ${facts.auroraVersion}`;
+  if (supported.includes(major)) return pass(server);
   if (major > newest) {
-    return warn(`PostgreSQL ${facts.serverVersion} is newer than this project was tested with`, {
+    return warn(`${server} is newer than this project was tested with`, {
       notes: [`Add ${major} to SUPPORTED_ENGINE_MAJORS once the tests pass on it.`],
     });
   }
-  return fail(`PostgreSQL ${facts.serverVersion} is older than ${oldest}`, {
-    notes: [
-      `Upgrade to PostgreSQL ${newest} (on RDS: aws rds modify-db-instance --db-instance-identifier ${input.rdsInstanceIdentifier ?? '<instance-id>'} --engine-version ${newest} --allow-major-version-upgrade --apply-immediately, after a snapshot).`,
-    ],
+  const { rdsDatabase } = input;
+  const upgrade = parameterHomeOf(input).aurora
+    ? `on Aurora: aws rds modify-db-cluster --db-cluster-identifier ${rdsDatabase?.kind === 'cluster' ? rdsDatabase.identifier : '<cluster-id>'} --engine-version <a ${newest}.x version: aws rds describe-db-engine-versions --engine aurora-postgresql> --allow-major-version-upgrade --apply-immediately`
+    : `on RDS: aws rds modify-db-instance --db-instance-identifier ${rdsDatabase?.identifier ?? '<instance-id>'} --engine-version ${newest} --allow-major-version-upgrade --apply-immediately`;
+  return fail(`${server} is older than ${oldest}`, {
+    notes: [`Upgrade to PostgreSQL ${newest} (${upgrade}, after a snapshot).`],
   });
 }
 
@@ -66,8 +133,9 @@ function walLevel(input: CheckContext): Verdict {
   if (facts.isRds) {
     // On RDS wal_level follows rds.logical_replication: once that is set, only a reboot is left.
     const set = isOn(facts.rdsLogicalReplication) || wal.pendingRestart;
+    const waiting = parameterHomeOf(input).aurora ? 'the writer waits' : 'the instance waits';
     return fail(
-      `${wal.value}${set ? ' (rds.logical_replication is set, the instance waits for a reboot)' : ''}`,
+      `${wal.value}${set ? ` (rds.logical_replication is set, ${waiting} for a reboot)` : ''}`,
       parameterFix(input, 'rds.logical_replication', '1', set),
     );
   }
@@ -146,7 +214,7 @@ function ssl(input: CheckContext): Verdict {
   }
   const notes = facts.isRds
     ? [
-        'Set rds.force_ssl = 1 in the DB parameter group (the default from PostgreSQL 15), and connect with --ssl verify-full --ca-file <RDS CA bundle, https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem>.',
+        `Set rds.force_ssl = 1 in ${parameterHomeOf(input).aurora ? 'the DB cluster parameter group' : 'the DB parameter group (the default from PostgreSQL 15)'}, and connect with --ssl verify-full --ca-file <RDS CA bundle, https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem>.`,
       ]
     : facts.serverSsl
       ? [

@@ -1,4 +1,9 @@
-import { DescribeDBInstancesCommand, RDSClient, type DBInstance } from '@aws-sdk/client-rds';
+import {
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
+  RDSClient,
+  type DBInstance,
+} from '@aws-sdk/client-rds';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CdkCustomResourceEvent, CloudFormationCustomResourceCreateEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -15,6 +20,7 @@ const rds = mockClient(RDSClient);
 const secretsManager = mockClient(SecretsManagerClient);
 
 const INSTANCE = 'rds-airbyte-cdc-test';
+const CLUSTER = 'rds-airbyte-cdc-aurora';
 const MASTER_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:master-AbCdEf';
 
 const pg = usePostgres({ ssl: true });
@@ -251,6 +257,63 @@ describe('the pre-upgrade check handler', () => {
     expect(response).toEqual({ PhysicalResourceId: id });
     expect(rds.calls()).toHaveLength(0);
     expect(secretsManager.calls()).toHaveLength(0);
+  });
+
+  it("drops the slot of an Aurora cluster's writer, found through DescribeDBClusters", async () => {
+    const { database, slotName } = await pipeline();
+    rds.on(DescribeDBClustersCommand, { DBClusterIdentifier: CLUSTER }).resolves({
+      DBClusters: [
+        {
+          Status: 'available',
+          Engine: 'aurora-postgresql',
+          EngineVersion: '16.6',
+          Endpoint: pg.server.host,
+          Port: pg.server.port,
+          DBClusterMembers: [{ DBInstanceIdentifier: `${CLUSTER}-writer`, IsClusterWriter: true }],
+        },
+      ],
+    });
+    const props = properties(database, slotName, {
+      DbInstanceIdentifier: undefined,
+      DbClusterIdentifier: CLUSTER,
+      AllowSlotRecreation: 'true',
+    });
+    const before = physicalIdFor(CLUSTER, INITIAL_SLOT_GENERATION);
+    const response = await newHandler().onEvent(event('Update', props, before));
+    expect(response.PhysicalResourceId).toBe(physicalIdFor(CLUSTER, slotGenerationAfterDrop('17')));
+    expect(response.Data).toMatchObject({ SlotDropped: 'true', SlotFate: 'dropped' });
+    expect(await slotExists(slotName)).toBe(false);
+    expect(connections).toEqual([
+      expect.objectContaining({ host: pg.server.host, port: pg.server.port, database }),
+    ]);
+    expect(logged.join('\n')).toContain(`Aurora cluster ${CLUSTER} runs 16.6`);
+    expect(rds.commandCalls(DescribeDBInstancesCommand)).toHaveLength(0);
+  });
+
+  it('does nothing when the cluster does not exist yet', async () => {
+    rds
+      .on(DescribeDBClustersCommand)
+      .rejects(Object.assign(new Error('not found'), { name: 'DBClusterNotFoundFault' }));
+    const props = properties('app', 'airbyte_slot', {
+      DbInstanceIdentifier: undefined,
+      DbClusterIdentifier: CLUSTER,
+    });
+    await expect(newHandler().onEvent(event('Create', props))).resolves.toEqual({
+      PhysicalResourceId: physicalIdFor(CLUSTER, INITIAL_SLOT_GENERATION),
+      Data: { SlotDropped: 'false', SlotGeneration: INITIAL_SLOT_GENERATION },
+    });
+  });
+
+  it('needs exactly one of the instance and the cluster identifier', async () => {
+    const both = properties('app', 's', { DbClusterIdentifier: CLUSTER });
+    const neither = properties('app', 's', { DbInstanceIdentifier: undefined });
+    await expect(newHandler().onEvent(event('Update', both, 'x'))).rejects.toThrow(
+      'Pre-upgrade check custom resource needs exactly one of the properties DbInstanceIdentifier and DbClusterIdentifier, not both',
+    );
+    await expect(newHandler().onEvent(event('Update', neither, 'x'))).rejects.toThrow(
+      'DbInstanceIdentifier and DbClusterIdentifier, not neither',
+    );
+    expect(rds.calls()).toHaveLength(0);
   });
 
   it('names a property the stack got wrong', async () => {

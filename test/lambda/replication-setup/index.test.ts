@@ -8,7 +8,6 @@ import {
   RebootDBInstanceCommand,
 } from '@aws-sdk/client-rds';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import type { CdkCustomResourceIsCompleteEvent } from 'aws-lambda';
 import { Client } from 'pg';
 import type { ReplicationSetupProperties } from '../../../src/contract/replication-setup';
 import { findFreePort as closedPort } from '../../../src/local/free-port';
@@ -16,22 +15,17 @@ import { uniqueName, usePostgres } from '../../support/postgres';
 import {
   event,
   INSTANCE,
+  isCompleteEvent,
   MASTER_SECRET_ARN,
   propertiesFor,
   rds,
+  rebootedOnto,
   rdsSays,
   REPLICATION_PASSWORD,
   secretsManager,
   serveSecrets,
+  useReplicationSetupHandler,
 } from './fixtures';
-
-/** The handler exactly as Lambda loads it: index.ts with its SDK clients and CA bundle. */
-async function loadHandler(
-  caPath: string,
-): Promise<typeof import('../../../lambda/replication-setup/index')> {
-  process.env.NODE_EXTRA_CA_CERTS = caPath;
-  return import('../../../lambda/replication-setup/index');
-}
 
 interface ReplicationState {
   slot?: { plugin: string; confirmed_flush_lsn: string };
@@ -61,19 +55,8 @@ async function stateOf(
 
 describe('replication setup handler on a real PostgreSQL over verified TLS', () => {
   const pg = usePostgres({ ssl: true });
-  let handler: Awaited<ReturnType<typeof loadHandler>>;
-
-  beforeAll(async () => {
-    const caPath = path.join(tmpdir(), `${uniqueName('ca')}.pem`);
-    writeFileSync(caPath, pg.server.certificateAuthority!.certPem);
-    handler = await loadHandler(caPath);
-  });
-
-  beforeEach(() => {
-    rds.reset();
-    // By default the instance is up and unprotected, as in dev.
-    rdsSays('available', 'in-sync');
-  });
+  // By default the instance is up and unprotected, as in dev.
+  const setup = useReplicationSetupHandler(pg);
 
   async function freshDatabase(overrides: Partial<ReplicationSetupProperties> = {}) {
     const database = await pg.createDatabase('handler');
@@ -84,7 +67,7 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
 
   it('Create brings an empty database to the tutorial end state', async () => {
     const { properties, client } = await freshDatabase();
-    const response = await handler.onEvent(event('Create', properties));
+    const response = await setup().onEvent(event('Create', properties));
     expect(response.PhysicalResourceId).toBe(
       `${INSTANCE}/${properties.Database}/${properties.SlotName}/airbyte_publication`,
     );
@@ -114,7 +97,7 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
     const trusted = process.env.NODE_EXTRA_CA_CERTS;
     process.env.NODE_EXTRA_CA_CERTS = otherCaPath;
     try {
-      await expect(handler.onEvent(event('Create', properties))).rejects.toThrow(
+      await expect(setup().onEvent(event('Create', properties))).rejects.toThrow(
         /TLS to 127\.0\.0\.1:\d+ failed verification/,
       );
     } finally {
@@ -124,7 +107,7 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
 
   it('Update with a changed table list keeps the slot and its position', async () => {
     const { properties, client } = await freshDatabase();
-    await handler.onEvent(event('Create', properties));
+    await setup().onEvent(event('Create', properties));
     await client.query('CREATE TABLE datastore.orders (id int PRIMARY KEY)');
     await client.query("INSERT INTO datastore.data_tbl VALUES (3, 'c')");
     const before = await stateOf(client, properties);
@@ -135,7 +118,7 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
         { name: 'orders', replicaIdentity: 'default' },
       ]),
     };
-    const response = await handler.onEvent(
+    const response = await setup().onEvent(
       event('Update', updated, { PhysicalResourceId: 'old', OldResourceProperties: properties }),
     );
     expect(response.PhysicalResourceId).toBe(
@@ -152,10 +135,10 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
 
   it('Update with a renamed user creates the new one and drops the old one', async () => {
     const { properties, client } = await freshDatabase();
-    await handler.onEvent(event('Create', properties));
+    await setup().onEvent(event('Create', properties));
     const renamed = { ...properties, User: uniqueName('airbyte_v2') };
     serveSecrets(pg, renamed.User);
-    await handler.onEvent(
+    await setup().onEvent(
       event('Update', renamed, { PhysicalResourceId: 'id', OldResourceProperties: properties }),
     );
     expect((await stateOf(client, renamed)).roleExists).toBe(true);
@@ -166,9 +149,9 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
   it('renaming the slot is a replacement: the follow-up Delete drops only the old slot', async () => {
     // A publication name with a slash and a quote must not confuse the ownership bookkeeping.
     const { properties, client } = await freshDatabase({ PublicationName: 'cdc/pub "eu"' });
-    const created = await handler.onEvent(event('Create', properties));
+    const created = await setup().onEvent(event('Create', properties));
     const renamed = { ...properties, SlotName: uniqueName('airbyte_slot_v2') };
-    const updated = await handler.onEvent(
+    const updated = await setup().onEvent(
       event('Update', renamed, {
         PhysicalResourceId: created.PhysicalResourceId,
         OldResourceProperties: properties,
@@ -176,7 +159,7 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
     );
     expect(updated.PhysicalResourceId).not.toBe(created.PhysicalResourceId);
     // CloudFormation then deletes the old physical resource, with the old properties.
-    await handler.onEvent(
+    await setup().onEvent(
       event('Delete', properties, { PhysicalResourceId: created.PhysicalResourceId }),
     );
     expect((await stateOf(client, properties)).slot).toBeUndefined();
@@ -188,16 +171,16 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
 
   it('Delete refuses, dropping nothing, while the instance has deletion protection', async () => {
     const { properties, client } = await freshDatabase();
-    const created = await handler.onEvent(event('Create', properties));
+    const created = await setup().onEvent(event('Create', properties));
     rdsSays('available', 'in-sync', true);
     await expect(
-      handler.onEvent(
+      setup().onEvent(
         event('Delete', properties, { PhysicalResourceId: created.PhysicalResourceId }),
       ),
     ).rejects.toThrow(/has deletion protection on.*Nothing was dropped.*--no-deletion-protection/s);
     expect((await stateOf(client, properties)).slot?.plugin).toBe('pgoutput');
     rdsSays('available', 'in-sync', false);
-    await handler.onEvent(
+    await setup().onEvent(
       event('Delete', properties, { PhysicalResourceId: created.PhysicalResourceId }),
     );
     expect((await stateOf(client, properties)).slot).toBeUndefined();
@@ -205,12 +188,12 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
 
   it('Delete removes slot, publication and user, keeps the data, and is fine twice', async () => {
     const { properties, client } = await freshDatabase();
-    const created = await handler.onEvent(event('Create', properties));
+    const created = await setup().onEvent(event('Create', properties));
     const deleteEvent = event('Delete', properties, {
       PhysicalResourceId: created.PhysicalResourceId,
     });
-    await handler.onEvent(deleteEvent);
-    await handler.onEvent(deleteEvent);
+    await setup().onEvent(deleteEvent);
+    await setup().onEvent(deleteEvent);
     expect(await stateOf(client, properties)).toEqual({
       slot: undefined,
       publicationTables: [],
@@ -223,7 +206,7 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
 
   it('creates and publishes the heartbeat table, the only one the user may write', async () => {
     const { properties, client } = await freshDatabase({ HeartbeatTable: 'airbyte_heartbeat' });
-    await handler.onEvent(event('Create', properties));
+    await setup().onEvent(event('Create', properties));
     expect((await stateOf(client, properties)).publicationTables).toEqual([
       'airbyte_heartbeat',
       'data_tbl',
@@ -243,13 +226,13 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
   it('configures a role that existed before, and keeps it on Delete', async () => {
     const { properties, client } = await freshDatabase();
     await client.query(`CREATE ROLE ${client.escapeIdentifier(properties.User)} LOGIN`);
-    const created = await handler.onEvent(event('Create', properties));
+    const created = await setup().onEvent(event('Create', properties));
     const asUser = await pg.connect(properties.Database, {
       user: properties.User,
       password: REPLICATION_PASSWORD,
     });
     await expect(asUser.query('SELECT count(*) FROM datastore.data_tbl')).resolves.toBeDefined();
-    await handler.onEvent(
+    await setup().onEvent(
       event('Delete', properties, { PhysicalResourceId: created.PhysicalResourceId }),
     );
     const state = await stateOf(client, properties);
@@ -261,7 +244,7 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
       Tables: JSON.stringify([{ name: 'no_such_table', replicaIdentity: 'default' }]),
       CreateDemoTable: 'false',
     });
-    await expect(handler.onEvent(event('Create', properties))).rejects.toThrow(
+    await expect(setup().onEvent(event('Create', properties))).rejects.toThrow(
       '"datastore"."no_such_table" does not exist',
     );
   });
@@ -279,7 +262,7 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
       CREATE TABLE datastore.measurements_eu PARTITION OF datastore.measurements FOR VALUES IN ('eu');
       CREATE TABLE datastore.events (code text NOT NULL, payload text);
       CREATE UNIQUE INDEX events_code_key ON datastore.events (code);`);
-    await handler.onEvent(event('Create', properties));
+    await setup().onEvent(event('Create', properties));
     expect((await stateOf(client, properties)).publicationTables).toEqual([
       'events',
       'measurements',
@@ -303,7 +286,7 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
     await client.query(`CREATE SCHEMA datastore;
       CREATE TABLE datastore.events (code text, payload text);
       CREATE UNIQUE INDEX events_code_key ON datastore.events (code);`);
-    await expect(handler.onEvent(event('Create', properties))).rejects.toThrow(
+    await expect(setup().onEvent(event('Create', properties))).rejects.toThrow(
       '"datastore"."events" cannot use index "events_code_key" as its replica identity: column code is nullable',
     );
   });
@@ -311,7 +294,7 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
   it('fails fast, naming host and port, when the database is unreachable', async () => {
     const port = await closedPort();
     const { properties } = await freshDatabase({ Port: String(port) });
-    await expect(handler.onEvent(event('Create', properties))).rejects.toThrow(`127.0.0.1:${port}`);
+    await expect(setup().onEvent(event('Create', properties))).rejects.toThrow(`127.0.0.1:${port}`);
   });
 
   it('says which secret it could not read', async () => {
@@ -319,7 +302,7 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
     secretsManager
       .on(GetSecretValueCommand, { SecretId: MASTER_SECRET_ARN })
       .rejects(new Error('AccessDeniedException'));
-    await expect(handler.onEvent(event('Create', properties))).rejects.toThrow(
+    await expect(setup().onEvent(event('Create', properties))).rejects.toThrow(
       `Cannot read the master user secret ${MASTER_SECRET_ARN}: AccessDeniedException`,
     );
   });
@@ -338,28 +321,28 @@ describe('replication setup handler on a real PostgreSQL over verified TLS', () 
       rds
         .on(DescribeDBInstancesCommand)
         .rejects(new DBInstanceNotFoundFault({ message: 'not found', $metadata: {} }));
-      await expect(handler.onEvent(await unreachable('retain'))).resolves.toEqual({
+      await expect(setup().onEvent(await unreachable('retain'))).resolves.toEqual({
         PhysicalResourceId: 'id',
       });
     });
 
     it('succeeds when the instance is destroyed with the stack', async () => {
       rdsSays('stopped', 'in-sync');
-      await expect(handler.onEvent(await unreachable('destroy'))).resolves.toEqual({
+      await expect(setup().onEvent(await unreachable('destroy'))).resolves.toEqual({
         PhysicalResourceId: 'id',
       });
     });
 
     it('fails when a destroy-policy instance is protected: it would stay, with the slot', async () => {
       rdsSays('stopped', 'in-sync', true);
-      await expect(handler.onEvent(await unreachable('destroy'))).rejects.toThrow(
+      await expect(setup().onEvent(await unreachable('destroy'))).rejects.toThrow(
         /deletion protection on.*pg_drop_replication_slot/,
       );
     });
 
     it('fails with what to do when the instance is retained', async () => {
       rdsSays('stopped', 'in-sync');
-      await expect(handler.onEvent(await unreachable('retain'))).rejects.toThrow(
+      await expect(setup().onEvent(await unreachable('retain'))).rejects.toThrow(
         /is kept after this stack.*an unread replication slot fills its disk.*pg_drop_replication_slot/,
       );
     });
@@ -370,13 +353,7 @@ describe('replication setup handler when a step fails midway', () => {
   // One slot only, taken by someone else: the role and publication get created, then the slot
   // step fails, as it would on an RDS instance whose max_replication_slots is used up.
   const pg = usePostgres({ ssl: true, settings: { max_replication_slots: 1 } });
-  let handler: Awaited<ReturnType<typeof loadHandler>>;
-
-  beforeAll(async () => {
-    const caPath = path.join(tmpdir(), `${uniqueName('ca')}.pem`);
-    writeFileSync(caPath, pg.server.certificateAuthority!.certPem);
-    handler = await loadHandler(caPath);
-  });
+  const setup = useReplicationSetupHandler(pg);
 
   it('a failed Create removes what it created and keeps what was there', async () => {
     const database = await pg.createDatabase('failing');
@@ -386,7 +363,7 @@ describe('replication setup handler when a step fails midway', () => {
     await client.query(
       "SELECT pg_create_logical_replication_slot('someone_elses_slot', 'pgoutput')",
     );
-    await expect(handler.onEvent(event('Create', properties))).rejects.toThrow(
+    await expect(setup().onEvent(event('Create', properties))).rejects.toThrow(
       /create logical replication slot.*all replication slots are in use/s,
     );
     expect(await stateOf(client, properties)).toEqual({
@@ -408,25 +385,14 @@ describe('replication setup handler when a step fails midway', () => {
 describe('replication setup handler when logical replication is not on yet', () => {
   const replica = usePostgres({ ssl: true, settings: { wal_level: 'replica' } });
   const logical = usePostgres({ ssl: true });
-  let handler: Awaited<ReturnType<typeof loadHandler>>;
-
-  beforeAll(async () => {
-    // One CA file trusted for both servers.
-    const caPath = path.join(tmpdir(), `${uniqueName('ca')}.pem`);
-    writeFileSync(
-      caPath,
-      replica.server.certificateAuthority!.certPem + logical.server.certificateAuthority!.certPem,
-    );
-    handler = await loadHandler(caPath);
-  });
-
-  beforeEach(() => rds.reset());
+  // Each test says what RDS answers.
+  const setup = useReplicationSetupHandler([replica, logical], { rdsAnswers: () => undefined });
 
   it('fails with the reboot command when the parameter group is pending-reboot', async () => {
     const properties = propertiesFor(replica, 'postgres');
     serveSecrets(replica, properties.User);
     rdsSays('available', 'pending-reboot');
-    await expect(handler.onEvent(event('Create', properties))).rejects.toThrow(
+    await expect(setup().onEvent(event('Create', properties))).rejects.toThrow(
       `aws rds reboot-db-instance --db-instance-identifier ${INSTANCE}`,
     );
     expect(rds.commandCalls(RebootDBInstanceCommand)).toHaveLength(0);
@@ -436,7 +402,7 @@ describe('replication setup handler when logical replication is not on yet', () 
     const properties = propertiesFor(replica, 'postgres');
     serveSecrets(replica, properties.User);
     rdsSays('available', 'in-sync');
-    await expect(handler.onEvent(event('Create', properties))).rejects.toThrow(
+    await expect(setup().onEvent(event('Create', properties))).rejects.toThrow(
       'the group does not set rds.logical_replication=1',
     );
   });
@@ -446,31 +412,20 @@ describe('replication setup handler when logical replication is not on yet', () 
     serveSecrets(replica, properties.User);
     rdsSays('available', 'pending-reboot');
     rds.on(RebootDBInstanceCommand).resolves({});
-    const response = await handler.onEvent(event('Create', properties));
+    const response = await setup().onEvent(event('Create', properties));
     expect(response.Data).toEqual({ Status: 'rebooting' });
     expect(rds.commandCalls(RebootDBInstanceCommand)[0].args[0].input).toEqual({
       DBInstanceIdentifier: INSTANCE,
     });
 
-    const waiting = {
-      ...event('Create', properties),
-      PhysicalResourceId: response.PhysicalResourceId,
-      Data: response.Data,
-    } as CdkCustomResourceIsCompleteEvent;
+    const waiting = isCompleteEvent(properties, response);
     rdsSays('rebooting', 'pending-reboot');
-    await expect(handler.isComplete(waiting)).resolves.toEqual({ IsComplete: false });
+    await expect(setup().isComplete(waiting)).resolves.toEqual({ IsComplete: false });
 
     // After the reboot the server has logical replication: the logical server plays that part.
-    const database = await logical.createDatabase('rebooted');
-    const rebooted = {
-      ...properties,
-      Host: logical.server.host,
-      Port: String(logical.server.port),
-      Database: database,
-    };
-    serveSecrets(logical, properties.User);
+    const rebooted = await rebootedOnto(logical, properties);
     rdsSays('available', 'in-sync');
-    const done = await handler.isComplete({
+    const done = await setup().isComplete({
       ...waiting,
       ResourceProperties: { ServiceToken: 't', ...rebooted },
     });
@@ -478,7 +433,7 @@ describe('replication setup handler when logical replication is not on yet', () 
       IsComplete: true,
       Data: { Status: 'ready', SlotName: properties.SlotName },
     });
-    const client = await logical.connect(database);
+    const client = await logical.connect(rebooted.Database);
     expect((await stateOf(client, rebooted)).slot?.plugin).toBe('pgoutput');
   });
 });

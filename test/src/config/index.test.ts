@@ -1,28 +1,20 @@
-import {
-  ConfigError,
-  parseEnvironment,
-  parseEnvironments,
-  type EnvironmentInput,
-} from '../../../src/config';
+import { parseEnvironment, parseEnvironments, type EnvironmentInput } from '../../../src/config';
 import { replicationServerParameters } from '../../../src/config/server-parameters';
+import { configErrorFor } from '../../support/config';
 import { CDK_JSON_ENVIRONMENTS } from '../../support/stacks';
-
-/** The message parseEnvironment throws for `raw` in environment `name`. */
-function errorFor(raw: EnvironmentInput, name = 'dev'): string {
-  try {
-    parseEnvironment(name, raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error(`expected ${JSON.stringify(raw)} to be rejected`);
-}
 
 describe('cdk.json environments', () => {
   const environments = parseEnvironments(CDK_JSON_ENVIRONMENTS);
 
-  it('defines dev, staging, prod and the several-schema example analytics', () => {
-    expect(environments.map((env) => env.name)).toEqual(['dev', 'staging', 'prod', 'analytics']);
+  it('defines dev, staging, prod, the several-schema analytics, aurora and existing', () => {
+    expect(environments.map((env) => env.name)).toEqual([
+      'dev',
+      'staging',
+      'prod',
+      'analytics',
+      'aurora',
+      'existing',
+    ]);
   });
 
   it('fills in the documented defaults', () => {
@@ -38,12 +30,14 @@ describe('cdk.json environments', () => {
     expect(dev.network).toMatchObject({ publiclyAccessible: false, allowedCidrs: [] });
   });
 
-  it('creates the demo table in dev only', () => {
+  it('creates the demo table in the tutorial environments dev and aurora only', () => {
     expect(environments.map((env) => [env.name, env.replication.createDemoTable])).toEqual([
       ['dev', true],
       ['staging', false],
       ['prod', false],
       ['analytics', false],
+      ['aurora', true],
+      ['existing', false],
     ]);
   });
 
@@ -116,7 +110,7 @@ describe('invalid configuration fails with the environment and the field', () =>
   });
 
   it('misspelled field', () => {
-    expect(errorFor({ replication: { slotNmae: 'x' } } as EnvironmentInput)).toMatch(
+    expect(configErrorFor({ replication: { slotNmae: 'x' } } as EnvironmentInput)).toMatch(
       /environment "dev".*\n {2}- replication\.slotNmae: unknown key; did you mean slotName\?$/,
     );
   });
@@ -265,7 +259,7 @@ describe('invalid configuration fails with the environment and the field', () =>
       'account: must be a 12-digit AWS account id',
     ],
   ])('%s', (_case, raw, expected) => {
-    const message = errorFor(raw);
+    const message = configErrorFor(raw);
     expect(message).toContain(
       'Invalid configuration for environment "dev" (cdk.json context "environments.dev")',
     );
@@ -274,7 +268,7 @@ describe('invalid configuration fails with the environment and the field', () =>
 
   it('public database with an Airbyte that does not verify the certificate', () => {
     const network = { publiclyAccessible: true, allowedCidrs: ['203.0.113.10/32'] };
-    expect(errorFor({ network })).toContain(
+    expect(configErrorFor({ network })).toContain(
       'airbyte.sslMode: must be verify-full when network.publiclyAccessible is true',
     );
     expect(() =>
@@ -286,7 +280,7 @@ describe('invalid configuration fails with the environment and the field', () =>
   });
 
   it('idle slot timeout before PostgreSQL 18', () => {
-    expect(errorFor({ replication: { idleSlotTimeoutHours: 48 } })).toContain(
+    expect(configErrorFor({ replication: { idleSlotTimeoutHours: 48 } })).toContain(
       'replication.idleSlotTimeoutHours: needs PostgreSQL 18 or later (idle_replication_slot_timeout), but database.engineVersion is "17"',
     );
     const config = parseEnvironment('dev', {
@@ -304,24 +298,24 @@ describe('invalid configuration fails with the environment and the field', () =>
 
   it('prod with retain but without deletion protection', () => {
     expect(
-      errorFor({ lifecycle: { removalPolicy: 'retain', deletionProtection: false } }, 'prod'),
+      configErrorFor({ lifecycle: { removalPolicy: 'retain', deletionProtection: false } }, 'prod'),
     ).toContain('lifecycle.deletionProtection: must be true in a production environment');
   });
 
   it('prod with destroy', () => {
     expect(
-      errorFor({ lifecycle: { removalPolicy: 'destroy', deletionProtection: true } }, 'prod'),
+      configErrorFor({ lifecycle: { removalPolicy: 'destroy', deletionProtection: true } }, 'prod'),
     ).toContain('lifecycle.removalPolicy: must be snapshot or retain in a production environment');
   });
 
   it('any environment marked production gets the same safeguards', () => {
     expect(
-      errorFor({ production: true, lifecycle: { removalPolicy: 'destroy' } }, 'eu-live'),
+      configErrorFor({ production: true, lifecycle: { removalPolicy: 'destroy' } }, 'eu-live'),
     ).toContain('environment "eu-live"');
   });
 
   it('reports every problem at once', () => {
-    const message = errorFor({ replication: { slotName: 'X', user: 'public' } });
+    const message = configErrorFor({ replication: { slotName: 'X', user: 'public' } });
     expect(message).toContain('replication.slotName');
     expect(message).toContain('replication.user');
   });
@@ -380,7 +374,7 @@ describe('the slot inactivity limit (monitoring.slotInactiveAlarmMinutes)', () =
   });
 
   it('fails for a schedule it cannot derive from, naming the field to set', () => {
-    const message = errorFor({ airbyte: { schedule: '0 0 0 L * ?' } }, 'staging');
+    const message = configErrorFor({ airbyte: { schedule: '0 0 0 L * ?' } }, 'staging');
     expect(message).toContain('environment "staging"');
     expect(message).toContain(
       'monitoring.slotInactiveAlarmMinutes: cannot be derived from airbyte.schedule "0 0 0 L * ?" (the day-of-month field "L" uses L, W or #',
@@ -389,7 +383,7 @@ describe('the slot inactivity limit (monitoring.slotInactiveAlarmMinutes)', () =
   });
 
   it('refuses a missed-sync count below 1', () => {
-    expect(errorFor({ monitoring: { slotInactiveMissedSyncs: 0 } })).toContain(
+    expect(configErrorFor({ monitoring: { slotInactiveMissedSyncs: 0 } })).toContain(
       'monitoring.slotInactiveMissedSyncs',
     );
   });

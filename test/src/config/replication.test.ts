@@ -1,15 +1,9 @@
-import { ConfigError, parseEnvironment, type EnvironmentInput } from '../../../src/config';
+import { parseEnvironment, type EnvironmentInput } from '../../../src/config';
+import { configErrorFor } from '../../support/config';
 
 /** The message parseEnvironment throws for `replication`. */
-function errorFor(replication: EnvironmentInput['replication']): string {
-  try {
-    parseEnvironment('dev', { replication });
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error(`expected ${JSON.stringify(replication)} to be rejected`);
-}
+const errorFor = (replication: EnvironmentInput['replication']): string =>
+  configErrorFor({ replication });
 
 describe('replication.tables replica identity by unique index', () => {
   it('takes { "index": name } on a table and keeps the names working', () => {

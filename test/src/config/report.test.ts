@@ -97,7 +97,7 @@ describe('bin/app.ts with a configuration mistake', () => {
     });
     expect(status).not.toBe(0);
     expect(stderr.trim()).toBe(
-      'Unknown environment "prd"; did you mean prod? cdk.json context "environments" defines dev, staging, prod, analytics',
+      'Unknown environment "prd"; did you mean prod? cdk.json context "environments" defines dev, staging, prod, analytics, aurora, existing',
     );
     expectNoStackTrace(stderr);
   });

@@ -16,7 +16,11 @@ import {
 } from '../../../src/diff/analyze';
 import { readStacks } from '../../../src/diff/assembly';
 import { renderReport, renderStackDiff } from '../../../src/diff/markdown';
-import { appWithoutValidation, CDK_JSON_ENVIRONMENTS } from '../../support/stacks';
+import {
+  appWithoutValidation,
+  CDK_JSON_ENVIRONMENTS,
+  databaseInstanceOf,
+} from '../../support/stacks';
 
 const ENVIRONMENT = 'dev';
 const STACK_NAME = stackNameFor(ENVIRONMENT);
@@ -153,7 +157,7 @@ describe('diff of two synthesized trees', () => {
   it('puts a security group opened to 0.0.0.0/0 in the security section, with a warning', () => {
     const head = synthesizeTree(devWith({}), (stack) => {
       // cdk.json refuses 0.0.0.0/0 in allowedCidrs, so the rule comes through an escape hatch.
-      const [group] = stack.database.instance.connections.securityGroups;
+      const [group] = databaseInstanceOf(stack).connections.securityGroups;
       const rule = new ec2.CfnSecurityGroupIngress(stack, 'OpenToTheWorld', {
         groupId: group.securityGroupId,
         ipProtocol: 'tcp',

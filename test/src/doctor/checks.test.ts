@@ -5,7 +5,7 @@ import {
   formatBytes,
   isLoopbackHost,
   printableSql,
-  rdsInstanceIdentifierFromHost,
+  rdsDatabaseFromHost,
   type CheckId,
   type CheckResult,
   type DoctorInput,
@@ -150,6 +150,7 @@ function healthyFacts(overrides: Partial<ServerFacts> = {}): ServerFacts {
 }
 
 const HOST = 'rds-airbyte-cdc-dev.c1abc2def3gh.eu-west-1.rds.amazonaws.com';
+const CLUSTER_HOST = 'rds-airbyte-cdc-aurora.cluster-c1abc2def3gh.eu-west-1.rds.amazonaws.com';
 
 function evaluate(
   input: { catalog?: Partial<CatalogSnapshot>; facts?: Partial<ServerFacts> } & Partial<
@@ -164,7 +165,7 @@ function evaluate(
     connection: { host: HOST, tlsVerified: true },
     login: { kind: 'succeeded' },
     slotLagWarnBytes: 1024 ** 3,
-    rdsInstanceIdentifier: rdsInstanceIdentifierFromHost(HOST),
+    rdsDatabase: rdsDatabaseFromHost(HOST),
     ...rest,
   });
 }
@@ -580,9 +581,28 @@ describe('helpers', () => {
     expect(isLoopbackHost('10.0.0.5')).toBe(false);
   });
 
-  it('rdsInstanceIdentifierFromHost', () => {
-    expect(rdsInstanceIdentifierFromHost(HOST)).toBe('rds-airbyte-cdc-dev');
-    expect(rdsInstanceIdentifierFromHost('db.example.com')).toBeUndefined();
+  it('rdsDatabaseFromHost: an instance endpoint names the instance, a cluster endpoint the cluster', () => {
+    expect(rdsDatabaseFromHost(HOST)).toEqual({
+      kind: 'instance',
+      identifier: 'rds-airbyte-cdc-dev',
+    });
+    expect(rdsDatabaseFromHost(CLUSTER_HOST)).toEqual({
+      kind: 'cluster',
+      identifier: 'rds-airbyte-cdc-aurora',
+    });
+    // The reader endpoint belongs to the same cluster; China regions end in .cn.
+    expect(
+      rdsDatabaseFromHost('orders.cluster-ro-c1abc2def3gh.cn-north-1.rds.amazonaws.com.cn'),
+    ).toEqual({ kind: 'cluster', identifier: 'orders' });
+    expect(rdsDatabaseFromHost('Orders-Writer-1.C1ABC2DEF3GH.eu-west-1.rds.amazonaws.com')).toEqual(
+      { kind: 'instance', identifier: 'orders-writer-1' },
+    );
+    // A custom endpoint starts with its own name, not the cluster's.
+    expect(
+      rdsDatabaseFromHost('analytics.cluster-custom-c1abc2def3gh.eu-west-1.rds.amazonaws.com'),
+    ).toBeUndefined();
+    expect(rdsDatabaseFromHost('db.example.com')).toBeUndefined();
+    expect(rdsDatabaseFromHost('127.0.0.1')).toBeUndefined();
   });
 
   it('formatBytes', () => {
@@ -608,5 +628,77 @@ describe('helpers', () => {
         sensitive: true,
       }),
     ).toBeUndefined();
+  });
+});
+
+describe('the fixes name the kind of database they are for', () => {
+  const walOff = {
+    catalog: { walLevel: 'replica' as const },
+    facts: { walLevel: setting('replica'), rdsLogicalReplication: '0' },
+  };
+  const aurora = (facts: Partial<ServerFacts> = {}) => ({
+    auroraVersion: '16.4.1',
+    ...facts,
+  });
+
+  it('an RDS instance: its DB parameter group and reboot-db-instance of it', () => {
+    const notes = find(evaluate(walOff), 'rds-logical-replication').fix?.notes;
+    expect(notes).toEqual([
+      `Set rds.logical_replication = 1 in the instance's DB parameter group (this project's stack does: npx cdk deploy), or by hand: aws rds modify-db-parameter-group --db-parameter-group-name <group of rds-airbyte-cdc-dev> --parameters "ParameterName=rds.logical_replication,ParameterValue=1,ApplyMethod=pending-reboot"`,
+      'Reboot the instance so that it takes effect (a short outage): aws rds reboot-db-instance --db-instance-identifier rds-airbyte-cdc-dev',
+    ]);
+    expect(find(evaluate(), 'server-version').detail).toBe('PostgreSQL 17.6');
+  });
+
+  it('an Aurora cluster: its DB cluster parameter group and the reboot of its writer', () => {
+    const checks = evaluate({
+      ...walOff,
+      facts: aurora(walOff.facts),
+      connection: { host: CLUSTER_HOST, tlsVerified: true },
+      rdsDatabase: rdsDatabaseFromHost(CLUSTER_HOST),
+    });
+    expect(find(checks, 'rds-logical-replication').fix?.notes).toEqual([
+      `Set rds.logical_replication = 1 in the DB cluster parameter group of rds-airbyte-cdc-aurora (this project's stack does: npx cdk deploy), or by hand: aws rds modify-db-cluster-parameter-group --db-cluster-parameter-group-name <cluster parameter group of rds-airbyte-cdc-aurora> --parameters "ParameterName=rds.logical_replication,ParameterValue=1,ApplyMethod=pending-reboot"`,
+      `Reboot the writer instance (its readers restart with it) so that it takes effect (a short outage): aws rds reboot-db-instance --db-instance-identifier "$(aws rds describe-db-clusters --db-cluster-identifier rds-airbyte-cdc-aurora --query 'DBClusters[0].DBClusterMembers[?IsClusterWriter].DBInstanceIdentifier' --output text)"`,
+    ]);
+    const notes = JSON.stringify(checks.map((check) => check.fix?.notes ?? []));
+    expect(notes).not.toContain('modify-db-parameter-group');
+    expect(find(checks, 'server-version').detail).toBe('Aurora PostgreSQL 16.4.1');
+  });
+
+  it('Aurora through its writer’s instance endpoint: that instance is rebooted, the group is the cluster’s', () => {
+    const checks = evaluate({
+      catalog: walOff.catalog,
+      facts: aurora({ walLevel: setting('replica'), rdsLogicalReplication: '1' }),
+    });
+    const wal = find(checks, 'wal-level');
+    expect(wal.detail).toBe(
+      'replica (rds.logical_replication is set, the writer waits for a reboot)',
+    );
+    expect(wal.fix?.notes).toEqual([
+      'Reboot the writer instance (its readers restart with it) so that it takes effect (a short outage): aws rds reboot-db-instance --db-instance-identifier rds-airbyte-cdc-dev',
+    ]);
+    const slots = find(
+      evaluate({ facts: aurora({ slotsUsed: 10, maxReplicationSlots: setting('10') }) }),
+      'replication-slots',
+    );
+    expect(slots.fix?.notes[0]).toContain(
+      'aws rds modify-db-cluster-parameter-group --db-cluster-parameter-group-name <cluster parameter group of the cluster of rds-airbyte-cdc-dev> --parameters "ParameterName=max_replication_slots,ParameterValue=11',
+    );
+  });
+
+  it('an Aurora cluster too old: the upgrade is modify-db-cluster', () => {
+    const old = find(
+      evaluate({
+        catalog: { serverVersion: 130010 },
+        facts: aurora({ serverVersion: '13.10', auroraVersion: '13.10.2' }),
+        rdsDatabase: { kind: 'cluster', identifier: 'orders' },
+      }),
+      'server-version',
+    );
+    expect(old.detail).toBe('Aurora PostgreSQL 13.10.2 is older than 14');
+    expect(old.fix?.notes.join()).toContain(
+      'aws rds modify-db-cluster --db-cluster-identifier orders --engine-version <a 18.x version',
+    );
   });
 });

@@ -36,7 +36,7 @@ function doctor(server: RunningPostgres, database: string, replication = replica
     replication,
     replicationPassword: PASSWORD,
     slotLagWarnBytes: 1024 ** 3,
-    rdsInstanceIdentifier: 'rds-airbyte-cdc-dev',
+    rdsDatabase: { kind: 'instance', identifier: 'rds-airbyte-cdc-dev' },
   });
 }
 

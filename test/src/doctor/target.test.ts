@@ -46,7 +46,7 @@ describe('doctorOptionsFor --host', () => {
     });
     expect(options.replication.user).toBe('airbyte');
     expect(options.replicationPassword).toBeUndefined();
-    expect(options.rdsInstanceIdentifier).toBeUndefined();
+    expect(options.rdsDatabase).toBeUndefined();
     expect(cloudFormation.calls()).toHaveLength(0);
   });
 
@@ -63,7 +63,16 @@ describe('doctorOptionsFor --host', () => {
       { env: { P: 'secret' }, projectRoot },
     );
     expect(remote.connection.tls).toEqual({ mode: 'verify-full' });
-    expect(remote.rdsInstanceIdentifier).toBe('rds-airbyte-cdc-dev');
+    expect(remote.rdsDatabase).toEqual({ kind: 'instance', identifier: 'rds-airbyte-cdc-dev' });
+    const aurora = await doctorOptionsFor(
+      request({
+        host: 'rds-airbyte-cdc-dev.cluster-c1abc2def3gh.eu-west-1.rds.amazonaws.com',
+        passwordEnv: 'P',
+      }),
+      config(),
+      { env: { P: 'secret' }, projectRoot },
+    );
+    expect(aurora.rdsDatabase).toEqual({ kind: 'cluster', identifier: 'rds-airbyte-cdc-dev' });
     expect(remote.slotLagWarnBytes).toBe(7);
   });
 

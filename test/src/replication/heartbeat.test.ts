@@ -49,6 +49,10 @@ const APPLICATION_TABLES_SQL: Record<string, string> = {
   staging: 'CREATE SCHEMA datastore; CREATE TABLE datastore.data_tbl (id bigint PRIMARY KEY)',
   prod: 'CREATE SCHEMA datastore; CREATE TABLE datastore.data_tbl (id bigint PRIMARY KEY)',
   analytics: ANALYTICS_TABLES_SQL,
+  aurora: '',
+  // The database the stack attaches to already holds the application's tables.
+  existing:
+    'CREATE TABLE public.orders (id bigint PRIMARY KEY); CREATE TABLE public.customers (id bigint PRIMARY KEY)',
 };
 
 describe('the heartbeat of every cdk.json environment, set up on a real PostgreSQL', () => {
