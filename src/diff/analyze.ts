@@ -7,7 +7,14 @@ import {
   type TemplateDiff,
 } from '@aws-cdk/cloudformation-diff';
 import { REPLICATION_SETUP_RESOURCE_TYPE } from '../contract/replication-setup';
-import { dropsSlot, engineUpgrades, type EngineUpgrade } from './engine-upgrade';
+import {
+  DB_CLUSTER_TYPE,
+  DB_INSTANCE_TYPE,
+  dropsSlot,
+  engineUpgrades,
+  isClusterMember,
+  type EngineUpgrade,
+} from './engine-upgrade';
 
 /** A CloudFormation resource as it appears in a synthesized template. */
 export interface CloudFormationResource {
@@ -26,16 +33,17 @@ export interface CloudFormationTemplate {
 }
 
 /**
- * A resource whose replacement or deletion loses data or breaks CDC. Matched on the type and,
- * for generic custom resources, on the logical id, so that it holds for resources other teams
- * add later.
+ * A resource whose replacement or deletion loses data or breaks CDC. Matched on the type (and
+ * for an RDS instance on whether it belongs to a cluster) and, for generic custom resources, on
+ * the logical id, so that it holds for resources other teams add later.
  */
 export interface ProtectedResource {
   /** What the resource is, for the warning. */
   readonly what: string;
   /** What replacing or deleting it does, and what to do about it. */
   readonly consequence: string;
-  readonly matches: (logicalId: string, type: string) => boolean;
+  /** `resource` is the base's (what is replaced or deleted), else the head's. */
+  readonly matches: (logicalId: string, resource: CloudFormationResource) => boolean;
   /**
    * Properties CloudFormation updates in place but whose change recreates what matters anyway
    * (a custom resource whose handler drops and creates the slot again).
@@ -50,23 +58,51 @@ export const PROTECTED_RESOURCES: readonly ProtectedResource[] = [
       'a new, empty instance is created and the old one is deleted (a final snapshot only if its DeletionPolicy is Snapshot); ' +
       'the replication slot goes with it, so every Airbyte connection must resync from scratch. ' +
       'If this is not intended, find the property marked "replace" below and revert it.',
-    matches: (_logicalId, type) => type === 'AWS::RDS::DBInstance',
+    matches: (_logicalId, resource) =>
+      resource.Type === DB_INSTANCE_TYPE && !isClusterMember(resource),
+  },
+  {
+    what: 'database cluster',
+    consequence:
+      'a new, empty cluster is created and the old one is deleted with its instances (a final snapshot only if its DeletionPolicy is Snapshot); ' +
+      'the replication slot goes with it, so every Airbyte connection must resync from scratch. ' +
+      'If this is not intended, find the property marked "replace" below and revert it.',
+    matches: (_logicalId, resource) => resource.Type === DB_CLUSTER_TYPE,
+  },
+  {
+    // Reported, because replacing the writer interrupts CDC like a reboot; unlike a stand-alone
+    // instance it loses nothing.
+    what: 'cluster instance',
+    consequence:
+      "no data is lost: the data, the WAL and the replication slot live in the cluster's storage, not in its instances. " +
+      'If it is the writer, the cluster fails over to another instance: for a minute or so the writer endpoint does not answer, ' +
+      'a sync running then fails and Airbyte retries it, resuming from the slot. A reader does not serve CDC: its replacement only takes it out of the reader endpoint meanwhile. ' +
+      'If this is not intended, find the property marked "replace" below and revert it.',
+    matches: (_logicalId, resource) => isClusterMember(resource),
   },
   {
     what: 'database parameter group',
     consequence:
       'the instance moves to a new group: static settings (rds.logical_replication, max_replication_slots, max_wal_senders) ' +
       'wait for a reboot, and the reboot interrupts CDC. Plan a maintenance window.',
-    matches: (_logicalId, type) => type === 'AWS::RDS::DBParameterGroup',
+    matches: (_logicalId, resource) => resource.Type === 'AWS::RDS::DBParameterGroup',
+  },
+  {
+    what: 'database cluster parameter group',
+    consequence:
+      'the cluster moves to a new group: static settings (rds.logical_replication, max_replication_slots, max_wal_senders) ' +
+      'wait for a reboot of the writer, and the reboot interrupts CDC. Plan a maintenance window.',
+    matches: (_logicalId, resource) => resource.Type === 'AWS::RDS::DBClusterParameterGroup',
   },
   {
     what: 'replication setup',
     consequence:
       'the old slot and publication are dropped and new ones created: Airbyte loses its position, must be pointed at the new names and resyncs. ' +
       'Keep its construct id (logical id), replication.slotName, replication.publicationName and database.databaseName stable unless a resync is planned.',
-    matches: (logicalId, type) =>
-      type === REPLICATION_SETUP_RESOURCE_TYPE ||
-      (type === 'AWS::CloudFormation::CustomResource' && /ReplicationSetup/i.test(logicalId)),
+    matches: (logicalId, resource) =>
+      resource.Type === REPLICATION_SETUP_RESOURCE_TYPE ||
+      (resource.Type === 'AWS::CloudFormation::CustomResource' &&
+        /ReplicationSetup/i.test(logicalId)),
     // The setup answers a new slot, publication or database with a new physical resource, and
     // CloudFormation then deletes the old one, although the template diff shows an update.
     recreatingProperties: ['SlotName', 'PublicationName', 'Database'],
@@ -120,7 +156,7 @@ export interface StackDiff {
   /** Resources that differ only in asset hashes (rebuilt Lambda bundles, files). */
   readonly assetOnly: readonly ResourceRef[];
   readonly destructive: readonly DestructiveChange[];
-  /** Engine version changes of a database instance, with what they do to the slot. */
+  /** Engine version changes of a database instance or cluster, with what they do to the slot. */
   readonly engineUpgrades: readonly EngineUpgrade[];
   readonly iamStatements?: Table;
   readonly iamManagedPolicies?: Table;
@@ -216,34 +252,75 @@ function replacingProperties(change: ResourceDifference): string[] {
     .map(([name]) => name);
 }
 
+/** The properties by which a database names its parameter group. */
+const PARAMETER_GROUP_PROPERTIES = ['DBParameterGroupName', 'DBClusterParameterGroupName'];
+
+/** The logical id a property refers to (`{ "Ref": id }`), if it does. */
+function referencedId(value: unknown): string | undefined {
+  const id = (value as { Ref?: unknown } | undefined)?.Ref;
+  return typeof id === 'string' ? id : undefined;
+}
+
 /**
- * What a major engine upgrade changes by design, which is no loss: the instance's parameter
- * group is replaced by one of the new family (the family is what replaces it), and the instance
- * moves to it (DBParameterGroupName, which cloudformation-diff calls a possible replacement; RDS
+ * What a major engine upgrade changes by design, which is no loss: the database's parameter
+ * group (an instance's DB parameter group, a cluster's DB cluster parameter group, and the DB
+ * parameter group of the cluster's instances) is replaced by one of the new family (the family
+ * is what replaces it), and the database moves to it (DBParameterGroupName or
+ * DBClusterParameterGroupName, which cloudformation-diff may call a possible replacement; RDS
  * applies it with the upgrade's own restart). The upgrade's CAUTION says what it does instead.
  */
 function partOfMajorUpgrade(
   upgrades: readonly EngineUpgrade[],
   headResources: Readonly<Record<string, CloudFormationResource>>,
 ): (logicalId: string, change: ResourceDifference) => boolean {
-  const majors = upgrades.filter(
-    (upgrade) => upgrade.fate === 'dropped' || upgrade.fate === 'kept-if-consumed',
+  const upgraded = new Set(
+    upgrades
+      .filter((upgrade) => upgrade.fate === 'dropped' || upgrade.fate === 'kept-if-consumed')
+      .map((upgrade) => upgrade.logicalId),
   );
-  const instances = new Set(majors.map((upgrade) => upgrade.logicalId));
+  // An Aurora cluster's instances run the cluster's engine version: its upgrade is theirs.
+  const members = Object.entries(headResources)
+    .filter(([, resource]) => {
+      const cluster = referencedId(resource.Properties?.DBClusterIdentifier);
+      return isClusterMember(resource) && cluster !== undefined && upgraded.has(cluster);
+    })
+    .map(([logicalId]) => logicalId);
+  const databases = new Set([...upgraded, ...members]);
   const groups = new Set(
-    majors.flatMap((upgrade) => {
-      const group = headResources[upgrade.logicalId]?.Properties?.DBParameterGroupName;
-      const id = (group as { Ref?: unknown } | undefined)?.Ref;
-      return typeof id === 'string' ? [id] : [];
-    }),
+    [...databases].flatMap((logicalId) =>
+      PARAMETER_GROUP_PROPERTIES.flatMap((name) => {
+        const id = referencedId(headResources[logicalId]?.Properties?.[name]);
+        return id === undefined ? [] : [id];
+      }),
+    ),
   );
   return (logicalId, change) => {
     if (change.isRemoval || change.resourceTypeChanged) return false;
     const replacing = replacingProperties(change);
-    if (instances.has(logicalId)) return replacing.every((name) => name === 'DBParameterGroupName');
+    if (databases.has(logicalId))
+      return replacing.every((name) => PARAMETER_GROUP_PROPERTIES.includes(name));
     if (groups.has(logicalId)) return replacing.every((name) => name === 'Family');
     return false;
   };
+}
+
+/**
+ * The destructive changes without those of cluster instances whose cluster is itself replaced
+ * or deleted: they go with it (its warning says so), and a warning of their own that "no data
+ * is lost" would read as if the cluster's replacement lost nothing either.
+ */
+function withoutFollowers(
+  changes: readonly DestructiveChange[],
+  resourceOf: (logicalId: string) => CloudFormationResource | undefined,
+): DestructiveChange[] {
+  const clusters = new Set(
+    changes.filter((change) => change.type === DB_CLUSTER_TYPE).map((change) => change.logicalId),
+  );
+  return changes.filter((change) => {
+    const resource = resourceOf(change.logicalId);
+    const cluster = referencedId(resource?.Properties?.DBClusterIdentifier);
+    return !(isClusterMember(resource) && cluster !== undefined && clusters.has(cluster));
+  });
 }
 
 /** Rows of a cloudformation-diff summary table, or undefined when it holds only its header. */
@@ -279,7 +356,7 @@ export function diffStack(
   const upgrades = engineUpgrades(base, head, resourceRef);
   const partOfUpgrade = partOfMajorUpgrade(upgrades, headResources);
   const resources: ResourceChange[] = [];
-  const destructive: DestructiveChange[] = [];
+  const changes: DestructiveChange[] = [];
   diff.resources.forEachDifference((logicalId, change) => {
     const ref = resourceRef(logicalId, headResources[logicalId] ?? baseResources[logicalId]);
     resources.push({
@@ -294,10 +371,11 @@ export function diffStack(
       })),
       attributes: Object.keys(change.otherChanges),
     });
-    const rule = PROTECTED_RESOURCES.find((candidate) => candidate.matches(logicalId, ref.type));
+    const replaced = baseResources[logicalId] ?? headResources[logicalId];
+    const rule = PROTECTED_RESOURCES.find((candidate) => candidate.matches(logicalId, replaced));
     const action = rule && destructiveAction(change, rule);
     if (action && rule && head !== undefined && !partOfUpgrade(logicalId, change)) {
-      destructive.push({
+      changes.push({
         ...ref,
         action,
         what: rule.what,
@@ -306,6 +384,11 @@ export function diffStack(
       });
     }
   });
+
+  const destructive = withoutFollowers(
+    changes,
+    (logicalId) => baseResources[logicalId] ?? headResources[logicalId],
+  );
 
   const changedIds = new Set(resources.map((resource) => resource.logicalId));
   const assetOnly = Object.keys(headResources)

@@ -20,6 +20,7 @@ import {
   appWithoutValidation,
   CDK_JSON_ENVIRONMENTS,
   databaseInstanceOf,
+  synthesizeEnvironment,
 } from '../../support/stacks';
 
 const ENVIRONMENT = 'dev';
@@ -368,5 +369,153 @@ describe('replication setup property changes', () => {
       expect.objectContaining({ action: 'recreated', what: 'replication setup' }),
     ]);
     expect(renderStackDiff(diff)).toContain('`ReplicationSetup648A8C9B` will be recreated.**');
+  });
+});
+
+describe('the other database shapes', () => {
+  /** An environment of cdk.json with some of its sections' fields replaced, synthesized. */
+  function synthesizeShape(
+    name: string,
+    overrides: Partial<Record<keyof EnvironmentInput, Record<string, unknown>>> = {},
+  ): CloudFormationTemplate {
+    const environment = CDK_JSON_ENVIRONMENTS[name] as Record<
+      string,
+      Record<string, unknown> | undefined
+    >;
+    const raw = Object.fromEntries(
+      [...new Set([...Object.keys(environment), ...Object.keys(overrides)])].map((section) => [
+        section,
+        {
+          ...environment[section],
+          ...(overrides as Record<string, Record<string, unknown>>)[section],
+        },
+      ]),
+    ) as EnvironmentInput;
+    return synthesizeEnvironment(name, raw).template.toJSON() as CloudFormationTemplate;
+  }
+
+  const AURORA_STACK = stackNameFor('aurora');
+  const aurora = synthesizeShape('aurora');
+
+  /** The logical id of the only resource of the type whose properties match. */
+  function logicalIdOf(
+    template: CloudFormationTemplate,
+    type: string,
+    properties: Record<string, unknown> = {},
+  ): string {
+    const ids = Object.entries(template.Resources ?? {})
+      .filter(
+        ([, resource]) =>
+          resource.Type === type &&
+          Object.entries(properties).every(
+            ([name, value]) => resource.Properties?.[name] === value,
+          ),
+      )
+      .map(([logicalId]) => logicalId);
+    expect(ids).toHaveLength(1);
+    return ids[0];
+  }
+
+  it('warns that a replaced Aurora cluster is a new, empty one, its instances going with it', () => {
+    // CloudFormation replaces a cluster for a new DatabaseName.
+    const diff = diffStack(
+      AURORA_STACK,
+      aurora,
+      synthesizeShape('aurora', { database: { databaseName: 'orders' } }),
+    );
+    const cluster = logicalIdOf(aurora, 'AWS::RDS::DBCluster');
+    expect(diff.destructive).toEqual([
+      expect.objectContaining({
+        logicalId: cluster,
+        action: 'replaced',
+        what: 'database cluster',
+        deletionPolicy: 'Snapshot',
+      }),
+      // A new database name is also a new slot and publication.
+      expect.objectContaining({ action: 'recreated', what: 'replication setup' }),
+    ]);
+    // The writer and the reader are replaced with the cluster (a new DBClusterIdentifier), and
+    // its warning covers them: none of their own says "no data is lost".
+    expect(
+      diff.resources.filter(
+        (resource) =>
+          resource.type === 'AWS::RDS::DBInstance' && resource.impact === 'WILL_REPLACE',
+      ),
+    ).toHaveLength(2);
+    const markdown = renderStackDiff(diff);
+    expect(markdown).toContain(`**The database cluster \`${cluster}\` will be replaced.**`);
+    expect(markdown).toContain('a new, empty cluster is created and the old one is deleted');
+    expect(markdown).not.toContain('no data is lost');
+    expect(markdown).not.toContain('a new, empty instance');
+  });
+
+  it('says a replaced reader of the cluster loses no data, unlike a stand-alone instance', () => {
+    const reader = logicalIdOf(aurora, 'AWS::RDS::DBInstance', { PromotionTier: 1 });
+    // CloudFormation replaces an instance for a new identifier; no configuration field renames
+    // a reader, so the head is the same template with that one property changed.
+    const head = structuredClone(aurora) as CloudFormationTemplate;
+    const properties = head.Resources?.[reader].Properties as Record<string, unknown>;
+    properties.DBInstanceIdentifier = `${String(properties.DBInstanceIdentifier)}-b`;
+    const diff = diffStack(AURORA_STACK, aurora, head);
+    expect(diff.destructive).toEqual([
+      expect.objectContaining({ logicalId: reader, action: 'replaced', what: 'cluster instance' }),
+    ]);
+    const markdown = renderStackDiff(diff);
+    expect(markdown).toContain(`**The cluster instance \`${reader}\` will be replaced.**`);
+    expect(markdown).toContain(
+      "no data is lost: the data, the WAL and the replication slot live in the cluster's storage",
+    );
+    expect(markdown).not.toContain('a new, empty instance');
+  });
+
+  it('gives a reader removed from the cluster the same text', () => {
+    const diff = diffStack(
+      AURORA_STACK,
+      aurora,
+      synthesizeShape('aurora', { database: { readers: 0 } }),
+    );
+    expect(diff.destructive).toEqual([
+      expect.objectContaining({
+        type: 'AWS::RDS::DBInstance',
+        action: 'deleted',
+        what: 'cluster instance',
+        consequence: expect.stringContaining('no data is lost'),
+      }),
+    ]);
+  });
+
+  it('warns of the cluster parameter group replaced outside a major upgrade: a reboot of the writer', () => {
+    const group = logicalIdOf(aurora, 'AWS::RDS::DBClusterParameterGroup');
+    const head = structuredClone(aurora) as CloudFormationTemplate;
+    (head.Resources?.[group].Properties as Record<string, unknown>).Description = 'renamed';
+    const diff = diffStack(AURORA_STACK, aurora, head);
+    expect(diff.engineUpgrades).toEqual([]);
+    expect(diff.destructive).toEqual([
+      expect.objectContaining({
+        logicalId: group,
+        action: 'replaced',
+        what: 'database cluster parameter group',
+        consequence: expect.stringContaining('wait for a reboot of the writer'),
+      }),
+    ]);
+    expect(isDestructive([diff])).toBe(true);
+  });
+
+  it("finds no database to protect in an existing database's stack, only what the stack made in it", () => {
+    const existing = synthesizeShape('existing');
+    expect(
+      Object.values(existing.Resources ?? {}).filter((resource) =>
+        resource.Type.startsWith('AWS::RDS::DB'),
+      ),
+    ).toEqual([]);
+    const diff = diffStack(
+      stackNameFor('existing'),
+      existing,
+      synthesizeShape('existing', { database: { databaseName: 'sales' } }),
+    );
+    expect(diff.engineUpgrades).toEqual([]);
+    expect(diff.destructive).toEqual([
+      expect.objectContaining({ action: 'recreated', what: 'replication setup' }),
+    ]);
   });
 });

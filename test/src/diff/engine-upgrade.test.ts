@@ -166,3 +166,163 @@ describe('npm run diff on an engine version change', () => {
     expect(isDestructive([diff])).toBe(false);
   });
 });
+
+describe('npm run diff on an engine version change of an Aurora cluster', () => {
+  const AURORA = 'aurora';
+  const AURORA_STACK = stackNameFor(AURORA);
+
+  /** aurora's cdk.json configuration with the engine version and replication fields replaced. */
+  function aurora(
+    engineVersion: string,
+    replication: Record<string, unknown> = {},
+  ): CloudFormationTemplate {
+    const base = CDK_JSON_ENVIRONMENTS[AURORA] as Record<string, Record<string, unknown>>;
+    const raw = {
+      ...base,
+      database: { ...base.database, engineVersion },
+      replication: { ...base.replication, ...replication },
+    } as EnvironmentInput;
+    return synthesizeEnvironment(AURORA, raw).template.toJSON() as CloudFormationTemplate;
+  }
+
+  const aurora16 = aurora('16');
+  const aurora17 = aurora('17');
+
+  it('flags 16 -> 17 of the cluster as dropping the slot, the group and the move to it being the upgrade', () => {
+    const diff = diffStack(AURORA_STACK, aurora16, aurora17);
+    expect(diff.engineUpgrades).toEqual([
+      expect.objectContaining({
+        type: 'AWS::RDS::DBCluster',
+        database: 'cluster',
+        engine: 'aurora-postgresql',
+        from: '16',
+        to: '17',
+        fate: 'dropped',
+        allowSlotRecreation: false,
+      }),
+    ]);
+    // The new family does replace the cluster parameter group...
+    expect(diff.resources).toContainEqual(
+      expect.objectContaining({
+        type: 'AWS::RDS::DBClusterParameterGroup',
+        impact: 'WILL_REPLACE',
+        properties: [
+          expect.objectContaining({
+            name: 'Family',
+            before: 'aurora-postgresql16',
+            after: 'aurora-postgresql17',
+          }),
+        ],
+      }),
+    );
+    // ...but that and the cluster's move to it are the upgrade, not destructive changes apart.
+    expect(diff.destructive).toEqual([]);
+    expect(destructiveCount(diff)).toBe(1);
+    expect(isDestructive([diff])).toBe(true);
+    const markdown = renderStackDiff(diff);
+    expect(markdown).toContain('> [!CAUTION]');
+    expect(markdown).toContain(
+      '**Major engine upgrade of the database cluster `DatabaseCluster5B53A178`: Aurora PostgreSQL 16 → 17. The replication slot will be dropped and recreated, and the Airbyte connection resynced.**',
+    );
+    expect(markdown).toContain(
+      'drops the slot (logging its position) before the cluster is modified',
+    );
+    expect(markdown).toContain(
+      "The cluster's parameter group is replaced by one of the new major's family with the same settings, and the cluster moves to it",
+    );
+    expect(markdown).not.toContain('instance');
+    expect(markdown).not.toContain('will be replaced');
+  });
+
+  it('says 17 -> 18 of the cluster keeps the slot if consumed and points at the doctor for aurora', () => {
+    const diff = diffStack(AURORA_STACK, aurora17, aurora('18'));
+    expect(diff.engineUpgrades).toEqual([
+      expect.objectContaining({ database: 'cluster', fate: 'kept-if-consumed' }),
+    ]);
+    expect(diff.destructive).toEqual([]);
+    expect(isDestructive([diff])).toBe(false);
+    const markdown = renderStackDiff(diff);
+    expect(markdown).toContain(
+      'Aurora PostgreSQL 17 → 18. The replication slot is kept, provided it has no unconfirmed changes.**',
+    );
+    expect(markdown).toContain('peeks at the slot before the cluster is modified');
+    expect(markdown).toContain('`npm run doctor -- --env aurora --upgrade-to 18`');
+  });
+
+  it("gives a minor change of the cluster a NOTE that restarts the cluster's instances", () => {
+    const diff = diffStack(AURORA_STACK, aurora('17.4'), aurora('17.6'));
+    expect(diff.engineUpgrades).toEqual([
+      expect.objectContaining({ database: 'cluster', fate: 'kept-minor' }),
+    ]);
+    const markdown = renderStackDiff(diff);
+    expect(markdown).toContain(
+      '**Minor engine version change of the database cluster `DatabaseCluster5B53A178`: Aurora PostgreSQL 17.4 → 17.6.**',
+    );
+    expect(markdown).toContain("RDS restarts the cluster's instances with new binaries");
+    expect(markdown).not.toContain('[!CAUTION]');
+  });
+
+  /** A cluster whose instance has a DB parameter group of its own, as another app may define. */
+  const cluster = (major: string): CloudFormationTemplate => ({
+    Resources: {
+      Cluster: {
+        Type: 'AWS::RDS::DBCluster',
+        Properties: {
+          Engine: 'aurora-postgresql',
+          EngineVersion: major,
+          DBClusterParameterGroupName: { Ref: 'ClusterGroup' },
+        },
+      },
+      ClusterGroup: {
+        Type: 'AWS::RDS::DBClusterParameterGroup',
+        Properties: { Family: `aurora-postgresql${major}`, Description: 'cdc' },
+      },
+      InstanceGroup: {
+        Type: 'AWS::RDS::DBParameterGroup',
+        Properties: { Family: `aurora-postgresql${major}`, Description: 'cdc' },
+      },
+      Writer: {
+        Type: 'AWS::RDS::DBInstance',
+        Properties: {
+          Engine: 'aurora-postgresql',
+          DBClusterIdentifier: { Ref: 'Cluster' },
+          DBParameterGroupName: { Ref: 'InstanceGroup' },
+        },
+      },
+    },
+  });
+
+  it("counts the instances' parameter group and their move to it as part of the cluster's upgrade", () => {
+    const diff = diffStack('S', cluster('16'), cluster('17'));
+    // The writer carries no version: the upgrade is the cluster's alone.
+    expect(diff.engineUpgrades).toEqual([
+      expect.objectContaining({ logicalId: 'Cluster', database: 'cluster', fate: 'dropped' }),
+    ]);
+    const replaced = diff.resources.filter((resource) =>
+      ['WILL_REPLACE', 'MAY_REPLACE'].includes(resource.impact),
+    );
+    // The writer "may" be replaced by its move to the new group, in the CloudFormation spec.
+    expect(replaced.map((resource) => resource.logicalId).sort()).toEqual([
+      'ClusterGroup',
+      'InstanceGroup',
+      'Writer',
+    ]);
+    expect(diff.destructive).toEqual([]);
+    expect(destructiveCount(diff)).toBe(1);
+    // Outside a major upgrade the same groups' replacement is destructive.
+    const described = cluster('16');
+    const groups = described.Resources as Record<string, { Properties: Record<string, unknown> }>;
+    groups.ClusterGroup.Properties.Description = 'changed';
+    groups.InstanceGroup.Properties.Description = 'changed';
+    expect(
+      diffStack('S', cluster('16'), described).destructive.map(
+        (change) => `${change.what} ${change.action}`,
+      ),
+    ).toEqual([
+      'database cluster parameter group replaced',
+      'database parameter group replaced',
+      // Its move to the new group: CloudFormation decides at deploy time.
+      'cluster instance may be replaced',
+    ]);
+  });
+});
