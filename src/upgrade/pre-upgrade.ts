@@ -179,7 +179,7 @@ export function slotFateFor(request: PreUpgradeRequest): SlotFate {
   const fate = slotFateOnUpgrade(request.deployedVersion, request.targetVersion);
   if (fate === 'downgrade') {
     throw new PreUpgradeRefusedError(
-      `database.engineVersion "${request.targetVersion}" is below the version the instance runs, ${request.deployedVersion}: RDS does not downgrade PostgreSQL. Set database.engineVersion back to at least "${request.deployedVersion}" in cdk.json and deploy again (an older major needs a new instance restored from a dump).`,
+      `database.engineVersion "${request.targetVersion}" is below the version the database runs, ${request.deployedVersion}: RDS does not downgrade PostgreSQL. Set database.engineVersion back to at least "${request.deployedVersion}" in cdk.json and deploy again (an older major needs a new database restored from a dump).`,
     );
   }
   return fate;
@@ -264,7 +264,7 @@ function refuseOtherSlots(request: PreUpgradeRequest, others: readonly SlotPosit
   if (others.length === 0) return;
   const named = others.map((slot) => `"${slot.slotName}" (database ${slot.database})`).join(', ');
   throw new PreUpgradeRefusedError(
-    `RDS refuses ${describeVersions(request)} while any logical replication slot exists, and this instance has slots this stack does not manage: ${named}. Nothing was changed. Drop them where their consumers allow it (SELECT pg_drop_replication_slot('<name>');), then deploy again.`,
+    `RDS refuses ${describeVersions(request)} while any logical replication slot exists, and this database server has slots this stack does not manage: ${named}. Nothing was changed. Drop them where their consumers allow it (SELECT pg_drop_replication_slot('<name>');), then deploy again.`,
   );
 }
 

@@ -226,7 +226,7 @@ describe('the pre-upgrade check handler', () => {
         event('Update', properties('app', 'airbyte_slot', { EngineVersion: '16' }), 'x'),
       ),
     ).rejects.toThrow(
-      'database.engineVersion "16" is below the version the instance runs, 17.6: RDS does not downgrade PostgreSQL. Set database.engineVersion back to at least "17.6"',
+      'database.engineVersion "16" is below the version the database runs, 17.6: RDS does not downgrade PostgreSQL. Set database.engineVersion back to at least "17.6"',
     );
     expect(connections).toEqual([]);
   });
