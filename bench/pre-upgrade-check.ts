@@ -10,7 +10,8 @@ import { performance } from 'perf_hooks';
 import { Client } from 'pg';
 import { PRE_UPGRADE_TIMEOUTS } from '../lambda/pre-upgrade-check/handler';
 import { startPostgres } from '../src/local/postgres-server';
-import { setupReplication, type DesiredReplicationState } from '../src/replication';
+import { parseEnvironment } from '../src/config';
+import { desiredStateFromConfig, setupReplication } from '../src/replication';
 import { pendingChanges } from '../src/upgrade/pre-upgrade';
 import { machineLoad, median } from './figures';
 
@@ -19,16 +20,11 @@ const MIB = 1024 * 1024;
 const WAL_SIZES_MIB = [16, 64, 256];
 const RUNS = 3;
 
-const DESIRED: DesiredReplicationState = {
-  schema: 'datastore',
-  schemas: [{ name: 'datastore' }],
-  tables: [{ schema: 'datastore', name: 'data_tbl', replicaIdentity: 'default' }],
-  user: 'airbyte',
-  password: 'bench-Secret-1',
-  slotName: 'airbyte_slot',
-  publicationName: 'airbyte_publication',
-  createDemoTable: true,
-};
+/** The tutorial's objects, as an environment with the defaults and the demo table gets them. */
+const DESIRED = desiredStateFromConfig(
+  parseEnvironment('bench', { replication: { createDemoTable: true } }).replication,
+  'bench-Secret-1',
+);
 
 /** Write about `mib` MiB of WAL into a table the publication does not hold. */
 async function writeUnpublishedWal(client: Client, mib: number): Promise<number> {

@@ -334,6 +334,16 @@ describe('the resync after the replication slot was recreated (SlotGeneration)',
     propertiesFor('dev', {}, generation === undefined ? {} : { SlotGeneration: generation });
   const jobStarts = () =>
     fake.requests.filter((request) => request.method === 'POST' && request.path === '/jobs');
+  /** The Update of a created connection whose generation goes from `from` to `to`. */
+  const updateGeneration = (
+    created: { PhysicalResourceId?: string },
+    from: string | undefined,
+    to: string | undefined,
+  ) =>
+    handleAirbyteEvent(
+      updateEvent(created.PhysicalResourceId!, withGeneration(to), withGeneration(from)),
+      fast(),
+    );
 
   it('starts no job on Create, whatever the generation', async () => {
     const created = await handleAirbyteEvent(createEvent(withGeneration('dropped-for-17')), fast());
@@ -343,14 +353,7 @@ describe('the resync after the replication slot was recreated (SlotGeneration)',
 
   it('starts a reset of the connection, last, when an Update changes the generation', async () => {
     const created = await handleAirbyteEvent(createEvent(withGeneration('initial')), fast());
-    const updated = await handleAirbyteEvent(
-      updateEvent(
-        created.PhysicalResourceId!,
-        withGeneration('dropped-for-17'),
-        withGeneration('initial'),
-      ),
-      fast(),
-    );
+    const updated = await updateGeneration(created, 'initial', 'dropped-for-17');
 
     const connectionId = [...fake.connections.keys()][0];
     expect(jobStarts()).toEqual([
@@ -370,10 +373,7 @@ describe('the resync after the replication slot was recreated (SlotGeneration)',
     ['the generation is left out', 'initial', undefined],
   ])('starts no job on an Update when %s', async (_case, old, current) => {
     const created = await handleAirbyteEvent(createEvent(withGeneration(old)), fast());
-    const updated = await handleAirbyteEvent(
-      updateEvent(created.PhysicalResourceId!, withGeneration(current), withGeneration(old)),
-      fast(),
-    );
+    const updated = await updateGeneration(created, old, current);
     expect(jobStarts()).toEqual([]);
     expect(updated.Data).not.toHaveProperty('ResyncJobId');
   });
@@ -382,14 +382,7 @@ describe('the resync after the replication slot was recreated (SlotGeneration)',
     const created = await handleAirbyteEvent(createEvent(withGeneration('initial')), fast());
     fake.fail({ method: 'POST', path: /^\/jobs$/, status: 502, mode: 'after' });
 
-    const updated = await handleAirbyteEvent(
-      updateEvent(
-        created.PhysicalResourceId!,
-        withGeneration('dropped-for-17'),
-        withGeneration('initial'),
-      ),
-      fast(),
-    );
+    const updated = await updateGeneration(created, 'initial', 'dropped-for-17');
 
     expect(fake.jobs).toHaveLength(1);
     expect(jobStarts()).toHaveLength(1);
@@ -405,16 +398,7 @@ describe('the resync after the replication slot was recreated (SlotGeneration)',
       body: { title: 'conflict', detail: 'A sync is already running for this connection' },
     });
 
-    await expect(
-      handleAirbyteEvent(
-        updateEvent(
-          created.PhysicalResourceId!,
-          withGeneration('dropped-for-17'),
-          withGeneration('initial'),
-        ),
-        fast(),
-      ),
-    ).rejects.toThrow(
+    await expect(updateGeneration(created, 'initial', 'dropped-for-17')).rejects.toThrow(
       /Cannot start a reset job of connection [0-9a-f-]+: Airbyte answered HTTP 409: A sync is already running/,
     );
   });
