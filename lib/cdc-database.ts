@@ -9,9 +9,6 @@ import {
   databaseChoices,
 } from './database-companions';
 
-export { MASTER_USERNAME } from '../src/contract/database';
-// Where the stack's props and the replication setup have always taken it from.
-
 /** Log types the instance exports to CloudWatch Logs. */
 const EXPORTED_LOG_TYPES = ['postgresql', 'upgrade'] as const;
 

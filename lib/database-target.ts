@@ -1,7 +1,9 @@
 import { Arn, ArnFormat, Stack, Tokenization } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import type { Construct } from 'constructs';
+import type { DatabaseReference } from '../src/contract/database';
 
 /**
  * The database the CDC constructs work on: an RDS for PostgreSQL instance or an Aurora
@@ -105,4 +107,24 @@ export function clusterArnFor(scope: Construct, clusterIdentifier: string): stri
     },
     Stack.of(scope),
   );
+}
+
+/**
+ * Leave to describe one database, named by identifier (never by its own ARN attribute, which
+ * would be a cycle for what the database depends on): DescribeDBClusters for a cluster,
+ * DescribeDBInstances for an instance.
+ */
+export function describeDatabaseStatement(
+  scope: Construct,
+  database: DatabaseReference,
+): iam.PolicyStatement {
+  return database.kind === 'cluster'
+    ? new iam.PolicyStatement({
+        actions: ['rds:DescribeDBClusters'],
+        resources: [clusterArnFor(scope, database.identifier)],
+      })
+    : new iam.PolicyStatement({
+        actions: ['rds:DescribeDBInstances'],
+        resources: [instanceArnFor(scope, database.identifier)],
+      });
 }

@@ -13,6 +13,7 @@ import type { ReplicationSetupProps } from './replication-setup';
 import { streamedPublicationOf, resolveAirbyteSettings } from '../src/airbyte/settings';
 import {
   ConfigError,
+  databaseKindOf,
   hasSlotWatchdog,
   type EnvironmentConfig,
   type LifecycleConfig,
@@ -51,23 +52,24 @@ export function databaseRemovalPolicy(config: EnvironmentConfig): RemovalPolicy 
  * Airbyte bucket): they follow a database the stack owns (companionRemovalPolicy), and go with
  * the stack beside one it does not: the roles they serve are dropped then.
  */
-export function companionsRemovalPolicy(config: EnvironmentConfig): RemovalPolicy {
+export function companionRemovalPolicyOf(config: EnvironmentConfig): RemovalPolicy {
   if (config.database.existing) return RemovalPolicy.DESTROY;
   return companionRemovalPolicy(databaseRemovalPolicy(config));
 }
 
 /** The database as RDS names it: the environment's instance or cluster, or the existing one. */
-export function configuredDatabaseReference(config: EnvironmentConfig): DatabaseReference {
-  const { existing, engine } = config.database;
-  if (existing?.clusterIdentifier !== undefined)
-    return { kind: 'cluster', identifier: existing.clusterIdentifier };
-  if (existing?.instanceIdentifier !== undefined)
-    return { kind: 'instance', identifier: existing.instanceIdentifier };
+function configuredDatabaseReference(config: EnvironmentConfig): DatabaseReference {
+  const { existing } = config.database;
+  const kind = databaseKindOf(config.database);
   // A new cluster takes the name an instance would have: the secrets and logs follow it.
-  return {
-    kind: engine === 'aurora-postgresql' ? 'cluster' : 'instance',
-    identifier: instanceIdentifierFor(config.name),
-  };
+  const identifier = existing
+    ? (existing.clusterIdentifier ?? existing.instanceIdentifier)
+    : instanceIdentifierFor(config.name);
+  if (identifier === undefined) {
+    // The schema requires one of the two; this only narrows the type.
+    throw new ConfigError(`environment "${config.name}": database.existing names no database`);
+  }
+  return { kind, identifier };
 }
 
 export function networkProps(config: EnvironmentConfig): CdcNetworkProps {
@@ -77,7 +79,7 @@ export function networkProps(config: EnvironmentConfig): CdcNetworkProps {
     existingVpc,
     maxAzs,
     publiclyAccessible,
-    logRemovalPolicy: companionsRemovalPolicy(config),
+    logRemovalPolicy: companionRemovalPolicyOf(config),
   };
 }
 
@@ -182,7 +184,7 @@ export function existingDatabaseProps(
     securityGroupId: existing.securityGroupId,
     port: config.database.port,
     ...loginRoles(config),
-    removalPolicy: companionsRemovalPolicy(config),
+    removalPolicy: companionRemovalPolicyOf(config),
   };
 }
 
@@ -197,7 +199,7 @@ export function preUpgradeCheckProps(
     publicationName: replication.publicationName,
     engineVersion: database.engineVersion,
     allowSlotRecreation: replication.allowSlotRecreation,
-    logRemovalPolicy: companionsRemovalPolicy(config),
+    logRemovalPolicy: companionRemovalPolicyOf(config),
   };
 }
 
@@ -219,7 +221,7 @@ export function replicationSetupProps(
     heartbeatTable: replication.heartbeatTable,
     rebootIfPending: replication.rebootIfPending,
     databaseRemovalPolicy: databaseRemovalPolicy(config),
-    logRemovalPolicy: companionsRemovalPolicy(config),
+    logRemovalPolicy: companionRemovalPolicyOf(config),
   };
 }
 
@@ -230,7 +232,7 @@ export function airbyteConnectionProps(
   'host' | 'port' | 'replicationUserSecret' | 'dependsOn' | 'vpc' | 'vpcSubnets'
 > {
   const { airbyte } = config;
-  const companions = companionsRemovalPolicy(config);
+  const companions = companionRemovalPolicyOf(config);
   return {
     settings: resolveAirbyteSettings(config),
     replication: streamedPublicationOf(config),

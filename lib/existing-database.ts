@@ -1,13 +1,12 @@
 import { RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { addDatabaseLoginSecrets, POSTGRES_PORT } from './database-companions';
-import { clusterArnFor, instanceArnFor, type CdcDatabaseTarget } from './database-target';
+import { describeDatabaseStatement, type CdcDatabaseTarget } from './database-target';
 import { acknowledgeFinding, managedPolicyFinding } from './nag-findings';
 import type { DatabaseReference } from '../src/contract/database';
 
@@ -63,8 +62,9 @@ export class ExistingCdcDatabase extends Construct {
   /** Username and password of the slot watchdog's role, when `monitoringUsername` is set. */
   public readonly monitoringUserSecret?: rds.DatabaseSecret;
   /**
-   * Storage allocated to an existing instance in GiB, as found at deploy time (a token), for the
-   * free-storage alarm; undefined for a cluster, whose volume grows by itself.
+   * Storage allocated to an existing instance in GiB, as RDS reported it to the lookup (a token,
+   * the figure of the first deploy), for the free-storage alarm; undefined for a cluster, whose
+   * volume grows by itself.
    */
   public readonly allocatedStorageGiB?: number;
   /** The port the database listens on, as a number known at synth. */
@@ -120,8 +120,10 @@ export class ExistingCdcDatabase extends Construct {
   }
 
   /**
-   * The endpoint (and an instance's storage) as RDS reports them, read at every deploy: the
-   * stack never writes to the database's own configuration, only reads it.
+   * The endpoint (and an instance's storage) as RDS reports them: read when the lookup is
+   * created, and again only when its call changes (CloudFormation updates a custom resource
+   * only then), so an instance's storage is the figure of the first deploy. The stack never
+   * writes to the database's own configuration, only reads it.
    */
   private lookUp(database: DatabaseReference, removalPolicy: RemovalPolicy): cr.AwsCustomResource {
     const call: cr.AwsSdkCall =
@@ -131,35 +133,21 @@ export class ExistingCdcDatabase extends Construct {
             action: 'describeDBClusters',
             parameters: { DBClusterIdentifier: database.identifier },
             physicalResourceId: cr.PhysicalResourceId.of(`cluster/${database.identifier}`),
-            outputPaths: ['DBClusters.0.Endpoint', 'DBClusters.0.Port', 'DBClusters.0.Engine'],
+            outputPaths: ['DBClusters.0.Endpoint'],
           }
         : {
             service: 'RDS',
             action: 'describeDBInstances',
             parameters: { DBInstanceIdentifier: database.identifier },
             physicalResourceId: cr.PhysicalResourceId.of(`instance/${database.identifier}`),
-            outputPaths: [
-              'DBInstances.0.Endpoint.Address',
-              'DBInstances.0.Endpoint.Port',
-              'DBInstances.0.AllocatedStorage',
-              'DBInstances.0.Engine',
-            ],
+            outputPaths: ['DBInstances.0.Endpoint.Address', 'DBInstances.0.AllocatedStorage'],
           };
-    const arn =
-      database.kind === 'cluster'
-        ? clusterArnFor(this, database.identifier)
-        : instanceArnFor(this, database.identifier);
     const lookup = new cr.AwsCustomResource(this, 'Lookup', {
       resourceType: 'Custom::ExistingDatabaseLookup',
       onCreate: call,
       onUpdate: call,
       policy: cr.AwsCustomResourcePolicy.fromStatements([
-        new iam.PolicyStatement({
-          actions: [
-            database.kind === 'cluster' ? 'rds:DescribeDBClusters' : 'rds:DescribeDBInstances',
-          ],
-          resources: [arn],
-        }),
+        describeDatabaseStatement(this, database),
       ]),
       // The SDK in the Lambda runtime answers a Describe; no download at deploy time.
       installLatestAwsSdk: false,

@@ -12,7 +12,7 @@ import { LAMBDA_RDS_CA_BUNDLE } from '../src/aws/rds-ca-bundle';
 
 /**
  * Where the package holds the handlers' bundles, one directory per handler: `npm pack` builds
- * them (scripts/bundle-handlers.ts) beside the compiled `lib/`, as an installed package has
+ * them (scripts/build-package.ts) beside the compiled `lib/`, as an installed package has
  * neither the TypeScript sources nor esbuild. The source tree has none: its synth bundles.
  */
 export const PREBUILT_BUNDLES_DIR = path.join(__dirname, '..', 'lambda-bundles');

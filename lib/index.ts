@@ -16,7 +16,8 @@ export {
 export { CdcMonitoring, type CdcMonitoringProps } from './cdc-monitoring';
 export { SlotWatchdog, type SlotWatchdogProps, type WatchdogAlarmId } from './slot-watchdog';
 export { AirbyteConnection, type AirbyteConnectionProps } from './airbyte-connection';
-export { CdcDatabase, type CdcDatabaseProps, MASTER_USERNAME } from './cdc-database';
+export { CdcDatabase, type CdcDatabaseProps } from './cdc-database';
+export { MASTER_USERNAME } from '../src/contract/database';
 export type { CdcDatabaseBaseProps } from './database-companions';
 export {
   CdcAuroraCluster,

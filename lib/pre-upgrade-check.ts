@@ -1,13 +1,12 @@
 import { CustomResource, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { constructError } from './construct-error';
-import { clusterArnFor, instanceArnFor } from './database-target';
+import { describeDatabaseStatement } from './database-target';
 import { HandlerFunction } from './handler-function';
 import {
   acknowledgeFinding,
@@ -84,7 +83,7 @@ export class PreUpgradeCheck extends Construct implements ec2.IConnectable {
 
   constructor(scope: Construct, id: string, props: PreUpgradeCheckProps) {
     super(scope, id);
-    const { kind, identifier } = props.database;
+    const { identifier } = props.database;
     if (Token.isUnresolved(identifier)) {
       throw constructError(
         this,
@@ -118,15 +117,7 @@ export class PreUpgradeCheck extends Construct implements ec2.IConnectable {
     });
     this.connections = this.handler.connections;
     props.masterSecret.grantRead(this.handler);
-    this.handler.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: [kind === 'cluster' ? 'rds:DescribeDBClusters' : 'rds:DescribeDBInstances'],
-        // Built from the identifier: the database's own ARN attribute would be a cycle.
-        resources: [
-          kind === 'cluster' ? clusterArnFor(this, identifier) : instanceArnFor(this, identifier),
-        ],
-      }),
-    );
+    this.handler.addToRolePolicy(describeDatabaseStatement(this, props.database));
 
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: this.handler,

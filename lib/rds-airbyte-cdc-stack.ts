@@ -1,6 +1,5 @@
 import { CfnOutput, Duration, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { AirbyteConnection } from './airbyte-connection';
 import { CdcAuroraCluster } from './cdc-aurora-cluster';
@@ -14,7 +13,7 @@ import {
 import {
   airbyteConnectionProps,
   auroraClusterProps,
-  companionsRemovalPolicy,
+  companionRemovalPolicyOf,
   databaseProps,
   existingDatabaseProps,
   monitoringProps,
@@ -75,14 +74,15 @@ export class RdsAirbyteCdcStack extends Stack {
 
     const parts = this.defineDatabase(config);
     this.database = parts.construct;
-    const { database, masterSecret, replicationUserSecret, monitoringUserSecret } = parts;
+    const { database } = parts;
+    const { masterSecret, replicationUserSecret, monitoringUserSecret, port } = parts.construct;
     const target = resolveDatabaseTarget(this, database);
 
     // Before CloudFormation modifies a database it owns (a new engine version above all), the
     // check decides what the upgrade does to the slot. It may not reference the database (a
     // cycle), so it is admitted on the port number rather than through the database's
     // connections. A database the stack does not own is never upgraded by it.
-    if (parts.securityGroup) {
+    if (parts.ownedSecurityGroup) {
       const check = new PreUpgradeCheck(this, 'PreUpgradeCheck', {
         ...preUpgradeCheckProps(config),
         masterSecret,
@@ -90,9 +90,9 @@ export class RdsAirbyteCdcStack extends Stack {
         vpcSubnets: this.network.functionSubnets,
       });
       database.node.addDependency(check.resource);
-      parts.securityGroup.connections.allowFrom(
+      parts.ownedSecurityGroup.connections.allowFrom(
         check,
-        ec2.Port.tcp(parts.port),
+        ec2.Port.tcp(port),
         'Pre-upgrade check function',
       );
       this.network.allowEndpointAccessFrom(check);
@@ -162,7 +162,7 @@ export class RdsAirbyteCdcStack extends Stack {
       }
     }
 
-    this.addOutputs(config, target, parts);
+    this.addOutputs(config, target, parts.construct);
   }
 
   /** The database of the configured shape (docs/database-shapes.md) and what comes with it. */
@@ -178,11 +178,7 @@ export class RdsAirbyteCdcStack extends Stack {
         return {
           construct,
           database: construct.instance,
-          masterSecret: construct.masterSecret,
-          replicationUserSecret: construct.replicationUserSecret,
-          monitoringUserSecret: construct.monitoringUserSecret,
-          port: construct.port,
-          securityGroup: construct.securityGroup,
+          ownedSecurityGroup: construct.securityGroup,
           allocatedStorageGiB: config.database.allocatedStorageGiB,
         };
       }
@@ -195,11 +191,7 @@ export class RdsAirbyteCdcStack extends Stack {
         return {
           construct,
           database: construct.cluster,
-          masterSecret: construct.masterSecret,
-          replicationUserSecret: construct.replicationUserSecret,
-          monitoringUserSecret: construct.monitoringUserSecret,
-          port: construct.port,
-          securityGroup: construct.securityGroup,
+          ownedSecurityGroup: construct.securityGroup,
         };
       }
       case 'existing': {
@@ -210,10 +202,6 @@ export class RdsAirbyteCdcStack extends Stack {
         return {
           construct,
           database: construct.database,
-          masterSecret: construct.masterSecret,
-          replicationUserSecret: construct.replicationUserSecret,
-          monitoringUserSecret: construct.monitoringUserSecret,
-          port: construct.port,
           allocatedStorageGiB: construct.allocatedStorageGiB,
         };
       }
@@ -223,7 +211,7 @@ export class RdsAirbyteCdcStack extends Stack {
   private addOutputs(
     config: EnvironmentConfig,
     target: ResolvedDatabaseTarget,
-    { replicationUserSecret, masterSecret }: DatabaseParts,
+    { replicationUserSecret, masterSecret }: DatabaseParts['construct'],
   ): void {
     const outputs: Record<keyof typeof StackOutputs, { value: string; description: string }> = {
       databaseEndpoint: {
@@ -269,13 +257,13 @@ export class RdsAirbyteCdcStack extends Stack {
 /** The database as the stack's other parts use it, whichever construct defined it. */
 interface DatabaseParts {
   readonly construct: CdcDatabase | CdcAuroraCluster | ExistingCdcDatabase;
+  /** The instance or cluster, for the CDC constructs. */
   readonly database: CdcDatabaseTarget;
-  readonly masterSecret: secretsmanager.ISecret;
-  readonly replicationUserSecret: secretsmanager.ISecret;
-  readonly monitoringUserSecret?: secretsmanager.ISecret;
-  readonly port: number;
-  /** The database's own security group, when the stack created it. */
-  readonly securityGroup?: ec2.SecurityGroup;
+  /**
+   * The security group the stack created for the database: present exactly when the stack owns
+   * the database, and so may upgrade it (behind the pre-upgrade check).
+   */
+  readonly ownedSecurityGroup?: ec2.SecurityGroup;
   /** Storage of an instance for the free-storage alarm (a token for an existing one). */
   readonly allocatedStorageGiB?: number;
 }
@@ -298,6 +286,6 @@ function slotWatchdogProps(
     safeWalSizeFraction: thresholds.safeWalSizeFraction,
     maxInactive: Duration.seconds(thresholds.maxInactiveSeconds),
     schedule: Duration.minutes(monitoring.watchdogScheduleMinutes),
-    logRemovalPolicy: companionsRemovalPolicy(config),
+    logRemovalPolicy: companionRemovalPolicyOf(config),
   };
 }

@@ -87,7 +87,8 @@ function previousSlotGeneration(event: CdkCustomResourceEvent): string | undefin
  * Create/Update: apply (upsert by name). Update also re-sends secrets (a rotated password is
  * invisible to comparison) and removes resources whose names changed, and when the slot's
  * generation changed (the slot was recreated, an engine upgrade) starts the connection's
- * resync last, once everything else succeeded. Delete: destroy by name.
+ * resync last, once everything else succeeded, unless this run just created or recreated the
+ * connection (a new connection reads everything on its first sync). Delete: destroy by name.
  */
 export async function handleAirbyteEvent(
   event: CdkCustomResourceEvent,
@@ -137,9 +138,14 @@ export async function handleAirbyteEvent(
   if (event.RequestType === 'Update' && physicalId === event.PhysicalResourceId) {
     await removeRenamed(event.OldResourceProperties, properties, settings, client, log);
   }
-  const resync = slotWasRecreated(previousSlotGeneration(event), properties.SlotGeneration)
-    ? await startResync(client, result.connection.id, log)
-    : undefined;
+  // A connection this run created (or recreated) starts with no saved position: its first sync
+  // reads every stream anyway, and a reset job on top would only race it.
+  const connectionIsNew =
+    result.connection.action === 'create' || result.connection.action === 'recreate';
+  const resync =
+    !connectionIsNew && slotWasRecreated(previousSlotGeneration(event), properties.SlotGeneration)
+      ? await startResync(client, result.connection.id, log)
+      : undefined;
   return {
     PhysicalResourceId: physicalId,
     Data: {

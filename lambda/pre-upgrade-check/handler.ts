@@ -7,13 +7,13 @@ import { readDatabaseSecret } from '../../src/aws/secrets';
 import { PRE_UPGRADE_CHECK_ATTRIBUTES } from '../../src/contract/pre-upgrade-check';
 import type { ConnectOptions } from '../../src/replication/connect';
 import {
-  needsDatabase,
   nextSlotGeneration,
   runPreUpgradeCheck,
   slotFateFor,
   type PreUpgradeOutcome,
   type PreUpgradeRequest,
 } from '../../src/upgrade/pre-upgrade';
+import { isMajorUpgrade } from '../../src/upgrade/slot-fate';
 import {
   parseProperties,
   physicalIdFor,
@@ -111,7 +111,7 @@ export class PreUpgradeCheckHandler {
     log(
       `${label} runs ${database.engineVersion}; the template asks for ${request.engineVersion}: ${fate}.`,
     );
-    if (!needsDatabase(fate)) return { fate, action: 'none', slotDropped: false };
+    if (!isMajorUpgrade(fate)) return { fate, action: 'none', slotDropped: false };
     if (!database.endpoint) {
       throw new Error(
         `${label} has no endpoint (status ${database.status}), so its replication slot cannot be checked before the upgrade: deploy again once it is available.`,

@@ -20,6 +20,8 @@ import {
   StepFailedError,
   WalLevelError,
   withReplicationLock,
+  type CatalogSnapshot,
+  type ConnectionFailureReason,
   type DesiredReplicationState,
   type ReplicationTarget,
   type Step,
@@ -58,6 +60,12 @@ export interface ReplicationSetupDependencies {
 
 /** `Data.Status` while the database reboots; isComplete finishes the job afterwards. */
 const REBOOTING = 'rebooting';
+
+/**
+ * Why a connection fails while the server is not accepting connections yet: nothing listens
+ * (`refused`), or no answer (`timeout`, which includes a host or network not reachable).
+ */
+const NOT_ACCEPTING_YET: readonly ConnectionFailureReason[] = ['refused', 'timeout'];
 
 /** Teardown steps that concern each object, so a Delete can leave alone what is still in use. */
 const SLOT_STEPS: readonly StepKind[] = ['terminate-walsender', 'drop-slot'];
@@ -145,8 +153,9 @@ export class ReplicationSetupHandler {
       client = await this.openMasterConnection(request);
     } catch (error) {
       // RDS may call it available a moment before it accepts connections (an Aurora cluster
-      // stays available while its writer reboots): not yet, unless the login itself is refused.
-      if (!(error instanceof DatabaseConnectionError) || error.reason === 'authentication')
+      // stays available while its writer reboots): not yet. Any other failure (login, TLS,
+      // database name, DNS) will not heal by waiting: fail now, with its message.
+      if (!(error instanceof DatabaseConnectionError) || !NOT_ACCEPTING_YET.includes(error.reason))
         throw error;
       this.dependencies.log(
         `Waiting for ${request.databaseReference.identifier} to accept connections after its reboot: ${error.message}`,
@@ -392,12 +401,14 @@ export class ReplicationSetupHandler {
     }
   }
 
+  /** `catalog`, when given, is the caller's read of `target` under the same lock. */
   private async teardown(
     client: Client,
     target: ReplicationTarget,
     selection: TeardownSelection,
+    catalog?: CatalogSnapshot,
   ): Promise<void> {
-    const catalog = await readCatalog(client, target);
+    catalog ??= await readCatalog(client, target);
     const steps = selectSteps(planReplicationTeardown(catalog, target), selection);
     await applyPlan(client, steps, { onStep: this.onStep });
   }
@@ -439,17 +450,19 @@ export class ReplicationSetupHandler {
           }
           const dropsAnything =
             selection.slot || selection.publication || selection.user || selection.monitoringRole;
+          // One read for the refusal and the teardown: both judge the same slot.
+          const catalog = await readCatalog(client, targetOf(request));
           if (request.existingDatabase) {
             // The stack never deletes a database it did not create, so its deletion protection
             // says nothing here; a consumer still reading the slot does.
             if (dropsAnything && !request.dropActiveSlotOnDelete) {
-              await this.refuseIfSlotActive(client, request);
+              await this.refuseIfSlotActive(client, request, catalog);
             }
           } else if (current && dropsAnything) {
             // Before dropping anything of a protected instance's pipeline, not only its slot.
             await this.refuseIfDatabaseProtected(request);
           }
-          await this.teardown(client, targetOf(request), selection);
+          await this.teardown(client, targetOf(request), selection, catalog);
           // Roles an earlier configuration made for the watchdog, should one have outlived it.
           if (current) await this.dropStaleMonitoringRoles(client, request, record);
           if (!selection.user)
@@ -510,14 +523,17 @@ export class ReplicationSetupHandler {
   /**
    * An existing database outlives the stack and its Airbyte connection may still be reading the
    * slot: dropping it (and the publication and role) under a running consumer breaks that sync.
-   * Refuse, dropping nothing, unless the configuration says to drop it anyway.
+   * Refuse, dropping nothing, unless the configuration says to drop it anyway. A slot of that
+   * name in another database of the server is not this stack's and is never dropped (see
+   * planReplicationTeardown), so its consumer blocks nothing here.
    */
   private async refuseIfSlotActive(
     client: Client,
     request: ReplicationSetupRequest,
+    catalog: CatalogSnapshot,
   ): Promise<void> {
-    const { slot } = await readCatalog(client, targetOf(request));
-    if (!slot?.active) return;
+    const { slot } = catalog;
+    if (!slot?.active || slot.database !== catalog.currentDatabase) return;
     const consumer = await this.consumerOf(client, slot.activePid);
     throw new Error(
       `Replication slot "${request.slotName}" on ${databaseLabel(request.databaseReference)} is in use by ${consumer}. Nothing was dropped: not the slot, the publication "${request.publicationName}" nor the role "${request.user}". Pause or delete the Airbyte connection that reads it (or stop whatever that process is) and retry the deletion; or set database.existing.dropActiveSlotOnDestroy to true to drop them anyway (the consumer is disconnected and must resync).`,

@@ -96,8 +96,11 @@ export interface AirbyteJob {
   readonly connectionId?: string;
 }
 
-/** Job statuses before the job has ended. */
-const UNFINISHED_JOB_STATUSES: ReadonlySet<string> = new Set(['pending', 'running']);
+/**
+ * Job statuses before the job has ended: `incomplete` is an attempt that failed and will be
+ * retried, not an end (only failed, succeeded and cancelled are).
+ */
+const UNFINISHED_JOB_STATUSES: ReadonlySet<string> = new Set(['pending', 'running', 'incomplete']);
 
 interface RequestOptions {
   readonly resource: string;

@@ -135,13 +135,8 @@ export function rebootCommand(ref: DatabaseReference, status?: DatabaseStatus): 
   return `aws rds reboot-db-instance --db-instance-identifier ${writer}`;
 }
 
-/** {@link rebootCommand} of an RDS instance, for callers that only know its identifier. */
-export function rebootInstanceCommand(instanceIdentifier: string): string {
-  return rebootCommand({ kind: 'instance', identifier: instanceIdentifier });
-}
-
 /** The name {@link logicalReplicationFixCommands} gives the copy of a default parameter group. */
-export function logicalReplicationGroupName(ref: DatabaseReference): string {
+function logicalReplicationGroupName(ref: DatabaseReference): string {
   return `${ref.identifier}-logical-replication`;
 }
 

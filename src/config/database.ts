@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DatabaseKind } from '../contract/database';
 import { databaseName } from './identifiers';
 
 /** Engine majors that RDS for PostgreSQL supports and that have logical replication on RDS. */
@@ -182,6 +183,19 @@ export function resolveDatabaseSettings(database: DatabaseSettings): DatabaseCon
 
 /** The three shapes a database takes: a new RDS instance, a new Aurora cluster, one that exists. */
 export type DatabaseShape = 'instance' | 'aurora' | 'existing';
+
+/**
+ * Which RDS APIs describe the configured database: an Aurora cluster (new or existing) or an RDS
+ * instance.
+ */
+export function databaseKindOf(
+  database: Pick<DatabaseSettings, 'engine' | 'existing'>,
+): DatabaseKind {
+  if (database.existing) {
+    return database.existing.clusterIdentifier !== undefined ? 'cluster' : 'instance';
+  }
+  return database.engine === 'aurora-postgresql' ? 'cluster' : 'instance';
+}
 
 /** Which of the three shapes the configuration describes. */
 export function databaseShapeOf(

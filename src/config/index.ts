@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ENVIRONMENT_NAME_PATTERN, ENVIRONMENT_NAME_RULE } from '../contract/aws-names';
 import { airbyteSchema } from './airbyte';
 import {
+  databaseKindOf,
   databaseSchema,
   databaseShapeOf,
   lifecycleSchema,
@@ -30,7 +31,7 @@ export type {
   ExistingDatabaseConfig,
   LifecycleConfig,
 } from './database';
-export { databaseShapeOf } from './database';
+export { databaseKindOf, databaseShapeOf } from './database';
 export type { MonitoringConfig } from './monitoring';
 export { hasSlotWatchdog } from './monitoring';
 export type { NetworkConfig } from './network';
@@ -82,11 +83,7 @@ export const environmentSchema = z
       });
     }
     checkDatabaseShape(env, ctx);
-    const kind =
-      env.database.existing?.clusterIdentifier !== undefined ||
-      (!env.database.existing && env.database.engine === 'aurora-postgresql')
-        ? 'cluster'
-        : 'instance';
+    const kind = databaseKindOf(env.database);
     for (const { index, message } of eventCategoryIssues(
       kind,
       env.monitoring.eventCategories ?? [],
@@ -118,7 +115,8 @@ export const environmentSchema = z
     const engineMajor = Number(env.database.engineVersion.split('.')[0]);
     if (
       env.replication.idleSlotTimeoutHours !== undefined &&
-      shape !== 'existing' &&
+      // The other shapes refuse the setting altogether (checkDatabaseShape).
+      shape === 'instance' &&
       engineMajor < 18
     ) {
       ctx.addIssue({
@@ -153,6 +151,15 @@ export const environmentSchema = z
   .transform((env, ctx) => {
     // The inactivity limit in force, given or derived from the schedule: one name for every caller.
     const limit = resolveSlotInactiveAlarmMinutes(env.monitoring, env.airbyte.schedule);
+    if ('invalid' in limit) {
+      // A typo in the schedule: the fix is there, not in a limit that would only hide it.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['airbyte', 'schedule'],
+        message: `"${env.airbyte.schedule}" is not a Quartz cron expression Airbyte accepts: ${limit.invalid}`,
+      });
+      return z.NEVER;
+    }
     if ('unsupported' in limit) {
       ctx.addIssue({
         code: 'custom',
@@ -217,7 +224,7 @@ function checkDatabaseShape(env: ShapeCheckInput, ctx: z.RefinementCtx): void {
     }
     return;
   }
-  const kind = existing.clusterIdentifier !== undefined ? 'cluster' : 'instance';
+  const kind = databaseKindOf(database);
   if (kind === 'cluster' && database.engine !== 'aurora-postgresql')
     issue(
       ['database', 'engine'],

@@ -240,18 +240,22 @@ export type MonitoringConfig = Omit<MonitoringSettings, 'slotInactiveAlarmMinute
 /**
  * The inactivity limit in minutes: the explicit `slotInactiveAlarmMinutes`; else, for a cron
  * schedule, `slotInactiveMissedSyncs` times its longest gap between two syncs, rounded up; else
- * (`manual`: no gap to derive from) the default of three hourly syncs. An expression whose gap
- * cannot be computed gives the reason instead.
+ * (`manual`: no gap to derive from) the default of three hourly syncs. A cron expression Airbyte
+ * would refuse gives `invalid` with the reason, an explicit limit or not: the limit must not
+ * hide a typo in the schedule until the deploy. One it accepts but whose gap cannot be computed
+ * gives `unsupported` with the reason, unless the limit is explicit.
  */
 export function resolveSlotInactiveAlarmMinutes(
   monitoring: Pick<MonitoringSettings, 'slotInactiveAlarmMinutes' | 'slotInactiveMissedSyncs'>,
   schedule: string,
-): { readonly minutes: number } | { readonly unsupported: string } {
+): { readonly minutes: number } | { readonly unsupported: string } | { readonly invalid: string } {
+  // One reading of the expression (one walk of the calendar) both checks it and gives the gap.
+  const gap = schedule === 'manual' ? undefined : longestGapSeconds(schedule);
+  if (gap && 'invalid' in gap) return gap;
   if (monitoring.slotInactiveAlarmMinutes !== undefined) {
     return { minutes: monitoring.slotInactiveAlarmMinutes };
   }
-  if (schedule === 'manual') return { minutes: DEFAULT_SLOT_THRESHOLDS.maxInactiveSeconds / 60 };
-  const gap = longestGapSeconds(schedule);
+  if (!gap) return { minutes: DEFAULT_SLOT_THRESHOLDS.maxInactiveSeconds / 60 };
   if ('unsupported' in gap) return gap;
   return { minutes: Math.ceil((monitoring.slotInactiveMissedSyncs * gap.seconds) / 60) };
 }

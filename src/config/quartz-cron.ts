@@ -7,8 +7,13 @@
  * saving time: the result is exact. (A zone with DST would stretch one gap a year by an hour.)
  */
 
-/** The longest gap in seconds, or why it cannot be computed for this expression. */
-export type CronGap = { readonly seconds: number } | { readonly unsupported: string };
+/**
+ * The longest gap in seconds; or why the expression is not one Quartz (so Airbyte) accepts or
+ * that ever fires (`invalid`: a typo to fix in the schedule); or why it is valid but beyond this
+ * derivation (`unsupported`: L, W, #, a restricted year; the limit has to be given instead).
+ */
+export type CronGap =
+  { readonly seconds: number } | { readonly unsupported: string } | { readonly invalid: string };
 
 interface FieldSpec {
   readonly name: string;
@@ -76,6 +81,8 @@ function cycleCalendar(): CycleCalendar {
   return calendar;
 }
 
+/** Thrown inside the parser, returned as `{ invalid }`. */
+class Invalid extends Error {}
 /** Thrown inside the parser, returned as `{ unsupported }`. */
 class Unsupported extends Error {}
 
@@ -85,11 +92,11 @@ function valueOf(token: string, field: FieldSpec): number {
   else {
     // Quartz reads names in any case.
     const index = field.names?.indexOf(token.toUpperCase()) ?? -1;
-    if (index === -1) throw new Unsupported(`"${token}" is not a ${field.name} value`);
+    if (index === -1) throw new Invalid(`"${token}" is not a ${field.name} value`);
     value = field.min + index;
   }
   if (value < field.min || value > field.max) {
-    throw new Unsupported(`${field.name} ${value} is out of range (${field.min} to ${field.max})`);
+    throw new Invalid(`${field.name} ${value} is out of range (${field.min} to ${field.max})`);
   }
   return value;
 }
@@ -100,16 +107,14 @@ function valueOf(token: string, field: FieldSpec): number {
  */
 function elementValues(element: string, field: FieldSpec): number[] {
   const [base, step, ...rest] = element.split('/');
-  if (rest.length > 0 || base === '') throw new Unsupported(`cannot read "${element}"`);
+  if (rest.length > 0 || base === '') throw new Invalid(`cannot read "${element}"`);
   let increment = 1;
   if (step !== undefined) {
-    if (!/^\d+$/.test(step)) throw new Unsupported(`cannot read the step of "${element}"`);
+    if (!/^\d+$/.test(step)) throw new Invalid(`cannot read the step of "${element}"`);
     increment = Number(step);
     // Quartz's own bounds: a step of 0 never advances, one above the maximum is refused.
     if (increment < 1 || increment > field.max) {
-      throw new Unsupported(
-        `step ${increment} of "${element}" is out of range (1 to ${field.max})`,
-      );
+      throw new Invalid(`step ${increment} of "${element}" is out of range (1 to ${field.max})`);
     }
   }
   let start: number;
@@ -117,7 +122,7 @@ function elementValues(element: string, field: FieldSpec): number[] {
   if (base === '*') [start, end] = [field.min, field.max];
   else {
     const bounds = base.split('-');
-    if (bounds.length > 2) throw new Unsupported(`cannot read "${element}"`);
+    if (bounds.length > 2) throw new Invalid(`cannot read "${element}"`);
     start = valueOf(bounds[0], field);
     end = bounds.length === 2 ? valueOf(bounds[1], field) : step === undefined ? start : field.max;
   }
@@ -137,16 +142,17 @@ function fieldValues(text: string, field: FieldSpec): number[] {
     try {
       for (const value of elementValues(element, field)) values.add(value);
     } catch (error) {
-      if (!(error instanceof Unsupported)) throw error;
+      if (!(error instanceof Invalid)) throw error;
       // Quartz's L, W and # (last, nearest weekday, nth weekday), past the day names (WED).
       const special =
         (field === DAY_OF_MONTH || field === DAY_OF_WEEK) &&
         /L|W|#/.test(element.toUpperCase().replace(/SUN|MON|TUE|WED|THU|FRI|SAT/g, ''));
-      throw new Unsupported(
-        special
-          ? `the ${field.name} field "${text}" uses L, W or #, which this derivation does not support`
-          : `the ${field.name} field "${text}": ${error.message}`,
-      );
+      if (special) {
+        throw new Unsupported(
+          `the ${field.name} field "${text}" uses L, W or #, which this derivation does not support`,
+        );
+      }
+      throw new Invalid(`the ${field.name} field "${text}": ${error.message}`);
     }
   }
   return [...values].sort((a, b) => a - b);
@@ -162,14 +168,11 @@ function lookupOf(values: readonly number[]): Uint8Array {
 function longestGapOf(expression: string): number {
   const fields = expression.trim().split(/\s+/);
   if (fields.length !== 6 && fields.length !== 7) {
-    throw new Unsupported(`it has ${fields.length} fields, not 6 or 7 (seconds first)`);
+    throw new Invalid(`it has ${fields.length} fields, not 6 or 7 (seconds first)`);
   }
   const [seconds, minutes, hours, dayOfMonth, month, dayOfWeek, year] = fields;
-  if (year !== undefined && year !== '*') {
-    throw new Unsupported(`the year field "${year}" restricts the years, which is not supported`);
-  }
   if ((dayOfMonth === '?') === (dayOfWeek === '?')) {
-    throw new Unsupported(
+    throw new Invalid(
       'exactly one of day-of-month and day-of-week must be "?" (Quartz refuses anything else)',
     );
   }
@@ -180,7 +183,7 @@ function longestGapOf(expression: string): number {
     [month, MONTH],
   ] as const) {
     if (text.includes('?')) {
-      throw new Unsupported(`"?" is only for day-of-month or day-of-week, not ${field.name}`);
+      throw new Invalid(`"?" is only for day-of-month or day-of-week, not ${field.name}`);
     }
   }
 
@@ -197,9 +200,13 @@ function longestGapOf(expression: string): number {
   const months = lookupOf(fieldValues(month, MONTH));
   // Quartz takes the days from exactly one of the two day fields, the other being "?".
   const byWeekday = dayOfMonth === '?';
+  // Every other field is valid by now: what is left to refuse is beyond the derivation, not a typo.
   const allowedDays = lookupOf(
     byWeekday ? fieldValues(dayOfWeek, DAY_OF_WEEK) : fieldValues(dayOfMonth, DAY_OF_MONTH),
   );
+  if (year !== undefined && year !== '*') {
+    throw new Unsupported(`the year field "${year}" restricts the years, which is not supported`);
+  }
   const calendar = cycleCalendar();
   const dayValues = byWeekday ? calendar.weekday : calendar.dayOfMonth;
   // The widest distance between two matching days, the cycle's last wrapping to the next first.
@@ -212,7 +219,7 @@ function longestGapOf(expression: string): number {
     else widestDays = Math.max(widestDays, day - previous);
     previous = day;
   }
-  if (first === -1) throw new Unsupported('it never fires (no such date)');
+  if (first === -1) throw new Invalid('it never fires (no such date)');
   widestDays = Math.max(widestDays, first + CYCLE_DAYS - previous);
 
   // Between two matching days, the wait runs from the last time of one to the first of the
@@ -230,13 +237,17 @@ function longestGapOf(expression: string): number {
  * (`seconds minutes hours day-of-month month day-of-week [year]`), over a whole 400-year
  * Gregorian cycle in UTC. Supported: `*`, `?`, numbers, lists, ranges (wrapping ones too),
  * steps (`*\/n`, `a/n`, `a-b/n`), month names JAN-DEC and day names SUN-SAT (1 = Sunday).
- * Anything else (`L`, `W`, `#`, a restricted year, a value out of range, an expression that
- * never fires) is `{ unsupported }` with the reason.
+ * An expression Quartz refuses (a wrong field count, a value or step out of range, a token it
+ * cannot read, `?` misplaced or in both or neither day field) or one that never fires is
+ * `{ invalid }`; a valid one using what this derivation does not read (`L`, `W`, `#`, a
+ * restricted year) is `{ unsupported }`; each with the reason. A typo in any field makes the
+ * expression invalid, even next to an unsupported feature.
  */
 export function longestGapSeconds(expression: string): CronGap {
   try {
     return { seconds: longestGapOf(expression) };
   } catch (error) {
+    if (error instanceof Invalid) return { invalid: error.message };
     if (error instanceof Unsupported) return { unsupported: error.message };
     throw error;
   }

@@ -15,6 +15,7 @@ import {
   isClusterMember,
   type EngineUpgrade,
 } from './engine-upgrade';
+import { isMajorUpgrade } from '../upgrade/slot-fate';
 
 /** A CloudFormation resource as it appears in a synthesized template. */
 export interface CloudFormationResource {
@@ -274,9 +275,7 @@ function partOfMajorUpgrade(
   headResources: Readonly<Record<string, CloudFormationResource>>,
 ): (logicalId: string, change: ResourceDifference) => boolean {
   const upgraded = new Set(
-    upgrades
-      .filter((upgrade) => upgrade.fate === 'dropped' || upgrade.fate === 'kept-if-consumed')
-      .map((upgrade) => upgrade.logicalId),
+    upgrades.filter((upgrade) => isMajorUpgrade(upgrade.fate)).map((upgrade) => upgrade.logicalId),
   );
   // An Aurora cluster's instances run the cluster's engine version: its upgrade is theirs.
   const members = Object.entries(headResources)

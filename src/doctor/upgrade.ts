@@ -16,7 +16,12 @@ import {
   SlotInUseError,
   type SlotPosition,
 } from '../upgrade/pre-upgrade';
-import { parseEngineVersion, slotFateOnUpgrade, type SlotFate } from '../upgrade/slot-fate';
+import {
+  isMajorUpgrade,
+  parseEngineVersion,
+  slotFateOnUpgrade,
+  type SlotFate,
+} from '../upgrade/slot-fate';
 
 /** What the doctor is asked about an upgrade, and what it needs of the environment to answer. */
 export interface UpgradeQuestion {
@@ -88,8 +93,6 @@ export function serverVersionOf(serverVersionNum: number): string {
 }
 
 /** Whether the fate depends on what the slot holds (a major upgrade). */
-const isMajor = (fate: SlotFate) => fate === 'dropped' || fate === 'kept-if-consumed';
-
 /**
  * Read what the answer needs: the version, the slot, the other slots and, for a major upgrade
  * with an inactive, valid slot, whether it holds unconfirmed changes. An active slot is not
@@ -105,7 +108,7 @@ export async function readUpgradeFacts(
   const serverVersion = serverVersionOf(Number(rows[0].version));
   const { own, others } = await readLogicalSlots(client, question.slotName);
   const fate = slotFateOnUpgrade(serverVersion, question.targetVersion);
-  if (!own || !isMajor(fate) || own.active || isInvalidated(own)) {
+  if (!own || !isMajorUpgrade(fate) || own.active || isInvalidated(own)) {
     return { serverVersion, ...(own ? { slot: own } : {}), otherSlots: others };
   }
   return {

@@ -117,7 +117,8 @@ function classifyTls(error: Error): TlsFailureCause | undefined {
  */
 export function classifyConnectionError(error: Error): ConnectionFailure {
   const code = codeOf(error);
-  if (code === 'ECONNREFUSED') return { reason: 'refused' };
+  // 57P03: the server is up but still starting (or shutting down): it refuses for now.
+  if (code === 'ECONNREFUSED' || code === '57P03') return { reason: 'refused' };
   if (
     code === 'ETIMEDOUT' ||
     code === 'EHOSTUNREACH' ||

@@ -8,7 +8,7 @@
  */
 import { escapeIdentifier, type ClientBase } from 'pg';
 import { invalidationCause, isInvalidated } from '../replication/slot-invalidation';
-import { parseEngineVersion, slotFateOnUpgrade, type SlotFate } from './slot-fate';
+import { isMajorUpgrade, parseEngineVersion, slotFateOnUpgrade, type SlotFate } from './slot-fate';
 
 /** The cdk.json field that acknowledges a slot drop and the Airbyte resync it brings. */
 export const ALLOW_SLOT_RECREATION_SETTING = 'replication.allowSlotRecreation';
@@ -166,11 +166,6 @@ export interface PreUpgradeOutcome {
   readonly droppedSlot?: SlotPosition;
 }
 
-/** Whether the step has to look at the database for this change of version. */
-export function needsDatabase(fate: SlotFate): boolean {
-  return fate === 'dropped' || fate === 'kept-if-consumed';
-}
-
 /**
  * The fate of the slot, refusing a downgrade (RDS cannot do one, and failing here says why
  * before RDS fails with less to go on).
@@ -205,7 +200,7 @@ export async function runPreUpgradeCheck(
 ): Promise<PreUpgradeOutcome> {
   const fate = slotFateFor(request);
   const versions = describeVersions(request);
-  if (!needsDatabase(fate)) {
+  if (!isMajorUpgrade(fate)) {
     log(
       `Engine version ${request.deployedVersion} -> ${request.targetVersion} (${fate}): the slot is kept as it is.`,
     );

@@ -29,6 +29,14 @@ export const FIRST_MAJOR_KEEPING_SLOTS = 17;
  */
 export type SlotFate = 'unchanged' | 'kept-minor' | 'dropped' | 'kept-if-consumed' | 'downgrade';
 
+/**
+ * Whether the change is a major upgrade: the slot is dropped, or kept only if consumed, so the
+ * pre-upgrade check, the doctor and the diff look at it (the database, for the first two).
+ */
+export function isMajorUpgrade(fate: SlotFate): boolean {
+  return fate === 'dropped' || fate === 'kept-if-consumed';
+}
+
 /** A PostgreSQL version as `database.engineVersion` or RDS write it: `"16"`, `"16.4"`. */
 export interface EngineVersionParts {
   readonly major: number;

@@ -378,6 +378,45 @@ describe('the resync after the replication slot was recreated (SlotGeneration)',
     expect(updated.Data).not.toHaveProperty('ResyncJobId');
   });
 
+  it.each([
+    [
+      'creates it (renamed)',
+      'create',
+      (): void => undefined,
+      { airbyte: { connectionName: 'cdc-dev' } },
+    ],
+    [
+      'recreates it (its source changed)',
+      'recreate',
+      (): void => {
+        // Airbyte cannot move a connection to another source: apply must replace it.
+        const [connection] = fake.connections.values();
+        connection.sourceId = '00000000-0000-4000-8000-000000000000';
+      },
+      {},
+    ],
+  ])(
+    'starts no job when the Update that changes the generation %s: a new connection reads everything',
+    async (_case, action, beforeUpdate, raw) => {
+      const created = await handleAirbyteEvent(createEvent(withGeneration('initial')), fast());
+      beforeUpdate();
+      const updated = await handleAirbyteEvent(
+        updateEvent(
+          created.PhysicalResourceId!,
+          propertiesFor('dev', raw, { SlotGeneration: 'dropped-for-17' }),
+          withGeneration('initial'),
+        ),
+        fast(),
+      );
+      // The case is what it says: this run made the connection anew.
+      expect(logLines).toContainEqual(expect.stringMatching(`^connection "[^"]+": ${action} `));
+      expect(updated.Data?.ConnectionId).not.toBe(created.Data?.ConnectionId);
+      expect(jobStarts()).toEqual([]);
+      expect(fake.jobs).toEqual([]);
+      expect(updated.Data).not.toHaveProperty('ResyncJobId');
+    },
+  );
+
   it('does not start a second job when the first start succeeded but its answer was lost', async () => {
     const created = await handleAirbyteEvent(createEvent(withGeneration('initial')), fast());
     fake.fail({ method: 'POST', path: /^\/jobs$/, status: 502, mode: 'after' });

@@ -266,6 +266,34 @@ describe('replication setup handler on an existing database', () => {
       });
     });
 
+    it('is not blocked by an active slot of the same name in another database, and leaves it alone', async () => {
+      const { properties, client, deleteEvent } = await created();
+      // The stack's slot is gone; another database of the server now streams one of that name.
+      await client.query('SELECT pg_drop_replication_slot($1)', [properties.SlotName]);
+      const other = await logical.createDatabase('other');
+      const otherClient = await logical.connect(other);
+      await otherClient.query('CREATE PUBLICATION other_publication');
+      const stream = await openChangeStream({
+        connection: logical.config(other),
+        slot: { name: properties.SlotName, temporary: true },
+        publicationName: 'other_publication',
+      });
+      const otherSlot = () =>
+        client.query<{ database: string; active: boolean }>(
+          'SELECT database, active FROM pg_replication_slots WHERE slot_name = $1',
+          [properties.SlotName],
+        );
+      try {
+        expect((await otherSlot()).rows).toEqual([{ database: other, active: true }]);
+        await setup().onEvent(deleteEvent);
+        // What the stack made in its database is gone; the other database's slot still streams.
+        expect(await objectsOf(client, properties)).toMatchObject({ publication: 0, role: 0 });
+        expect((await otherSlot()).rows).toEqual([{ database: other, active: true }]);
+      } finally {
+        await stream.stop();
+      }
+    });
+
     it('never asks RDS about deletion protection: the stack never deletes the database', async () => {
       const { properties, client, deleteEvent } = await created();
       rds.reset();

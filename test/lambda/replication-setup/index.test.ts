@@ -436,4 +436,53 @@ describe('replication setup handler when logical replication is not on yet', () 
     const client = await logical.connect(rebooted.Database);
     expect((await stateOf(client, rebooted)).slot?.plugin).toBe('pgoutput');
   });
+
+  describe('isComplete after the reboot, when connecting fails', () => {
+    /** The isComplete of a reboot RDS says is over, for `overrides` on the logical server. */
+    function afterReboot(overrides: Partial<ReplicationSetupProperties>) {
+      const properties = propertiesFor(logical, 'postgres', overrides);
+      serveSecrets(logical, properties.User);
+      rdsSays('available', 'in-sync');
+      return isCompleteEvent(properties, {
+        PhysicalResourceId: 'id',
+        Data: { Status: 'rebooting' },
+      });
+    }
+
+    it('waits while nothing listens yet', async () => {
+      const port = await closedPort();
+      await expect(setup().isComplete(afterReboot({ Port: String(port) }))).resolves.toEqual({
+        IsComplete: false,
+      });
+    });
+
+    it.each([
+      [
+        'the database does not exist',
+        { Database: 'no_such_database' },
+        /Database "no_such_database" does not exist/,
+      ],
+      [
+        'the host name does not resolve',
+        { Host: 'db.example.invalid' },
+        /Host db\.example\.invalid not found \(DNS\)/,
+      ],
+    ])('fails at once when %s: waiting would not help', async (_case, overrides, message) => {
+      await expect(setup().isComplete(afterReboot(overrides))).rejects.toThrow(message);
+    });
+
+    it('fails at once when the certificate is not trusted', async () => {
+      const otherCaPath = path.join(tmpdir(), `${uniqueName('other-ca')}.pem`);
+      writeFileSync(otherCaPath, rootCertificates[0]);
+      const trusted = process.env.NODE_EXTRA_CA_CERTS;
+      process.env.NODE_EXTRA_CA_CERTS = otherCaPath;
+      try {
+        await expect(setup().isComplete(afterReboot({}))).rejects.toThrow(
+          /TLS to 127\.0\.0\.1:\d+ failed verification/,
+        );
+      } finally {
+        process.env.NODE_EXTRA_CA_CERTS = trusted;
+      }
+    });
+  });
 });

@@ -13,7 +13,6 @@ import {
   logicalReplicationFixCommands,
   rebootCommand,
   rebootDatabase,
-  rebootInstanceCommand,
   type DatabaseStatus,
 } from '../../../src/aws/rds-database';
 import type { DatabaseReference } from '../../../src/contract/database';
@@ -157,7 +156,7 @@ describe('commands for the user', () => {
     expect(rebootCommand(INSTANCE)).toBe(
       'aws rds reboot-db-instance --db-instance-identifier rds-airbyte-cdc-prod',
     );
-    expect(rebootInstanceCommand('x')).toBe(
+    expect(rebootCommand({ kind: 'instance', identifier: 'x' })).toBe(
       'aws rds reboot-db-instance --db-instance-identifier x',
     );
     expect(rebootCommand(CLUSTER, status({ writerInstanceIdentifier: 'w-1' }))).toBe(

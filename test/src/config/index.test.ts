@@ -382,6 +382,22 @@ describe('the slot inactivity limit (monitoring.slotInactiveAlarmMinutes)', () =
     expect(message).toContain('set monitoring.slotInactiveAlarmMinutes');
   });
 
+  it('reports an invalid schedule at airbyte.schedule, not as a limit to set', () => {
+    const message = configErrorFor({ airbyte: { schedule: '0 0 25 * * ?' } }, 'staging');
+    expect(message).toContain('environment "staging"');
+    expect(message).toContain(
+      'airbyte.schedule: "0 0 25 * * ?" is not a Quartz cron expression Airbyte accepts: the hours field "25": hours 25 is out of range (0 to 23)',
+    );
+    expect(message).not.toContain('monitoring.slotInactiveAlarmMinutes');
+    // An explicit limit does not hide the typo until Airbyte refuses it at deploy.
+    expect(
+      configErrorFor({
+        airbyte: { schedule: '0 0 25 * * ?' },
+        monitoring: { slotInactiveAlarmMinutes: 90 },
+      }),
+    ).toContain('airbyte.schedule: "0 0 25 * * ?" is not a Quartz cron expression Airbyte accepts');
+  });
+
   it('refuses a missed-sync count below 1', () => {
     expect(configErrorFor({ monitoring: { slotInactiveMissedSyncs: 0 } })).toContain(
       'monitoring.slotInactiveMissedSyncs',

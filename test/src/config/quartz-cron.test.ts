@@ -95,6 +95,19 @@ describe('longestGapSeconds', () => {
     ['last Friday', '0 0 0 ? * 6L', /day-of-week field "6L" uses L, W or #/],
     ['second Monday', '0 0 0 ? * MON#2', /uses L, W or #/],
     ['a restricted year', '0 0 0 1 1 ? 2030', /year field "2030" restricts the years/],
+  ])(
+    'does not derive %s (%s), valid as it is: unsupported, with the reason',
+    (_title, expression, reason) => {
+      expect(longestGapSeconds(expression)).toEqual({ unsupported: expect.stringMatching(reason) });
+    },
+  );
+
+  it.each([
+    [
+      'an hour out of range',
+      '0 0 25 * * ?',
+      /hours field "25": hours 25 is out of range \(0 to 23\)/,
+    ],
     ['a minute out of range', '0 60 * * * ?', /minutes field "60": minutes 60 is out of range/],
     ['day-of-week 0 (Quartz counts 1 to 7)', '0 0 0 ? * 0', /day-of-week 0 is out of range/],
     ['an unknown month name', '0 0 0 1 FOO ?', /"FOO" is not a month value/],
@@ -108,10 +121,12 @@ describe('longestGapSeconds', () => {
     ['five fields (Unix cron)', '0 * * * *', /5 fields, not 6 or 7/],
     ['a malformed range', '0 0 1-2-3 * * ?', /cannot read "1-2-3"/],
     ['a malformed step', '0 0 1/x * * ?', /cannot read the step of "1\/x"/],
-  ])('refuses %s (%s) with the reason', (_title, expression, reason) => {
-    const result = longestGapSeconds(expression);
-    expect(result).not.toHaveProperty('seconds');
-    expect(result).toEqual({ unsupported: expect.stringMatching(reason) });
+    // A typo elsewhere is still a typo next to what the derivation does not read.
+    ['an hour out of range beside L', '0 0 25 L * ?', /hours field "25"/],
+    ['an hour out of range beside a year', '0 0 25 1 1 ? 2030', /hours field "25"/],
+    ['a minute out of range beside #', '0 60 0 ? * MON#2', /minutes field "60"/],
+  ])('refuses %s (%s) as invalid, with the reason', (_title, expression, reason) => {
+    expect(longestGapSeconds(expression)).toEqual({ invalid: expect.stringMatching(reason) });
   });
 
   it('does not mistake the day name WED for a W', () => {

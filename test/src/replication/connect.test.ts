@@ -204,6 +204,12 @@ describe('classifying connection errors', () => {
     });
   });
 
+  it('a server still starting up (57P03) refuses for now, like a closed port', () => {
+    expect(
+      classifyConnectionError(nodeError('the database system is starting up', '57P03')),
+    ).toEqual({ reason: 'refused' });
+  });
+
   it('node-postgres\'s "does not support SSL" is a server without TLS', () => {
     expect(
       classifyConnectionError(new Error('The server does not support SSL connections')),
